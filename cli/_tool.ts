@@ -1,0 +1,127 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import denoJson from "../deno.json" with { type: "json" };
+import { PROTOCOL_VERSIONS } from "../protocol/mod.ts";
+import { EmError } from "../protocol/mod.ts";
+
+/** Exit codes, a contract with scripts. */
+export const EXIT = Object.freeze({
+  OK: 0,
+  FAILURE: 1,
+  TIMEOUT: 2,
+  USAGE: 64,
+});
+
+/** What a tool says about itself and how its arguments look. */
+export interface ToolSpec {
+  readonly name: string;
+  /** Usage line after the name, e.g. `hostname port ev_name ms_timeout`. */
+  readonly usage: string;
+  /** One paragraph for --help: what the tool does, its options and exit codes. */
+  readonly help: string;
+  readonly options?: NonNullable<ParseArgsConfig["options"]>;
+  readonly minPositionals: number;
+  readonly maxPositionals: number;
+}
+
+/** Parsed arguments, or the exit code when --help, --version or a usage error ended the run. */
+export type Parsed = {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+} | number;
+
+const NEGATIVE = /^-\d+$/;
+const MARK = "\u0000";
+
+/** The version line every tool prints for --version. */
+export function versionLine(name: string): string {
+  return `${name} ${denoJson.version} (em protocol ${
+    PROTOCOL_VERSIONS.join(", ")
+  })`;
+}
+
+/** Parses a tool's arguments, handling --help, --version and usage errors (exit 64). */
+export function parseTool(spec: ToolSpec, args: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: args.map((arg) => NEGATIVE.test(arg) ? MARK + arg : arg), // `-1` is a number here
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        ...spec.options,
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    return usageError(spec, (error as Error).message);
+  }
+  if (parsed.values.help) {
+    out(`Usage: ${spec.name} ${spec.usage}\n\n${spec.help}`);
+    return EXIT.OK;
+  }
+  if (parsed.values.version) {
+    out(versionLine(spec.name));
+    return EXIT.OK;
+  }
+  const positionals = parsed.positionals.map((arg) =>
+    arg.startsWith(MARK) ? arg.slice(1) : arg
+  );
+  if (
+    positionals.length < spec.minPositionals ||
+    positionals.length > spec.maxPositionals
+  ) {
+    return usageError(
+      spec,
+      `expected ${describeCount(spec)} arguments, got ${positionals.length}`,
+    );
+  }
+  return { values: parsed.values, positionals };
+}
+
+/** Prints the usage and a reason to stderr; returns 64. */
+export function usageError(spec: ToolSpec, reason: string): number {
+  err(
+    `${spec.name}: ${reason}\nUsage: ${spec.name} ${spec.usage}\nTry "${spec.name} --help".`,
+  );
+  return EXIT.USAGE;
+}
+
+/** Reads a TCP port argument. */
+export function parsePort(text: string, allowZero = false): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 && (allowZero || port > 0) ? port : undefined;
+}
+
+/** Turns a failure into one stderr line and exit code 1 (2 for a timeout). */
+export function reportFailure(name: string, error: unknown): number {
+  if (
+    error instanceof EmError || error instanceof TypeError ||
+    error instanceof RangeError
+  ) {
+    err(`${name}: ${error.message}`);
+    return error instanceof EmError && error.code === "timeout"
+      ? EXIT.TIMEOUT
+      : EXIT.FAILURE;
+  }
+  throw error;
+}
+
+const encoder = new TextEncoder();
+
+/** Writes a line to stdout. */
+export function out(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(line + "\n"));
+}
+
+/** Writes a line to stderr. */
+export function err(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+}
+
+function describeCount(spec: ToolSpec): string {
+  return spec.minPositionals === spec.maxPositionals
+    ? String(spec.minPositionals)
+    : `${spec.minPositionals} to ${spec.maxPositionals}`;
+}

@@ -1,0 +1,96 @@
+import { configureLogging, type LogLevel, startServer } from "../server/mod.ts";
+import { isValidName } from "../protocol/mod.ts";
+import {
+  err,
+  EXIT,
+  out,
+  parsePort,
+  parseTool,
+  type ToolSpec,
+  usageError,
+} from "./_tool.ts";
+
+/** emd's command line. */
+export const spec: ToolSpec = {
+  name: "emd",
+  usage: "[-q | -Q] [--host ADDR] [--max-queued-bytes N] port server_name",
+  help:
+    `Runs the em server on port (0 picks a free one) with the name a quit must give.
+
+Options:
+  -q                      no informational messages (warnings and errors only)
+  -Q                      no messages at all
+  --host ADDR             address to listen on (default 127.0.0.1). em 1.1 has no
+                          authentication: listen elsewhere only on a trusted network
+  --max-queued-bytes N    output queued per connection before a client that does not
+                          read is cut off (default 1048576)
+  -h, --help, --version
+
+With port 0 the bound address is printed on stdout: "listening on HOST:PORT".
+SIGINT and SIGTERM stop the server cleanly (exit 0). A quit with the right name
+stops it (exit 0). Exit 1: cannot listen; 64: bad arguments.`,
+  options: {
+    q: { type: "boolean", short: "q" },
+    Q: { type: "boolean", short: "Q" },
+    host: { type: "string", default: "127.0.0.1" },
+    "max-queued-bytes": { type: "string" },
+  },
+  minPositionals: 2,
+  maxPositionals: 2,
+};
+
+/** Runs emd until it is quit or signalled; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseTool(spec, args);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals: [portText, name] } = parsed;
+  const port = parsePort(portText!, true);
+  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  if (!isValidName(name!)) {
+    return usageError(spec, `invalid server name "${name}": use [A-Za-z0-9_]+`);
+  }
+  const maxQueuedBytes = values["max-queued-bytes"] === undefined
+    ? undefined
+    : Number(values["max-queued-bytes"]);
+  if (
+    maxQueuedBytes !== undefined &&
+    !(Number.isInteger(maxQueuedBytes) && maxQueuedBytes > 0)
+  ) {
+    return usageError(
+      spec,
+      `invalid --max-queued-bytes "${values["max-queued-bytes"]}"`,
+    );
+  }
+  const level: LogLevel = values.Q ? null : values.q ? "warning" : "info";
+  await configureLogging({ level, prefix: "emd" });
+  let server;
+  try {
+    server = await startServer({
+      port,
+      name: name!,
+      hostname: values.host as string,
+      ...(maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
+    });
+  } catch (error) {
+    err(
+      `emd: Cannot listen on "${values.host}:${port}": ${
+        (error as Error).message
+      }`,
+    );
+    return EXIT.FAILURE;
+  }
+  if (port === 0) {
+    out(`listening on ${server.addr.hostname}:${server.addr.port}`);
+  }
+  const stop = () => void server.close("signal");
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    await server.finished;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+  return EXIT.OK;
+}

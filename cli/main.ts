@@ -1,0 +1,70 @@
+/**
+ * em's one entry point: runs the tool named by the program's own name (a copy or symlink called
+ * emwait runs emwait) or by the first argument (`em emwait …`).
+ * @module
+ */
+import process from "node:process";
+import { EXIT, out, usageError, versionLine } from "./_tool.ts";
+
+type Run = (args: string[]) => Promise<number>;
+
+/** Tool names and how to load each; loaded lazily so a one-shot tool starts fast. */
+export const TOOLS: Readonly<
+  Record<string, { summary: string; load: () => Promise<{ run: Run }> }>
+> = {
+  emd: { summary: "run the em server", load: () => import("./emd.ts") },
+  emwait: { summary: "wait for an event", load: () => import("./emwait.ts") },
+  emtrigger: {
+    summary: "trigger an event",
+    load: () => import("./emtrigger.ts"),
+  },
+  emquit: { summary: "stop a server", load: () => import("./emquit.ts") },
+};
+
+const HELP =
+  `Usage: em TOOL [ARGS…]   (or call the tool by its own name: emd, emwait, …)
+
+Tools:
+${
+    Object.entries(TOOLS).map(([name, tool]) =>
+      `  ${name.padEnd(10)} ${tool.summary}`
+    ).join("\n")
+  }
+
+"em TOOL --help" describes a tool. Exit codes: 0 ok, 1 failure, 2 timeout, 64 usage.`;
+
+/** The tool name a program path stands for: its basename without `.exe`. */
+export function toolName(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? "";
+  return base.replace(/\.exe$/i, "");
+}
+
+/** Picks and runs a tool; returns the exit code. */
+export async function main(argv0: string, args: string[]): Promise<number> {
+  let name = toolName(argv0);
+  if (!(name in TOOLS)) {
+    const [first, ...rest] = args;
+    if (first === "--version") return out(versionLine("em")), EXIT.OK;
+    if (first === "--help" || first === "-h") return out(HELP), EXIT.OK;
+    if (first === undefined || !(first in TOOLS)) {
+      return usageError(
+        {
+          name: "em",
+          usage: "TOOL [ARGS…]",
+          help: HELP,
+          minPositionals: 1,
+          maxPositionals: 1,
+        },
+        first === undefined ? "no tool given" : `unknown tool "${first}"`,
+      );
+    }
+    name = first;
+    args = rest;
+  }
+  const tool = await TOOLS[name]!.load();
+  return await tool.run(args);
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv0, Deno.args);
+}

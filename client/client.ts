@@ -1,0 +1,389 @@
+import {
+  assertName,
+  COMMANDS,
+  decodeMessage,
+  EmError,
+  encodeMessage,
+  FLAG_RECEIVE,
+  type Hello,
+  HELLO_OPTIONS,
+  helloBlocks,
+  isCompatible,
+  LineFramer,
+  type Message,
+  parseHello,
+  PROTOCOL_VERSION,
+} from "../protocol/mod.ts";
+import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
+import { TriggerMemory } from "./trigger_memory.ts";
+import { TriggerStream } from "./trigger_stream.ts";
+import { openSocket } from "./_socket.ts";
+
+const encoder = new TextEncoder();
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** The server's TCP port. */
+  readonly port: number;
+  /**
+   * The server's host name or address.
+   * @default {"127.0.0.1"}
+   */
+  readonly hostname?: string;
+  /**
+   * Receive triggers (flag bit 1): needed for `wait`, `next` and `triggers`.
+   * @default {false}
+   */
+  readonly receive?: boolean;
+  /** Application name sent in the hello (`a` option). */
+  readonly appName?: string;
+  /**
+   * Milliseconds to connect and exchange hellos.
+   * @default {10000}
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Triggers remembered for `wait`/`next` before the oldest are dropped.
+   * @default {10000}
+   */
+  readonly maxRememberedTriggers?: number;
+  /** Aborting cancels the connect. */
+  readonly signal?: AbortSignal;
+}
+
+/** A connection to an em server. */
+export interface EmClient extends AsyncDisposable {
+  /** The server's hello. */
+  readonly server: Hello;
+  /** True when connected with `receive: true`. */
+  readonly receiving: boolean;
+  /** Settles with the reason once the connection has closed. */
+  readonly closed: Promise<EmError>;
+  /**
+   * EM's wait: true once `name` is triggered, false on timeout. Consumes remembered triggers up to
+   * and including the first `name` and discards the others it passed.
+   * @throws {TypeError} when not receiving or for a bad name
+   * @throws {EmError} code "closed" when the connection ends first
+   */
+  wait(
+    name: string,
+    timeoutMs?: number,
+    options?: WaitOptions,
+  ): Promise<boolean>;
+  /** Like `wait`, but takes only the first remembered `name` and discards nothing else. */
+  next(name: string, options?: WaitOptions): Promise<boolean>;
+  /** Every trigger of `name` from now on, as an async iterable; discards nothing. */
+  triggers(
+    name: string,
+    options?: { signal?: AbortSignal },
+  ): AsyncIterable<string>;
+  /** Sends `T<name>`; resolves once written to the socket. */
+  trigger(name: string): Promise<void>;
+  /** Asks the server to quit; it does so only if `serverName` is its name. */
+  quit(serverName: string): Promise<void>;
+  /** A round trip: resolves once the server has processed everything sent before. */
+  flush(options?: WaitOptions): Promise<void>;
+  /** Sends what is queued, lets the server see our end, then closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to an em server and exchanges hellos.
+ * @param options where to connect and whether to receive triggers
+ * @returns the connected client
+ * @throws {EmError} code "connect" when unreachable or refused, "protocol" for a bad hello,
+ * "timeout" when the server does not say hello in time
+ */
+export async function connect(options: ConnectOptions): Promise<EmClient> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const where = `${hostname}:${options.port}`;
+  const conn = await openSocket(hostname, options.port, options.signal);
+  const client = new Client(conn, where, options);
+  try {
+    await withTimeout(
+      client.handshake(),
+      options.connectTimeoutMs ?? 10_000,
+      `Cannot connect to "${where}"`,
+    );
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}
+
+class Client implements EmClient {
+  readonly receiving: boolean;
+  readonly closed: Promise<EmError>;
+  #server: Hello | undefined;
+  #conn: Deno.Conn;
+  #where: string;
+  #appName: string | undefined;
+  #framer = new LineFramer();
+  #memory: TriggerMemory;
+  #streams = new Set<TriggerStream>();
+  #failures = new Set<(error: Error) => void>();
+  #pings = new Map<string, () => void>();
+  #pingSeq = 0;
+  #writes: Promise<void> = Promise.resolve();
+  #error: EmError | undefined;
+  #reading: Promise<void>;
+  #hello:
+    | { resolve: (hello: Hello) => void; reject: (error: Error) => void }
+    | undefined;
+  #closing: Promise<void> | undefined;
+  #resolveClosed!: (error: EmError) => void;
+
+  constructor(conn: Deno.Conn, where: string, options: ConnectOptions) {
+    this.#conn = conn;
+    this.#where = where;
+    this.receiving = options.receive ?? false;
+    this.#appName = options.appName;
+    this.#memory = new TriggerMemory(options.maxRememberedTriggers ?? 10_000);
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#reading = this.#readLoop();
+  }
+
+  get server(): Hello {
+    return this.#server!;
+  }
+
+  handshake(): Promise<void> {
+    return new Promise<Hello>((resolve, reject) => {
+      this.#hello = { resolve, reject };
+      this.#failures.add(reject);
+    }).then((hello) => {
+      this.#server = hello;
+      const options = this.#appName === undefined
+        ? []
+        : [{ letter: HELLO_OPTIONS.APP_NAME, params: [this.#appName] }];
+      const ours = helloBlocks(PROTOCOL_VERSION, options);
+      let text = encodeMessage(ours.command, ours.options) + "\n";
+      if (this.receiving) text += `${COMMANDS.FLAGS}${FLAG_RECEIVE}\n`;
+      return this.#send(text);
+    });
+  }
+
+  wait(
+    name: string,
+    timeoutMs = -1,
+    options: WaitOptions = {},
+  ): Promise<boolean> {
+    return this.#request(name, true, { ...options, timeoutMs });
+  }
+
+  next(name: string, options: WaitOptions = {}): Promise<boolean> {
+    return this.#request(name, false, options);
+  }
+
+  triggers(
+    name: string,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<string> {
+    this.#assertReceiving(name);
+    const stream = new TriggerStream(
+      name,
+      options.signal,
+      () => this.#streams.delete(stream),
+    );
+    if (this.#error !== undefined) stream.fail(this.#error);
+    else this.#streams.add(stream);
+    return stream;
+  }
+
+  trigger(name: string): Promise<void> {
+    assertName(name);
+    return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
+  }
+
+  quit(serverName: string): Promise<void> {
+    assertName(serverName);
+    return this.#send(`${COMMANDS.QUIT}${serverName}\n`);
+  }
+
+  async flush(options: WaitOptions = {}): Promise<void> {
+    if ((this.#server?.minor ?? 0) < 2) return await this.#writes; // a 1.1 server cannot answer
+    const token = String(++this.#pingSeq);
+    const answered = untilSettled((settle, fail) => {
+      this.#pings.set(token, settle);
+      this.#failures.add(fail);
+      return () => {
+        this.#pings.delete(token);
+        this.#failures.delete(fail);
+      };
+    }, options);
+    await this.#send(`${COMMANDS.PING}${token}\n`);
+    if (!await answered) {
+      throw new EmError(
+        "timeout",
+        `Cannot flush to "${this.#where}": no answer within ${options.timeoutMs} ms`,
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#closeGracefully();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #request(
+    name: string,
+    discards: boolean,
+    options: WaitOptions,
+  ): Promise<boolean> {
+    this.#assertReceiving(name);
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    return untilSettled((settle, fail) => {
+      const withdraw = this.#memory.request(name, discards, settle);
+      if (withdraw === true) {
+        settle();
+        return () => {};
+      }
+      this.#failures.add(fail);
+      return () => {
+        withdraw();
+        this.#failures.delete(fail);
+      };
+    }, options);
+  }
+
+  #assertReceiving(name: string): void {
+    assertName(name);
+    if (!this.receiving) {
+      throw new TypeError(
+        `Cannot wait for "${name}": connect with { receive: true }`,
+      );
+    }
+  }
+
+  #send(text: string): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const bytes = encoder.encode(text);
+    const write = this.#writes.then(async () => {
+      let offset = 0;
+      while (offset < bytes.length) {
+        offset += await this.#conn.write(bytes.subarray(offset));
+      }
+    });
+    this.#writes = write.catch(() => {});
+    return write.catch((error) => {
+      throw this.#error ??
+        new EmError(
+          "closed",
+          `Cannot send to "${this.#where}": ${error.message}`,
+          { cause: error },
+        );
+    });
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(16 * 1024);
+    let reason: EmError;
+    try {
+      while (true) {
+        const count = await this.#conn.read(buffer);
+        if (count === null) {
+          reason = new EmError(
+            "closed",
+            `Connection to "${this.#where}" closed by the server`,
+          );
+          break;
+        }
+        this.#framer.push(
+          buffer.subarray(0, count),
+          (line) => this.#onLine(line),
+        );
+        if (this.#error !== undefined) return;
+      }
+    } catch (error) {
+      reason = error instanceof EmError ? error : new EmError(
+        "closed",
+        `Connection to "${this.#where}" lost: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.#fail(reason);
+  }
+
+  #onLine(line: Uint8Array): boolean {
+    if (line.length === 0) return true;
+    const decoded = decodeMessage(line);
+    if (!decoded.ok) {
+      if (!decoded.closes) return true; // a message we cannot read is skipped, as the server does
+      this.#fail(
+        new EmError(
+          "protocol",
+          `Bad message from "${this.#where}": ${decoded.fault}`,
+        ),
+      );
+      return false;
+    }
+    this.#onMessage(decoded.message);
+    return this.#error === undefined;
+  }
+
+  #onMessage(message: Message): void {
+    const { letter, params } = message.command;
+    if (this.#hello !== undefined) {
+      const hello = parseHello(message);
+      const { resolve, reject } = this.#hello;
+      this.#hello = undefined;
+      this.#failures.delete(reject);
+      if ("fault" in hello) {
+        return this.#fail(
+          new EmError(
+            "protocol",
+            `Bad hello from "${this.#where}": ${hello.fault}`,
+          ),
+        );
+      }
+      if (!isCompatible(hello)) {
+        return this.#fail(
+          new EmError(
+            "protocol",
+            `Cannot talk to "${this.#where}": it speaks protocol ${hello.major}.${hello.minor}`,
+          ),
+        );
+      }
+      return resolve(hello);
+    }
+    if (letter === COMMANDS.TRIGGER && params.length === 1) {
+      const name = params[0]!;
+      if (this.receiving) this.#memory.push(name);
+      for (const stream of this.#streams) stream.push(name);
+    } else if (letter === COMMANDS.PING) {
+      this.#pings.get(params[0] ?? "")?.();
+    }
+  }
+
+  #fail(error: EmError): void {
+    if (this.#error !== undefined) return;
+    this.#error = error;
+    for (const fail of [...this.#failures]) fail(error);
+    this.#failures.clear();
+    for (const stream of this.#streams) stream.fail(error);
+    this.#streams.clear();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    this.#resolveClosed(error);
+  }
+
+  async #closeGracefully(): Promise<void> {
+    if (this.#error === undefined) {
+      await this.#writes;
+      try {
+        await this.#conn.closeWrite(); // the server sees our end, reads all we sent, then closes
+        await withTimeout(this.#reading, 2_000, "Cannot close");
+      } catch {
+        /* the server did not close in time, or already had: close our side anyway */
+      }
+    }
+    this.#fail(new EmError("closed", `Connection to "${this.#where}" closed`));
+    await this.#reading;
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * The em client: connect, wait, trigger, quit.
+ * @module
+ */
+export { connect, type ConnectOptions, type EmClient } from "./client.ts";
+export type { WaitOptions } from "./_deadline.ts";

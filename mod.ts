@@ -1,0 +1,40 @@
+/**
+ * em: a Deno-native event manager. Programs wait for named events, others trigger them, and the
+ * em server (emd) wakes every waiter. Speaks EM protocol 1.1 and em's extensions (1.2).
+ *
+ * @example Wait for an event another program triggers
+ * ```ts ignore
+ * import { connect, startServer } from "./mod.ts";
+ *
+ * await using server = await startServer({ port: 0, name: "demo" });
+ * await using waiter = await connect({ port: server.addr.port, receive: true });
+ * await using sender = await connect({ port: server.addr.port });
+ * await waiter.flush();
+ * await sender.trigger("build_done");
+ * console.log(await waiter.wait("build_done", 1_000)); // true
+ * ```
+ * @module
+ */
+export {
+  connect,
+  type ConnectOptions,
+  type EmClient,
+  type WaitOptions,
+} from "./client/mod.ts";
+export {
+  configureLogging,
+  type EmServer,
+  type LoggingOptions,
+  type LogLevel,
+  type ServerOptions,
+  startServer,
+} from "./server/mod.ts";
+export {
+  EmError,
+  type EmErrorCode,
+  isValidName,
+  MAX_LINE_BYTES,
+  MAX_PARAM_CHARS,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
+} from "./protocol/mod.ts";

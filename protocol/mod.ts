@@ -1,0 +1,46 @@
+/**
+ * The em wire codec: framing, escapes, messages, names, hello. Pure: bytes and strings in, values
+ * out; no I/O, no clocks.
+ * @module
+ */
+export { EmError, type EmErrorCode } from "./em_error.ts";
+export {
+  DEFAULT_LIMITS,
+  type Limits,
+  MAX_LINE_BYTES,
+  MAX_PARAM_CHARS,
+  PROTOCOL_MAJOR,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
+} from "./limits.ts";
+export { LineFramer } from "./line_framer.ts";
+export {
+  decodeParam,
+  encodeParam,
+  escapeBytes,
+  isParamByte,
+  unescapeBytes,
+} from "./escape.ts";
+export {
+  type Block,
+  type DecodeFault,
+  decodeMessage,
+  type DecodeResult,
+  encodeMessage,
+  findOption,
+  isLetter,
+  isRequired,
+  type Message,
+  unknownRequiredOption,
+} from "./message.ts";
+export { assertName, isValidExtendedName, isValidName } from "./names.ts";
+export {
+  COMMANDS,
+  FLAG_RECEIVE,
+  type Hello,
+  HELLO_OPTIONS,
+  helloBlocks,
+  isCompatible,
+  parseFlags,
+  parseHello,
+} from "./hello.ts";

@@ -1,0 +1,69 @@
+import {
+  COMMANDS,
+  isValidName,
+  type Message,
+  parseFlags,
+  unknownRequiredOption,
+} from "../protocol/mod.ts";
+import type { Session } from "./session.ts";
+
+/** Handles one decoded command from a session that has said hello. */
+export type CommandHandler = (session: Session, message: Message) => void;
+
+/** What core commands need from the server. */
+export interface CoreHost {
+  /** The server's name, which a quit must give. */
+  readonly name: string;
+  /** Delivers an encoded frame to every receiving session. */
+  fanOut(frame: Uint8Array): void;
+  /** Stops the server. */
+  quit(reason: string): void;
+}
+
+const encoder = new TextEncoder();
+
+/** The protocol 1.1 commands, plus ping; later capabilities add their own tables. */
+export function coreCommands(host: CoreHost): Map<string, CommandHandler> {
+  return new Map<string, CommandHandler>([
+    [COMMANDS.FLAGS, (session, message) => {
+      if (rejectsOptions(session, message, "")) return;
+      const flags = parseFlags(message.command);
+      if (typeof flags !== "number") return session.drop(flags.fault);
+      session.setFlags(flags);
+    }],
+    [COMMANDS.TRIGGER, (session, message) => {
+      if (rejectsOptions(session, message, "")) return;
+      const name = message.command.params[0] ?? "";
+      if (message.command.params.length !== 1 || !isValidName(name)) {
+        return session.drop(
+          `bad event name "${message.command.params.join(",")}"`,
+        );
+      }
+      host.fanOut(encoder.encode(`T${name}\n`)); // reached only with ignorable options
+    }],
+    [COMMANDS.QUIT, (session, message) => {
+      if (rejectsOptions(session, message, "")) return;
+      const name = message.command.params.join(",");
+      if (name !== host.name) {
+        return session.drop(`refused quit: wrong server name "${name}"`);
+      }
+      host.quit(`quit requested by ${session.peer}`);
+    }],
+    [COMMANDS.HELLO, (session) => session.drop("a second hello")],
+    [COMMANDS.PING, (session, message) => {
+      session.reply(COMMANDS.PING, message.command.params);
+    }],
+  ]);
+}
+
+/** Fails the session if the message carries an upper-case option the handler does not know. */
+export function rejectsOptions(
+  session: Session,
+  message: Message,
+  known: string,
+): boolean {
+  const unknown = unknownRequiredOption(message, known);
+  if (unknown === undefined) return false;
+  session.fail(`unknown option "${unknown}" on "${message.command.letter}"`);
+  return true;
+}

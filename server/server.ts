@@ -1,0 +1,195 @@
+import {
+  DEFAULT_LIMITS,
+  encodeMessage,
+  helloBlocks,
+  isValidName,
+  PROTOCOL_VERSION,
+} from "../protocol/mod.ts";
+import { Connection } from "./connection.ts";
+import { type CommandHandler, coreCommands } from "./core_commands.ts";
+import { Session } from "./session.ts";
+import { serverLogger } from "./_log.ts";
+
+const log = serverLogger();
+const encoder = new TextEncoder();
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** The server's name: a quit must give it. `[A-Za-z0-9_]+`. */
+  readonly name: string;
+  /**
+   * TCP port; 0 picks a free one (read it from `addr`).
+   * @default {4000}
+   */
+  readonly port?: number;
+  /**
+   * Address to listen on. em 1.1 has no authentication: listen beyond loopback only on a trusted network.
+   * @default {"127.0.0.1"}
+   */
+  readonly hostname?: string;
+  /**
+   * Output bytes queued for one connection before it is cut off as too slow.
+   * @default {1048576}
+   */
+  readonly maxQueuedBytes?: number;
+}
+
+/** A running emd. */
+export interface EmServer extends AsyncDisposable {
+  /** The address it listens on (the real port when 0 was asked). */
+  readonly addr: Deno.NetAddr;
+  /** The server's name. */
+  readonly name: string;
+  /** Settles with the reason once the server has stopped (quit, close, signal). */
+  readonly finished: Promise<string>;
+  /** Open connections. */
+  readonly connectionCount: number;
+  /** Closes every connection and the listener; resolves once all are closed. Idempotent. */
+  close(reason?: string): Promise<void>;
+}
+
+/**
+ * Starts an em server.
+ * @param options name, port, hostname and limits
+ * @returns the running server
+ * @throws {TypeError} for an invalid name
+ * @throws {RangeError} for an invalid port
+ * @throws {Deno.errors.AddrInUse} when the port is taken
+ */
+export function startServer(options: ServerOptions): Promise<EmServer> {
+  if (!isValidName(options.name)) {
+    throw new TypeError(
+      `Invalid server name "${options.name}": use [A-Za-z0-9_]+`,
+    );
+  }
+  const port = options.port ?? 4000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Invalid port "${port}": use 0 to 65535`);
+  }
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port,
+  });
+  return Promise.resolve(new Server(listener, options));
+}
+
+class Server implements EmServer {
+  readonly addr: Deno.NetAddr;
+  readonly name: string;
+  readonly finished: Promise<string>;
+  readonly limits = DEFAULT_LIMITS;
+  #listener: Deno.Listener;
+  #maxQueuedBytes: number;
+  #sessions = new Set<Session>();
+  #running = new Set<Promise<void>>();
+  #receivers = new Set<Session>();
+  #handlers: Map<string, CommandHandler>;
+  #hello: Uint8Array;
+  #stopping: Promise<void> | undefined;
+  #resolveFinished!: (reason: string) => void;
+
+  constructor(listener: Deno.Listener, options: ServerOptions) {
+    this.#listener = listener;
+    this.addr = listener.addr as Deno.NetAddr;
+    this.name = options.name;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
+    this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    this.#handlers = coreCommands({
+      name: this.name,
+      fanOut: (frame) => this.fanOut(frame),
+      quit: (reason) => void this.close(reason),
+    });
+    const hello = helloBlocks(PROTOCOL_VERSION);
+    this.#hello = encoder.encode(
+      encodeMessage(hello.command, hello.options) + "\n",
+    );
+    log.info("Listening on {hostname}:{port} as {name}", {
+      hostname: this.addr.hostname,
+      port: this.addr.port,
+      name: this.name,
+    });
+    this.#track(this.#acceptLoop());
+  }
+
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  dispatch(session: Session, message: Parameters<CommandHandler>[1]): boolean {
+    const handler = this.#handlers.get(message.command.letter);
+    if (handler === undefined) return false;
+    handler(session, message);
+    return true;
+  }
+
+  fanOut(frame: Uint8Array): void {
+    for (const receiver of this.#receivers) receiver.connection.send(frame);
+  }
+
+  setReceiving(session: Session, receiving: boolean): void {
+    if (receiving) this.#receivers.add(session);
+    else this.#receivers.delete(session);
+  }
+
+  close(reason = "closed"): Promise<void> {
+    this.#stopping ??= this.#stop(reason);
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #stop(reason: string): Promise<void> {
+    log.info("Stopping: {reason}", { reason });
+    try {
+      this.#listener.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+    for (const session of this.#sessions) {
+      session.connection.close(`Server stopping: ${reason}`);
+    }
+    while (this.#running.size > 0) await Promise.all(this.#running);
+    this.#resolveFinished(reason);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (this.#stopping === undefined) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#stopping !== undefined) return;
+        if (error instanceof Deno.errors.BadResource) return;
+        log.error("Cannot accept: {error}", {
+          error: (error as Error).message,
+        });
+        continue;
+      }
+      this.#open(conn);
+    }
+  }
+
+  #open(conn: Deno.Conn): void {
+    const connection = new Connection(conn, this.#maxQueuedBytes);
+    if (this.#stopping !== undefined) {
+      return connection.close("Server stopping");
+    }
+    const session = new Session(connection, this);
+    this.#sessions.add(session);
+    log.info("Accepted {peer}", { peer: connection.peer });
+    connection.send(this.#hello);
+    this.#track(
+      session.run().finally(() => {
+        this.#sessions.delete(session);
+        this.#receivers.delete(session);
+      }),
+    );
+  }
+
+  #track(task: Promise<void>): void {
+    this.#running.add(task);
+    task.finally(() => this.#running.delete(task));
+  }
+}

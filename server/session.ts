@@ -1,0 +1,178 @@
+import {
+  COMMANDS,
+  decodeMessage,
+  EmError,
+  encodeMessage,
+  FLAG_RECEIVE,
+  isCompatible,
+  isRequired,
+  type Limits,
+  LineFramer,
+  type Message,
+  parseHello,
+} from "../protocol/mod.ts";
+import type { Connection } from "./connection.ts";
+import { serverLogger } from "./_log.ts";
+
+const log = serverLogger("session");
+const encoder = new TextEncoder();
+const LF = 0x0a;
+const T = 0x54;
+const NAME_BYTE = new Uint8Array(256);
+for (
+  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+) {
+  NAME_BYTE[c.charCodeAt(0)] = 1;
+}
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  /** The limits messages are decoded with. */
+  readonly limits: Limits;
+  /** Handles a command after the hello; returns false if the letter is unknown. */
+  dispatch(session: Session, message: Message): boolean;
+  /** Delivers an encoded frame of `T<name>\n` lines to every receiving session. */
+  fanOut(frame: Uint8Array): void;
+  /** The session's receive flag changed. */
+  setReceiving(session: Session, receiving: boolean): void;
+}
+
+/** The protocol state of one connection: hello, flags, and the hot path for triggers. */
+export class Session {
+  /** The connection this session speaks over. */
+  readonly connection: Connection;
+  /** The peer's hello once received. */
+  hello: { major: number; minor: number; appName?: string } | undefined;
+  /** True when flag bit 1 is set: the session receives triggers. */
+  receiving = false;
+  #host: SessionHost;
+  #framer: LineFramer;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+
+  constructor(connection: Connection, host: SessionHost) {
+    this.connection = connection;
+    this.#host = host;
+    this.#framer = new LineFramer(host.limits.maxLineBytes);
+  }
+
+  /** `host:port` of the peer. */
+  get peer(): string {
+    return this.connection.peer;
+  }
+
+  /** Sends one message with a `\n` line end. */
+  sendMessage(text: string): void {
+    this.connection.send(encoder.encode(text + "\n"));
+  }
+
+  /** Logs a fault naming the peer and closes the connection. */
+  fail(fault: string): void {
+    this.connection.close(`Protocol error: ${fault}`, true);
+  }
+
+  /** Logs a fault naming the peer and drops only the message. */
+  drop(fault: string): void {
+    log.warn("Dropped a message from {peer}: {fault}", {
+      peer: this.peer,
+      fault,
+    });
+  }
+
+  /** Runs the read loop until the connection ends. */
+  async run(): Promise<void> {
+    const result = await this.connection.readLoop((chunk) =>
+      this.#onChunk(chunk)
+    );
+    if (result === "eof") {
+      const pending = this.#framer.pendingBytes;
+      if (pending > 0) {
+        this.connection.close(
+          `Peer closed mid-message (${pending} bytes unterminated)`,
+          true,
+        );
+      } else this.connection.close("Peer closed the connection");
+    } else if (result !== "closed") {
+      this.connection.close(`Cannot read: ${result.message}`, true);
+    }
+  }
+
+  #onChunk(chunk: Uint8Array): void {
+    try {
+      this.#framer.push(chunk, (line) => this.#onLine(line));
+    } catch (error) {
+      if (!(error instanceof EmError)) throw error;
+      this.fail(error.message);
+    }
+    this.#flushBatch();
+  }
+
+  #onLine(line: Uint8Array): boolean {
+    if (this.connection.isClosed) return false;
+    if (line.length === 0) return true; // an empty line carries nothing: skipped silently
+    if (this.hello !== undefined && line[0] === T && isPlainTrigger(line)) {
+      this.#batch.push(line);
+      this.#batchBytes += line.length + 1;
+      return true;
+    }
+    this.#flushBatch(); // keep order: triggers before this message go out first
+    const decoded = decodeMessage(line, this.#host.limits);
+    if (!decoded.ok) {
+      if (decoded.closes) this.fail(decoded.fault);
+      else this.drop(decoded.fault);
+    } else if (this.hello === undefined) {
+      this.#onHello(decoded.message);
+    } else if (!this.#host.dispatch(this, decoded.message)) {
+      const { letter } = decoded.message.command;
+      if (isRequired(letter)) this.fail(`unknown command "${letter}"`);
+    }
+    return !this.connection.isClosed;
+  }
+
+  #onHello(message: Message): void {
+    const hello = parseHello(message);
+    if ("fault" in hello) return this.fail(hello.fault);
+    if (!isCompatible(hello)) {
+      return this.fail(
+        `incompatible protocol version ${hello.major}.${hello.minor}`,
+      );
+    }
+    this.hello = hello;
+  }
+
+  #flushBatch(): void {
+    if (this.#batch.length === 0) return;
+    const frame = new Uint8Array(this.#batchBytes);
+    let offset = 0;
+    for (const line of this.#batch) {
+      frame.set(line, offset);
+      offset += line.length;
+      frame[offset++] = LF;
+    }
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#host.fanOut(frame);
+  }
+
+  /** Sets flags from an `F` command. */
+  setFlags(flags: number): void {
+    this.receiving = (flags & FLAG_RECEIVE) !== 0;
+    this.#host.setReceiving(this, this.receiving);
+  }
+
+  /** Encodes and sends a reply built from blocks. */
+  reply(letter: string, params: readonly string[]): void {
+    this.sendMessage(encodeMessage({ letter, params }));
+  }
+}
+
+/** `T<name>` with nothing else: 1 to 255 name bytes, no options, no escapes. */
+function isPlainTrigger(line: Uint8Array): boolean {
+  if (line.length < 2 || line.length > 256) return false;
+  for (let i = 1; i < line.length; i++) {
+    if (NAME_BYTE[line[i]!] === 0) return false;
+  }
+  return true;
+}
+
+export { COMMANDS };
