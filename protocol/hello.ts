@@ -9,6 +9,8 @@ export const COMMANDS = Object.freeze({
   QUIT: "Q",
   /** 1.2: ping, answered with the same token (a round trip). */
   PING: "p",
+  /** 1.2: an error from the server, `e<code>,<text>`; a 1.1 peer ignores it. */
+  ERROR: "e",
 });
 
 /** Hello option letters. */

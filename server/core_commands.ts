@@ -6,24 +6,15 @@ import {
   unknownRequiredOption,
 } from "../protocol/mod.ts";
 import type { Session } from "./session.ts";
+import type { FeatureHost } from "./feature.ts";
 
 /** Handles one decoded command from a session that has said hello. */
 export type CommandHandler = (session: Session, message: Message) => void;
 
-/** What core commands need from the server. */
-export interface CoreHost {
-  /** The server's name, which a quit must give. */
-  readonly name: string;
-  /** Delivers an encoded frame to every receiving session. */
-  fanOut(frame: Uint8Array): void;
-  /** Stops the server. */
-  quit(reason: string): void;
-}
-
 const encoder = new TextEncoder();
 
 /** The protocol 1.1 commands, plus ping; later capabilities add their own tables. */
-export function coreCommands(host: CoreHost): Map<string, CommandHandler> {
+export function coreCommands(host: FeatureHost): Map<string, CommandHandler> {
   return new Map<string, CommandHandler>([
     [COMMANDS.FLAGS, (session, message) => {
       if (rejectsOptions(session, message, "")) return;

@@ -6,7 +6,9 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/mod.ts";
 import { Connection } from "./connection.ts";
-import { type CommandHandler, coreCommands } from "./core_commands.ts";
+import type { CommandHandler } from "./core_commands.ts";
+import type { Feature, FeatureHost } from "./feature.ts";
+import { FEATURES } from "./features.ts";
 import { Session } from "./session.ts";
 import { serverLogger } from "./_log.ts";
 
@@ -73,7 +75,9 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
   return Promise.resolve(new Server(listener, options));
 }
 
-class Server implements EmServer {
+class Server implements EmServer, FeatureHost {
+  readonly options: ServerOptions;
+  #features: Feature[];
   readonly addr: Deno.NetAddr;
   readonly name: string;
   readonly finished: Promise<string>;
@@ -94,12 +98,21 @@ class Server implements EmServer {
     this.name = options.name;
     this.#maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
-    this.#handlers = coreCommands({
-      name: this.name,
-      fanOut: (frame) => this.fanOut(frame),
-      quit: (reason) => void this.close(reason),
-    });
-    const hello = helloBlocks(PROTOCOL_VERSION);
+    this.options = options;
+    this.#features = FEATURES.map((create) => create(this));
+    this.#handlers = new Map();
+    for (const feature of this.#features) {
+      for (const [letter, handler] of feature.commands ?? []) {
+        if (this.#handlers.has(letter)) {
+          throw new Error(`Two features handle command "${letter}"`);
+        }
+        this.#handlers.set(letter, handler);
+      }
+    }
+    const hello = helloBlocks(
+      PROTOCOL_VERSION,
+      this.#features.flatMap((feature) => feature.helloOptions?.() ?? []),
+    );
     this.#hello = encoder.encode(
       encodeMessage(hello.command, hello.options) + "\n",
     );
@@ -122,8 +135,17 @@ class Server implements EmServer {
     return true;
   }
 
-  fanOut(frame: Uint8Array): void {
+  get sessions(): ReadonlySet<Session> {
+    return this.#sessions;
+  }
+
+  fanOut(frame: Uint8Array): number {
     for (const receiver of this.#receivers) receiver.connection.send(frame);
+    return this.#receivers.size;
+  }
+
+  quit(reason: string): void {
+    void this.close(reason);
   }
 
   setReceiving(session: Session, receiving: boolean): void {
@@ -151,6 +173,7 @@ class Server implements EmServer {
       session.connection.close(`Server stopping: ${reason}`);
     }
     while (this.#running.size > 0) await Promise.all(this.#running);
+    for (const feature of this.#features) await feature.stop?.();
     this.#resolveFinished(reason);
   }
 

@@ -32,7 +32,7 @@ export interface SessionHost {
   /** Handles a command after the hello; returns false if the letter is unknown. */
   dispatch(session: Session, message: Message): boolean;
   /** Delivers an encoded frame of `T<name>\n` lines to every receiving session. */
-  fanOut(frame: Uint8Array): void;
+  fanOut(frame: Uint8Array): number;
   /** The session's receive flag changed. */
   setReceiving(session: Session, receiving: boolean): void;
 }
@@ -163,6 +163,14 @@ export class Session {
   /** Encodes and sends a reply built from blocks. */
   reply(letter: string, params: readonly string[]): void {
     this.sendMessage(encodeMessage({ letter, params }));
+  }
+
+  /**
+   * Sends the 1.2 error message `e<code>,<text>` (lower case: a 1.1 peer ignores it), e.g. before
+   * closing a connection for a reason the peer should be told.
+   */
+  sendError(code: string, text: string): void {
+    this.reply(COMMANDS.ERROR, [code, text]);
   }
 }
 

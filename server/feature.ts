@@ -1,0 +1,36 @@
+import type { Block } from "../protocol/mod.ts";
+import type { CommandHandler } from "./core_commands.ts";
+import type { Session } from "./session.ts";
+import type { ServerOptions } from "./server.ts";
+
+/** What a server capability (core, agents, sync, auth…) can use of the server. */
+export interface FeatureHost {
+  /** The server's name. */
+  readonly name: string;
+  /** The options the server was started with (each feature reads its own fields). */
+  readonly options: ServerOptions;
+  /** Sessions that have said hello, and those still saying it. */
+  readonly sessions: ReadonlySet<Session>;
+  /** Delivers an encoded frame of `T<name>\n` lines to every receiving session; returns how many. */
+  fanOut(frame: Uint8Array): number;
+  /** Stops the server. */
+  quit(reason: string): void;
+}
+
+/**
+ * One capability of the server: its commands and its hooks. Features are listed in
+ * `server/features.ts`; a new capability adds one entry there and lives in its own folder.
+ */
+export interface Feature {
+  /** Commands this feature handles, by letter. Letters are unique across features. */
+  readonly commands?: ReadonlyMap<string, CommandHandler>;
+  /** Options this feature adds to the server's hello (e.g. the largest message it accepts). */
+  helloOptions?(): Block[];
+  /** Called once when a session's connection has closed: release what it held. */
+  onClose?(session: Session): void;
+  /** Called once when the server stops. */
+  stop?(): void | Promise<void>;
+}
+
+/** Creates a feature for one server. */
+export type FeatureFactory = (host: FeatureHost) => Feature;

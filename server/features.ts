@@ -1,0 +1,7 @@
+import { coreCommands } from "./core_commands.ts";
+import type { FeatureFactory } from "./feature.ts";
+
+/** Every capability of emd, in dispatch order. Add one line per new capability. */
+export const FEATURES: readonly FeatureFactory[] = [
+  (host) => ({ commands: coreCommands(host) }),
+];
