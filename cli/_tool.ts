@@ -54,7 +54,7 @@ export function parseTool(spec: ToolSpec, args: string[]): Parsed {
       strict: true,
     });
   } catch (error) {
-    return usageError(spec, (error as Error).message);
+    return usageError(spec, describeParseError(error as Error));
   }
   if (parsed.values.help) {
     out(`Usage: ${spec.name} ${spec.usage}\n\n${spec.help}`);
@@ -124,4 +124,13 @@ function describeCount(spec: ToolSpec): string {
   return spec.minPositionals === spec.maxPositionals
     ? String(spec.minPositionals)
     : `${spec.minPositionals} to ${spec.maxPositionals}`;
+}
+
+/** parseArgs' message, shortened: its advice about `--` does not apply to em's arguments. */
+function describeParseError(error: Error & { code?: string }): string {
+  const option = error.message.match(/'([^' ]+)/)?.[1];
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
+    return `unknown option "${option}"`;
+  }
+  return error.message;
 }

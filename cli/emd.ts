@@ -79,14 +79,14 @@ export async function run(args: string[]): Promise<number> {
     );
     return EXIT.FAILURE;
   }
-  if (port === 0) {
-    out(`listening on ${server.addr.hostname}:${server.addr.port}`);
-  }
   const stop = () => void server.close("signal");
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);
+  if (port === 0) { // after the signal listeners: whoever reads the port may signal at once
+    out(`listening on ${server.addr.hostname}:${server.addr.port}`);
+  }
   try {
     await server.finished;
   } finally {

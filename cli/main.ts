@@ -21,7 +21,8 @@ export const TOOLS: Readonly<
   emquit: { summary: "stop a server", load: () => import("./emquit.ts") },
 };
 
-const HELP =
+/** What `em --help` prints. */
+export const HELP =
   `Usage: em TOOL [ARGS…]   (or call the tool by its own name: emd, emwait, …)
 
 Tools:

@@ -21,12 +21,34 @@ export interface ToolResult {
   stderr: string;
 }
 
-/** Runs `em <args…>` to completion. */
-export async function runTool(
+/** How to start a tool process. */
+export interface ToolOptions {
+  /** Text written to stdin, then closed; stdin is null without it. */
+  stdin?: string;
+  /** Environment variables added to the inherited ones. */
+  env?: Record<string, string>;
+  /**
+   * The program to start instead of `Deno.execPath()`, e.g. a symlink to deno named `emwait`
+   * (its basename becomes argv0, so cli/main.ts dispatches on it).
+   */
+  executable?: string;
+}
+
+/** A tool process running in the background. */
+export interface ToolProcess extends AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  /** Settles with the tool's whole output once it has exited. */
+  readonly result: Promise<ToolResult>;
+  /** True once the process has exited. */
+  readonly exited: boolean;
+}
+
+/** Starts `em <args…>` in the background; disposing kills it if still running and reaps it. */
+export function spawnTool(
   args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<ToolResult> {
-  const child = new Deno.Command(Deno.execPath(), {
+  options: ToolOptions = {},
+): ToolProcess {
+  const child = new Deno.Command(options.executable ?? Deno.execPath(), {
     args: [...RUN_FLAGS, MAIN, ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -35,15 +57,50 @@ export async function runTool(
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
+    void writer.write(new TextEncoder().encode(options.stdin))
+      .then(() => writer.close())
+      .catch(() => {/* the tool exited without reading: its result tells */});
   }
-  const { code, stdout, stderr } = await child.output();
+  let exited = false;
+  const result = child.output().then(({ code, stdout, stderr }) => {
+    exited = true;
+    return {
+      code,
+      stdout: decoder.decode(stdout),
+      stderr: decoder.decode(stderr),
+    };
+  });
   return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
+    child,
+    result,
+    get exited() {
+      return exited;
+    },
+    async [Symbol.asyncDispose]() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+      }
+      await result;
+    },
   };
+}
+
+/** Runs `em <args…>` to completion. */
+export function runTool(
+  args: string[],
+  options: ToolOptions = {},
+): Promise<ToolResult> {
+  return spawnTool(args, options).result;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
+export function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }
 
 /** A running emd process started on port 0. */

@@ -1,0 +1,51 @@
+// emd as a process: signals, quit with a wrong name, quiet levels.
+import assert from "node:assert/strict";
+import { connect } from "../../client/mod.ts";
+import { runTool, startEmd } from "../_helpers/cli.ts";
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`emd: ${signal} closes everything and exits 0`, async () => {
+    await using emd = await startEmd("srv");
+    await using client = await connect({ port: emd.port, receive: true });
+    await client.flush(); // emd has accepted and served us
+    emd.child.kill(signal);
+    const { code, stderr } = await emd.exited();
+    assert.equal(code, 0);
+    assert.match(stderr, /emd INFO Stopping: signal\n/);
+    assert.match(stderr, /Closed 127\.0\.0\.1:\d+: Server stopping: signal\n/);
+    assert.equal((await client.closed).code, "closed");
+  });
+}
+
+Deno.test("emd: emquit with a wrong name leaves it running", async () => {
+  await using emd = await startEmd("srv");
+  const port = String(emd.port);
+  const wrong = await runTool(["emquit", "127.0.0.1", port, "other"]);
+  assert.deepEqual(wrong, { code: 0, stdout: "", stderr: "" }); // sent; emd decides
+  await emd.waitForLog('refused quit: wrong server name "other"');
+  {
+    await using client = await connect({ port: emd.port });
+    await client.flush(); // still serving
+  }
+  const right = await runTool(["emquit", "127.0.0.1", port, "srv"]);
+  assert.deepEqual(right, { code: 0, stdout: "", stderr: "" });
+  assert.equal((await emd.exited()).code, 0);
+});
+
+Deno.test("emd: -q logs only problems, -Q logs nothing", async () => {
+  for (
+    const [flag, expected] of [["-q", /^(emd WARNING [^\n]+\n)+$/], [
+      "-Q",
+      /^$/,
+    ]] as const
+  ) {
+    await using emd = await startEmd("srv", [flag]);
+    const port = String(emd.port);
+    await runTool(["emquit", "127.0.0.1", port, "other"]);
+    await runTool(["emquit", "127.0.0.1", port, "srv"]);
+    const { code, stderr } = await emd.exited();
+    assert.equal(code, 0);
+    assert.match(stderr, expected, `emd ${flag} logged:\n${stderr}`);
+    if (flag === "-q") assert.match(stderr, /refused quit/);
+  }
+});
