@@ -1,7 +1,14 @@
-// The one entry point of npm:@logtape/logtape into server/: library code only asks for loggers.
-import { getLogger, type Logger } from "npm:@logtape/logtape@^2.4.2";
+// The one entry point of npm:@logtape/logtape into em: library code only asks for loggers, and
+// logging.ts (used by programs, not libraries) configures sinks through the pieces re-exported here.
+import {
+  configure,
+  getLogger,
+  type Logger,
+  type LogRecord,
+  reset,
+} from "npm:@logtape/logtape@^2.4.2";
 
-export type { Logger };
+export { configure, type Logger, type LogRecord, reset };
 
 /** The logger of one server part, e.g. `serverLogger("connection")` → category em.server.connection. */
 export function serverLogger(part?: string): Logger {

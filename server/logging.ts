@@ -1,4 +1,4 @@
-import { configure, type LogRecord, reset } from "npm:@logtape/logtape@^2.4.2";
+import { configure, type LogRecord, reset } from "./_log.ts";
 
 /** How much em logs: everything from `info`, only problems (`warning`), or nothing. */
 export type LogLevel = "debug" | "info" | "warning" | "error" | null;
