@@ -32,6 +32,7 @@ export {
 export {
   EmError,
   type EmErrorCode,
+  type Hello,
   isValidName,
   MAX_LINE_BYTES,
   MAX_PARAM_CHARS,

@@ -12,6 +12,7 @@ export class EmError extends Error {
   /** What kind of failure this is; stable across versions, unlike the message. */
   readonly code: EmErrorCode;
   /**
+   * Creates an error of one kind.
    * @param code what kind of failure
    * @param message what was attempted and what went wrong
    * @param options `cause` keeps the underlying error
