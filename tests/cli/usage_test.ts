@@ -27,11 +27,18 @@ async function usageError(name: string, reason: string): Promise<ToolResult> {
   };
 }
 
-/** Runs every case concurrently and compares all whole results at once. */
+/** Processes run at once: enough to overlap start-up, few enough for a shared 2-core machine. */
+const CONCURRENCY = 4;
+
+/** Runs every case, a few at a time, and compares all whole results at once. */
 async function assertResults(
   cases: ReadonlyArray<readonly [string[], ToolResult | Promise<ToolResult>]>,
 ): Promise<void> {
-  const actual = await Promise.all(cases.map(([args]) => runTool(args)));
+  const actual: ToolResult[] = [];
+  for (let start = 0; start < cases.length; start += CONCURRENCY) {
+    const batch = cases.slice(start, start + CONCURRENCY);
+    actual.push(...await Promise.all(batch.map(([args]) => runTool(args))));
+  }
   const expected = await Promise.all(cases.map(([, result]) => result));
   assert.deepEqual(
     cases.map(([args], i) => ({ args, ...actual[i] })),
