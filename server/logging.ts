@@ -26,7 +26,7 @@ const encoder = new TextEncoder();
 
 /**
  * Sends em's log records (category `em`) to standard error as one line each:
- * `emd WARN Closed 127.0.0.1:5000: Protocol error: …`. Call once, from a program, not a library.
+ * `emd WARNING Closed 127.0.0.1:5000: Protocol error: …`. Call once, from a program, not a library.
  * @param options level, prefix, destination
  */
 export async function configureLogging(

@@ -10,6 +10,7 @@ import {
   LineFramer,
   type Message,
   parseHello,
+  unknownRequiredOption,
 } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import { serverLogger } from "./_log.ts";
@@ -132,6 +133,10 @@ export class Session {
   #onHello(message: Message): void {
     const hello = parseHello(message);
     if ("fault" in hello) return this.fail(hello.fault);
+    const option = unknownRequiredOption(message, "");
+    if (option !== undefined) {
+      return this.fail(`unknown option "${option}" on "H"`);
+    }
     if (!isCompatible(hello)) {
       return this.fail(
         `incompatible protocol version ${hello.major}.${hello.minor}`,
