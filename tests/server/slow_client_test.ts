@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { connect } from "../../client/mod.ts";
+import { startServer } from "../../server/mod.ts";
+import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
+
+const MAX_QUEUED_BYTES = 64 * 1024;
+const MAX_FLOOD_BYTES = 256 * 1024 * 1024; // far past any loopback socket buffer
+
+Deno.test("emd: a client that never reads is cut off at maxQueuedBytes, others stay served", async () => {
+  await using logs = await captureLogs();
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    maxQueuedBytes: MAX_QUEUED_BYTES,
+  });
+  const port = server.addr.port;
+  // Never reads after its hello: the kernel's buffers fill, then the server's queue.
+  await using slow = await RawPeer.greeted(port, "H1.1\nF1");
+  await slow.send("psync\n");
+  await using fast = await connect({
+    port,
+    receive: true,
+    maxRememberedTriggers: 8,
+  });
+  await using sender = await RawPeer.greeted(port);
+  await fast.flush();
+
+  // Each round sends ~16 KiB of triggers, and both the sender and the fast receiver then make a
+  // round trip: the fast receiver's queue never holds more than one round, the slow one's grows.
+  const trigger = `T${"x".repeat(255)}\n`;
+  const round = trigger.repeat(63);
+  const cutOff = new RegExp(
+    literal(
+      `Closed ${slow.name}: Cannot queue output: over ${MAX_QUEUED_BYTES} bytes`,
+    ),
+  );
+  let flooded = 0;
+  for (let i = 0; logs.matching(cutOff).length === 0; i++) {
+    assert.ok(flooded < MAX_FLOOD_BYTES, `no cutoff after ${flooded} bytes`);
+    await sender.send(round);
+    await sender.roundTrip(String(i));
+    await fast.flush();
+    flooded += round.length;
+  }
+  assert.equal(logs.matching(cutOff).length, 1);
+  assert.match(logs.matching(cutOff)[0]!, /^em WARNING /);
+
+  await sender.send("Tafter\n");
+  assert.equal(await fast.wait("after", 10_000), true);
+  assert.equal(server.connectionCount, 2); // the fast receiver and the sender
+  await using late = await connect({ port, receive: true });
+  await late.flush();
+  await sender.send("Tlate\n");
+  assert.equal(await late.wait("late", 10_000), true);
+});
