@@ -187,7 +187,7 @@ class Client implements EmClient {
       () => this.#streams.delete(stream),
     );
     if (this.#error !== undefined) stream.fail(this.#error);
-    else this.#streams.add(stream);
+    else if (!options.signal?.aborted) this.#streams.add(stream);
     return stream;
   }
 
@@ -332,7 +332,6 @@ class Client implements EmClient {
       const hello = parseHello(message);
       const { resolve, reject } = this.#hello;
       this.#hello = undefined;
-      this.#failures.delete(reject);
       if ("fault" in hello) {
         return this.#fail(
           new EmError(
@@ -349,6 +348,7 @@ class Client implements EmClient {
           ),
         );
       }
+      this.#failures.delete(reject); // kept until here: #fail above rejects the handshake
       return resolve(hello);
     }
     if (letter === COMMANDS.TRIGGER && params.length === 1) {

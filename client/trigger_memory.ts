@@ -61,14 +61,33 @@ export class TriggerMemory {
 
   #serve(): void {
     // next() requests first: they take only their own name, so a wait() cannot discard it first
-    for (const discards of [false, true]) {
-      for (const pending of [...this.#pending]) {
-        if (pending.discards !== discards) continue;
-        if (!this.#take(pending.name, discards)) continue;
-        this.#pending.splice(this.#pending.indexOf(pending), 1);
-        pending.resolve();
+    for (const pending of [...this.#pending]) {
+      if (!pending.discards && this.#take(pending.name, false)) {
+        this.#settle(pending);
       }
     }
+    // Then wait() requests, together: the earliest trigger any of them wants serves the first
+    // wait for that name, and everything before it is discarded. With no wait pending, the
+    // memory keeps everything.
+    while (this.#log.length > 0) {
+      const waits = this.#pending.filter((pending) => pending.discards);
+      if (waits.length === 0) return;
+      const index = this.#log.findIndex((name) =>
+        waits.some((wait) => wait.name === name)
+      );
+      if (index === -1) {
+        this.#log.length = 0;
+        return;
+      }
+      const name = this.#log[index];
+      this.#log.splice(0, index + 1);
+      this.#settle(waits.find((wait) => wait.name === name)!);
+    }
+  }
+
+  #settle(pending: Pending): void {
+    this.#pending.splice(this.#pending.indexOf(pending), 1);
+    pending.resolve();
   }
 
   #take(name: string, discards: boolean): boolean {

@@ -19,8 +19,10 @@ export class TriggerStream
     this.#name = name;
     this.#signal = signal;
     this.#onEnd = onEnd;
-    if (signal?.aborted) this.fail(signal.reason);
-    else signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (signal?.aborted) { // ended before it began: nothing to withdraw, onEnd not called
+      this.#error = signal.reason;
+      this.#done = true;
+    } else signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   /** Records a trigger; ignores other names. */
