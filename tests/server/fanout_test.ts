@@ -26,7 +26,7 @@ Deno.test("emd: triggers go only to connections with flag bit 1", async () => {
   await one.send("F1\n");
   await three.send("F3\n");
   for (const peer of [zero, two, one, three]) await peer.roundTrip("flags");
-  await sender.send("Tx\r\nTy;zignored\rTz\n");
+  await sender.send("Tx\r\nTy;iignored\rTz\n");
   assert.deepEqual(await sender.roundTrip(), []); // a sender without bit 1 gets nothing back
   for (const peer of [none, zero, two]) {
     assert.deepEqual(await peer.roundTrip(), []);
@@ -67,7 +67,7 @@ Deno.test("emd: triggers keep their order across plain and optioned messages", a
   await using receiver = await RawPeer.greeted(server.addr.port, "H1.1\nF1");
   await using sender = await RawPeer.greeted(server.addr.port);
   await receiver.roundTrip("flags");
-  await sender.send("Ta\nTb;x\nTc\nzunknown\nTd\nT\\x65\nTf\n");
+  await sender.send("Ta\nTb;f\nTc\niunknown\nTd\nT\\x65\nTf\n");
   await sender.roundTrip();
   assert.deepEqual(await receiver.roundTrip(), [
     "Ta",

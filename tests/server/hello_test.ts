@@ -15,7 +15,7 @@ for (
     "H1.2",
     "H1",
     "H1.1;amy app",
-    "H1.1;zfuture,1",
+    "H1.1;ifuture,1",
   ]
 ) {
   Deno.test(`emd: accepts the hello ${JSON.stringify(hello)}`, async () => {

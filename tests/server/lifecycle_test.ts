@@ -30,7 +30,7 @@ Deno.test("emd: a quit with the right name stops the server and closes every con
   await using other = await RawPeer.greeted(server.addr.port, "H1.1\nF1");
   await other.roundTrip("flags");
   await using quitter = await RawPeer.greeted(server.addr.port);
-  await quitter.send("Qbuild_server;zignored\n");
+  await quitter.send("Qbuild_server;iignored\n");
   assert.equal(await server.finished, `quit requested by ${quitter.name}`);
   assert.deepEqual(await quitter.untilClosed(), []);
   assert.deepEqual(await other.untilClosed(), []);
