@@ -289,7 +289,9 @@ class Client implements EmClient {
         if (count === null) {
           reason = new EmError(
             "closed",
-            `Connection to "${this.#where}" closed by the server`,
+            this.#closing === undefined // our close() sends our end first; the server's follows
+              ? `Connection to "${this.#where}" closed by the server`
+              : `Connection to "${this.#where}" closed`,
           );
           break;
         }

@@ -285,12 +285,39 @@ Deno.test("quit: stops a server with that name", async () => {
   assert.match(await server.finished, /^quit requested by 127\.0\.0\.1:\d+$/);
 });
 
-Deno.test("close: idempotent", async () => {
+Deno.test('close: idempotent; pending waits reject with EmError "closed"', async () => {
   await using server = await startServer({ port: 0, name: "t" });
-  const client = await connect({ port: server.addr.port });
+  const client = await connect({ port: server.addr.port, receive: true });
+  const pending = client.wait("X");
   const first = client.close();
   assert.equal(client.close(), first);
   await first;
   await client[Symbol.asyncDispose]();
-  assert.equal((await client.closed).code, "closed");
+  const closed = isEmError(
+    "closed",
+    `Connection to "127.0.0.1:${server.addr.port}" closed`,
+  );
+  await assert.rejects(pending, closed);
+  assert.ok(closed(await client.closed));
+});
+
+Deno.test("flush: against a 1.1 server, waits only for our writes", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  const received: string[] = [];
+  const serving = (async () => {
+    using conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("H1.1\n"));
+    const buffer = new Uint8Array(1024);
+    for (let count; (count = await conn.read(buffer)) !== null;) {
+      received.push(new TextDecoder().decode(buffer.subarray(0, count)));
+    }
+  })();
+  const client = await connect({ port, receive: true });
+  assert.deepEqual(client.server, { major: 1, minor: 1 });
+  await client.trigger("x");
+  await client.flush(); // no ping: a 1.1 server would never answer
+  await client.close();
+  await serving;
+  assert.equal(received.join(""), "H1.2\nF1\nTx\n");
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "npm:fast-check@^4.10.2";
 import { startServer } from "../../server/mod.ts";
 import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
 
@@ -192,4 +193,38 @@ Deno.test("emd: a ping p<token> is answered with the same token", async () => {
   assert.equal(await peer.readLine(), "p");
   assert.equal(await peer.readLine(), "pa,b");
   assert.equal(await peer.readLine(), "pa\\x3Bb");
+});
+
+Deno.test("emd: random bytes after a hello never stop the server", async () => {
+  await using logs = await captureLogs(); // keeps the fault lines out of the test output
+  await using server = await startServer({ port: 0, name: "t" });
+  const port = server.addr.port;
+  await using bystander = await RawPeer.greeted(port, "H1.1\nF1");
+  await bystander.roundTrip("flags");
+  const alphabet = fc.constantFrom(
+    ..."TFHQpe;,\\x0A1_\r\n".split("").map((c) => c.charCodeAt(0)),
+    0,
+    0x7f,
+    0xc3,
+  );
+  const inputs = fc.sample(
+    fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.array(alphabet, { maxLength: 300 }).map((bytes) =>
+        Uint8Array.from(bytes)
+      ),
+    ),
+    { numRuns: 60, seed: 20261123 },
+  );
+  for (const input of inputs) {
+    const peer = await RawPeer.greeted(port);
+    await peer.send(input);
+    peer.close();
+  }
+  await using sender = await RawPeer.greeted(port);
+  await sender.send("Tstill_here\n");
+  await sender.roundTrip();
+  const lines = await bystander.roundTrip();
+  assert.equal(lines.at(-1), "Tstill_here");
+  assert.ok(logs.lines.length > 0);
 });
