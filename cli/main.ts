@@ -19,6 +19,11 @@ export const TOOLS: Readonly<
     load: () => import("./emtrigger.ts"),
   },
   emquit: { summary: "stop a server", load: () => import("./emquit.ts") },
+  "install-links": {
+    summary: "link every tool name to this binary",
+    load: () =>
+      import("./install_links.ts").then((m) => m.forTools(Object.keys(TOOLS))),
+  },
 };
 
 /** What `em --help` prints. */
@@ -28,7 +33,7 @@ export const HELP =
 Tools:
 ${
     Object.entries(TOOLS).map(([name, tool]) =>
-      `  ${name.padEnd(10)} ${tool.summary}`
+      `  ${name.padEnd(14)} ${tool.summary}`
     ).join("\n")
   }
 
