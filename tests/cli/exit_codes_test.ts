@@ -2,14 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EXIT, type ToolSpec } from "../../cli/_tool.ts";
 import { TOOLS } from "../../cli/main.ts";
-import { PROTOCOL_VERSIONS, startServer } from "../../mod.ts";
-import { runTool } from "../_helpers/cli.ts";
+import { startServer } from "../../mod.ts";
+import { closedPort, runTool } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
-const { version } = JSON.parse(
-  await Deno.readTextFile(new URL("deno.json", root)),
-) as { version: string };
-const VERSION_TAIL = `${version} (em protocol ${PROTOCOL_VERSIONS.join(", ")})`;
 
 /** The codes of the README's exit-code table, in order. */
 async function readmeCodes(): Promise<number[]> {
@@ -25,14 +21,6 @@ async function specOf(name: string): Promise<ToolSpec> {
   const tool = await TOOLS[name]!.load() as { spec?: ToolSpec };
   assert.ok(tool.spec, `${name} exports no spec`);
   return tool.spec;
-}
-
-/** A port on 127.0.0.1 nothing listens on (bound, then released). */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** Arguments that make a client tool fail for want of a server: read from its usage line. */
@@ -71,7 +59,7 @@ Deno.test("exit codes: the README table is the EXIT contract", async () => {
 });
 
 for (const name of Object.keys(TOOLS)) {
-  Deno.test(`exit codes: ${name} usage 64, failure 1, --help and --version 0`, async () => {
+  Deno.test(`exit codes: ${name} usage 64, failure 1, --help 0`, async () => {
     const spec = await specOf(name);
     assert.equal(spec.name, name);
     const usage = await runTool([name, "--no-such-option"]);
@@ -87,39 +75,8 @@ for (const name of Object.keys(TOOLS)) {
     assert.equal(help.code, EXIT.OK, help.stderr);
     assert.ok(help.stdout.startsWith(`Usage: ${name} ${spec.usage}\n`));
     assert.equal(help.stderr, "");
-
-    const version = await runTool([name, "--version"]);
-    assert.deepEqual(version, {
-      code: EXIT.OK,
-      stdout: `${name} ${VERSION_TAIL}\n`,
-      stderr: "",
-    });
   });
 }
-
-Deno.test("exit codes: em itself: --version, --help lists every tool, usage 64", async () => {
-  assert.deepEqual(await runTool(["--version"]), {
-    code: 0,
-    stdout: `em ${VERSION_TAIL}\n`,
-    stderr: "",
-  });
-  const help = await runTool(["--help"]);
-  assert.equal(help.code, 0);
-  for (const name of Object.keys(TOOLS)) {
-    assert.match(
-      help.stdout,
-      new RegExp(`^  ${name} +${TOOLS[name]!.summary}$`, "m"),
-    );
-  }
-  for (const args of [[], ["nosuchtool"]]) {
-    const usage = await runTool(args);
-    assert.equal(usage.code, EXIT.USAGE);
-    assert.match(
-      usage.stderr,
-      /^em: (no tool given|unknown tool "nosuchtool")\n/,
-    );
-  }
-});
 
 Deno.test("exit codes: emwait timing out prints timeout and exits 2", async () => {
   await using server = await startServer({ port: 0, name: "t" });

@@ -1,20 +1,22 @@
 // Every tool's argument handling, through real processes: usage errors (exit 64, usage on stderr),
 // --help and --version (exit 0, stdout), and an unreachable server (exit 1, one stderr line).
 import assert from "node:assert/strict";
-import { versionLine } from "../../cli/_tool.ts";
+import { type ToolSpec, versionLine } from "../../cli/_tool.ts";
 import { HELP, TOOLS } from "../../cli/main.ts";
 import { closedPort, runTool, type ToolResult } from "../_helpers/cli.ts";
 
 const NAMES = Object.keys(TOOLS);
 
+async function specOf(name: string): Promise<ToolSpec> {
+  return (await TOOLS[name]!.load() as unknown as { spec: ToolSpec }).spec;
+}
+
 async function usageOf(name: string): Promise<string> {
-  const { spec } = await import(`../../cli/${name}.ts`);
-  return `Usage: ${name} ${spec.usage}`;
+  return `Usage: ${name} ${(await specOf(name)).usage}`;
 }
 
 async function helpOf(name: string): Promise<string> {
-  const { spec } = await import(`../../cli/${name}.ts`);
-  return `${await usageOf(name)}\n\n${spec.help}\n`;
+  return `${await usageOf(name)}\n\n${(await specOf(name)).help}\n`;
 }
 
 async function usageError(name: string, reason: string): Promise<ToolResult> {
