@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { EXIT, type ToolSpec } from "../../cli/_tool.ts";
 import { TOOLS } from "../../cli/main.ts";
 import { startServer } from "../../mod.ts";
-import { closedPort, runTool } from "../_helpers/cli.ts";
+import {
+  closedPort,
+  runTool,
+  spawnTool,
+  type ToolResult,
+} from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 
@@ -23,16 +28,43 @@ async function specOf(name: string): Promise<ToolSpec> {
   return tool.spec;
 }
 
+/** Values for a usage line's placeholders; any other placeholder gets "x". */
+const PLACEHOLDERS: Readonly<Record<string, string>> = {
+  hostname: "127.0.0.1",
+  ms_timeout: "10000",
+  parties: "2",
+  permits: "1",
+  "--": "--",
+  command: "true",
+};
+
 /** Arguments that make a client tool fail for want of a server: read from its usage line. */
 function unreachableArgs(spec: ToolSpec): string[] {
   const port = String(closedPort());
-  const placeholders = spec.usage.replace(/\[[^\]]*\]/g, " ").trim().split(
-    /\s+/,
-  );
+  const placeholders = spec.usage.split("\n")[0]!.replace(/\[[^\]]*\]/g, " ")
+    .trim().split(/\s+/);
   assert.deepEqual(placeholders.slice(0, 2), ["hostname", "port"], spec.usage);
   return placeholders.map((word) =>
-    ({ hostname: "127.0.0.1", port, ms_timeout: "10000" })[word] ?? "x"
+    word === "port" ? port : PLACEHOLDERS[word] ?? "x"
   );
+}
+
+/** Runs `em args…`, killing it (and failing) if it has not exited within 30 s. */
+async function runBounded(args: string[]): Promise<ToolResult> {
+  const run = spawnTool(args);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill("SIGKILL");
+      reject(new Error(`"em ${args.join(" ")}" still running after 30 s`));
+    }, 30_000);
+  });
+  try {
+    return await Promise.race([run.result, limit]);
+  } finally {
+    clearTimeout(timer);
+    await run.result;
+  }
 }
 
 /** Runs the tool's failure case (exit 1): unreachable server, or what failing means for it. */
@@ -50,7 +82,7 @@ async function runFailure(name: string, spec: ToolSpec) {
       await Deno.remove(dir);
     }
   }
-  return await runTool([name, ...unreachableArgs(spec)]);
+  return await runBounded([name, ...unreachableArgs(spec)]);
 }
 
 Deno.test("exit codes: the README table is the EXIT contract", async () => {
