@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  binaryName,
+  compileStep,
+  ENV_VARS,
+  lazyModules,
+  PERMISSIONS,
+  TARGETS,
+} from "../../cli/compile.ts";
+import { TOOLS } from "../../cli/main.ts";
+
+const root = new URL("../../", import.meta.url);
+const COMPILE = new URL("cli/compile.ts", root).pathname;
+const MAIN = new URL("cli/main.ts", root).pathname;
+const decoder = new TextDecoder();
+const mainSource = await Deno.readTextFile(MAIN);
+
+async function run(
+  program: string,
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  const { code, stdout, stderr } = await new Deno.Command(program, {
+    args,
+    env,
+    cwd: root,
+    stdin: "null",
+  }).output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+/** Shipped source files: what cli/main.ts's graph can reach (cli/compile.ts is a build script). */
+async function shippedSources(): Promise<Map<string, string>> {
+  const sources = new Map<string, string>();
+  for (const dir of ["protocol", "client", "server", "cli"]) {
+    for await (const entry of Deno.readDir(new URL(dir, root))) {
+      if (!entry.name.endsWith(".ts") || entry.name === "compile.ts") continue;
+      const path = `${dir}/${entry.name}`;
+      sources.set(path, await Deno.readTextFile(new URL(path, root)));
+    }
+  }
+  return sources;
+}
+
+Deno.test("compile: every lazily loaded tool module is --include'd and in the graph", async () => {
+  const modules = lazyModules(mainSource);
+  assert.equal(modules.length, Object.keys(TOOLS).length);
+  const info = await run(Deno.execPath(), ["info", "--json", MAIN]);
+  assert.equal(info.code, 0, info.stderr);
+  const graph =
+    (JSON.parse(info.stdout) as { modules: { specifier: string }[] })
+      .modules.map((m) => m.specifier);
+  for (const module of modules) {
+    assert.ok(
+      graph.includes(new URL(module, root).href),
+      `${module} not in the graph`,
+    );
+  }
+  const { args } = compileStep(TARGETS[0]!, "dist", modules);
+  for (const module of modules) {
+    assert.ok(args.join(" ").includes(`--include ${module} `), module);
+  }
+});
+
+Deno.test("compile: each target gets its own binary with exactly the baked-in permissions", () => {
+  assert.deepEqual(TARGETS, [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+  ]);
+  assert.equal(
+    binaryName("x86_64-pc-windows-msvc"),
+    "em-x86_64-pc-windows-msvc.exe",
+  );
+  for (const target of TARGETS) {
+    const step = compileStep(target, "dist", []);
+    assert.equal(step.output, join("dist", binaryName(target)));
+    const flags = step.args.filter((arg) => arg.startsWith("--allow"));
+    assert.deepEqual(flags, [...PERMISSIONS]);
+    assert.ok(
+      !step.args.some((arg) =>
+        /^(-A|--allow-all|--allow-(run|sys|ffi))/.test(arg)
+      ),
+    );
+    assert.deepEqual(step.args.slice(-5), [
+      "--target",
+      target,
+      "--output",
+      step.output,
+      "cli/main.ts",
+    ]);
+  }
+});
+
+Deno.test("compile: --dry-run plans every target, or only the host with DENORT_BIN", async () => {
+  const plan = async (env: Record<string, string>) => {
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", COMPILE, "--dry-run"],
+      clearEnv: true, // DENORT_BIN may be set for the test below
+      env: { PATH: Deno.env.get("PATH") ?? "", ...env },
+      cwd: root,
+      stdin: "null",
+    }).output();
+    assert.equal(code, 0);
+    return decoder.decode(stdout).trimEnd().split("\n")
+      .map((line) => line.match(/^deno compile .*--target (\S+) /)?.[1]);
+  };
+  assert.deepEqual(await plan({}), TARGETS);
+  assert.deepEqual(await plan({ DENORT_BIN: "/denort" }), [Deno.build.target]);
+});
+
+Deno.test("compile: the permissions cover every API the shipped code uses", async () => {
+  for (const [path, source] of await shippedSources()) {
+    for (
+      const match of source.matchAll(
+        /(?:Deno\.env\.get\(|process\.env\.?\[?)\s*["']?(\w+)?/g,
+      )
+    ) {
+      assert.ok(
+        match[1] !== undefined && ENV_VARS.includes(match[1]),
+        `${path} reads environment variable ${
+          match[1] ?? "(computed)"
+        }: add it to ENV_VARS in cli/compile.ts`,
+      );
+    }
+    const denied = source.match(
+      /Deno\.(Command|run\b|dlopen|env\.toObject|hostname|osRelease|osUptime|loadavg|networkInterfaces|systemMemoryInfo|uid|gid)|node:(child_process|os)/,
+    );
+    assert.equal(
+      denied,
+      null,
+      `${path} uses ${denied?.[0]}, which the binary is not allowed`,
+    );
+  }
+});
+
+Deno.test("compile: a base binary deno compile cannot use fails with one clear line", async () => {
+  const out = await Deno.makeTempDir({ prefix: "em_dist_" });
+  try {
+    const result = await run(
+      Deno.execPath(),
+      ["run", "-A", COMPILE, "--out", out],
+      { DENORT_BIN: join(out, "no-such-denort") },
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /\ncompile: Cannot build .+: deno compile could not use DENORT_BIN ".+no-such-denort" as its base binary/,
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(out)), []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+/** Starts an emd-like program that prints "listening on HOST:PORT"; disposing stops it. */
+async function startServerProcess(program: string, args: string[]) {
+  const child = new Deno.Command(program, {
+    args,
+    cwd: root,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let match: RegExpMatchArray | null = null;
+  while (match === null) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+    match = text.match(/listening on [^\s]+:(\d+)\n/);
+  }
+  const stdout = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  const exited = Promise.all([child.status, stdout, stderr]).then((
+    [status, , err],
+  ) => ({ code: status.code, stderr: err }));
+  if (match === null) {
+    const { stderr } = await exited;
+    throw new Error(`${program} exited before listening: ${stderr}`);
+  }
+  return {
+    port: match[1]!,
+    exited,
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited already */ }
+      await exited;
+    },
+  };
+}
+
+Deno.test("compile: the baked-in permissions suffice for every tool (under deno run)", async () => {
+  const em = (args: string[]) =>
+    run(Deno.execPath(), ["run", "--quiet", ...PERMISSIONS, MAIN, ...args]);
+  await using emd = await startServerProcess(Deno.execPath(), [
+    "run",
+    "--quiet",
+    ...PERMISSIONS,
+    MAIN,
+    "emd",
+    "0",
+    "perm",
+  ]);
+  const host = ["127.0.0.1", emd.port];
+  assert.deepEqual(await em(["emwait", ...host, "x", "1"]), {
+    code: 2,
+    stdout: "timeout\n",
+    stderr: "",
+  });
+  assert.deepEqual(await em(["emtrigger", ...host, "x"]), {
+    code: 0,
+    stdout: "",
+    stderr: "",
+  });
+  const dir = await Deno.makeTempDir({ prefix: "em_dist_" });
+  try {
+    const links = await em(["install-links", "--binary", Deno.execPath(), dir]);
+    assert.equal(links.code, 0, links.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal((await em(["emquit", ...host, "perm"])).code, 0);
+  assert.equal((await emd.exited).code, 0);
+});
+
+const DENORT_BIN = Deno.env.get("DENORT_BIN");
+const SKIP_REASON =
+  "compile: skipping the compiled-binary test: DENORT_BIN is not set, and deno compile needs Deno's runtime base binary (denort), which it downloads from Deno's release host; set DENORT_BIN=/path/to/denort to run it";
+if (!DENORT_BIN) {
+  // deno-lint-ignore no-console
+  console.log(SKIP_REASON);
+}
+
+Deno.test({
+  name:
+    "compile: the host binary runs every tool, under its own name too (needs DENORT_BIN)",
+  ignore: !DENORT_BIN,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "em_dist_" });
+    try {
+      const built = await run(Deno.execPath(), [
+        "run",
+        "-A",
+        COMPILE,
+        "--target",
+        "host",
+        "--out",
+        out,
+      ]);
+      assert.equal(built.code, 0, built.stderr);
+      const exe = Deno.build.os === "windows" ? ".exe" : "";
+      const em = join(out, "em" + exe);
+      const version = await run(em, ["--version"]);
+      assert.equal(version.code, 0, version.stderr);
+      assert.match(
+        version.stdout,
+        /^em \d+\.\d+\.\d+\S* \(em protocol 1\.1, 1\.2\)\n$/,
+      );
+      const links = join(out, "links");
+      await Deno.mkdir(links);
+      const linked = await run(em, ["install-links", links]); // Deno.execPath() is em itself
+      assert.equal(linked.code, 0, linked.stderr);
+      const emwait = await run(join(links, "emwait" + exe), ["--version"]);
+      assert.match(emwait.stdout, /^emwait /);
+      await using emd = await startServerProcess(join(out, "emd" + exe), [
+        "0",
+        "bin",
+      ]);
+      const quit = await run(join(out, "emquit" + exe), [
+        "127.0.0.1",
+        emd.port,
+        "bin",
+      ]);
+      assert.equal(quit.code, 0, quit.stderr);
+      assert.equal((await emd.exited).code, 0);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
