@@ -130,6 +130,10 @@ export async function compile(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   await Deno.mkdir(outDir, { recursive: true });
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort !== undefined) {
+    out(`compile: base binary from DENORT_BIN=${denort}`);
+  }
   for (const step of steps) {
     if (!await runStep(step)) return EXIT.FAILURE;
   }
