@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { installLinks } from "../../cli/install_links.ts";
 import { TOOLS } from "../../cli/main.ts";
 import { RUN_FLAGS, runTool } from "../_helpers/cli.ts";
 
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const LINKED = Object.keys(TOOLS).filter((name) => name !== "install-links");
 const SUFFIX = Deno.build.os === "windows" ? ".exe" : ""; // links are named like the binary
 const decoder = new TextDecoder();

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { PERMISSIONS } from "../../cli/compile.ts";
 
 const root = new URL("../../", import.meta.url);
-const PIPELINE = new URL("examples/ci/pipeline.sh", root).pathname;
-const MAIN = new URL("cli/main.ts", root).pathname;
+const PIPELINE = fileURLToPath(new URL("examples/ci/pipeline.sh", root));
+const MAIN = fileURLToPath(new URL("cli/main.ts", root));
 /** em as the script runs it: deno with exactly the compiled binary's permissions. */
 const EM = [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN].join(" ");
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import {
   binaryName,
@@ -11,8 +12,8 @@ import {
 import { TOOLS } from "../../cli/main.ts";
 
 const root = new URL("../../", import.meta.url);
-const COMPILE = new URL("cli/compile.ts", root).pathname;
-const MAIN = new URL("cli/main.ts", root).pathname;
+const COMPILE = fileURLToPath(new URL("cli/compile.ts", root));
+const MAIN = fileURLToPath(new URL("cli/main.ts", root));
 const decoder = new TextDecoder();
 const mainSource = await Deno.readTextFile(MAIN);
 
@@ -99,12 +100,18 @@ Deno.test("compile: each target gets its own binary with exactly the baked-in pe
   }
 });
 
+function withoutDenort(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.DENORT_BIN;
+  return env;
+}
+
 Deno.test("compile: --dry-run plans every target, or only the host with DENORT_BIN", async () => {
   const plan = async (env: Record<string, string>) => {
     const { code, stdout } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", COMPILE, "--dry-run"],
       clearEnv: true, // DENORT_BIN may be set for the test below
-      env: { PATH: Deno.env.get("PATH") ?? "", ...env },
+      env: { ...withoutDenort(), ...env },
       cwd: root,
       stdin: "null",
     }).output();

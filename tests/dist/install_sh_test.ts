@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { TOOLS } from "../../cli/main.ts";
 
 const root = new URL("../../", import.meta.url);
-const INSTALL_SH = new URL("install.sh", root).pathname;
-const MAIN = new URL("cli/main.ts", root).pathname;
+const INSTALL_SH = fileURLToPath(new URL("install.sh", root));
+const MAIN = fileURLToPath(new URL("cli/main.ts", root));
 const LINKED = Object.keys(TOOLS).filter((name) => name !== "install-links");
 const ASSET = `em-${Deno.build.target}`;
 const NO_SH = Deno.build.os === "windows"; // install.sh is for POSIX shells
