@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
   -h | --help) usage && exit 0 ;;
   --prefix | --version | --target)
-    [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"
+    if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
     case "$1" in
     --prefix) PREFIX="$2" ;;
     --version) VERSION="$2" ;;
@@ -121,8 +121,11 @@ actual=$(sha256 "$tmp/$asset")
 bindir="$PREFIX/bin"
 mkdir -p "$bindir" || fail "Cannot create \"$bindir\""
 em="$bindir/em$exe"
-cp "$tmp/$asset" "$bindir/.em.tmp$$" && chmod 755 "$bindir/.em.tmp$$" &&
-  mv -f "$bindir/.em.tmp$$" "$em" || fail "Cannot install \"$em\""
+if ! { cp "$tmp/$asset" "$bindir/.em.tmp$$" && chmod 755 "$bindir/.em.tmp$$" &&
+  mv -f "$bindir/.em.tmp$$" "$em"; }; then
+  rm -f "$bindir/.em.tmp$$"
+  fail "Cannot install \"$em\""
+fi
 if [ "$TARGET" != "$(detect_target 2>/dev/null)" ]; then
   echo "installed $em for $TARGET; run \"em install-links $bindir\" on that platform"
   exit 0

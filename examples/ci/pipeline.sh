@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2317 # the job functions run through "$job &"
 # A CI pipeline in one POSIX shell script, coordinated by em: emd runs as a background service,
 # parallel jobs wait on each other's events with emwait and announce their own with emtrigger,
 # and emquit stops the server at the end. docs/CI.md explains each part.

@@ -202,3 +202,38 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "install.sh: --target installs another platform's binary without running it",
+  ignore: NO_SH,
+  async fn() {
+    await using prefix = await tempDir();
+    const target = Deno.build.arch === "aarch64"
+      ? "x86_64-apple-darwin"
+      : "aarch64-apple-darwin";
+    const binary = new TextEncoder().encode("not for this machine");
+    const sums = new TextEncoder().encode(
+      `${await sha256(binary)}  em-${target}\n`,
+    );
+    await using release = serveRelease(
+      new Map([[`em-${target}`, binary], ["SHA256SUMS", sums]]),
+    );
+    const result = await runInstall(
+      ["--prefix", prefix.path, "--target", target],
+      release.baseUrl,
+    );
+    const bin = join(prefix.path, "bin");
+    assert.deepEqual(result, {
+      code: 0,
+      stdout: `installed ${
+        join(bin, "em")
+      } for ${target}; run "em install-links ${bin}" on that platform\n`,
+      stderr: "",
+    });
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(bin))).map((e) => e.name),
+      ["em"],
+    );
+  },
+});
