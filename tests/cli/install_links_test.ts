@@ -132,6 +132,19 @@ Deno.test("em: a symlink to deno named emwait dispatches to emwait by argv0", as
   });
 });
 
+Deno.test("em: a copy of the binary named emwait dispatches to emwait", async () => {
+  await using dir = await tempDir();
+  const copy = join(dir.path, "emwait" + SUFFIX);
+  try {
+    await Deno.link(Deno.execPath(), copy); // to the process, a hard link is a copy; and cheap
+  } catch {
+    await Deno.copyFile(Deno.execPath(), copy); // another file system
+  }
+  const result = await runAs(copy, ["--version"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^emwait \S+ \(em protocol /);
+});
+
 Deno.test("em: a program name ending in .exe dispatches without it", async () => {
   await using dir = await tempDir();
   const link = join(dir.path, "emquit.exe");
