@@ -176,11 +176,12 @@ async function runStep(step: CompileStep): Promise<boolean> {
   if (code === 0) return true;
   Deno.stderr.writeSync(stderr);
   const denort = Deno.env.get("DENORT_BIN");
-  if (denort !== undefined) {
+  const baseBinary = /base binary|denort/i.test(text);
+  if (baseBinary && denort !== undefined) {
     err(
       `compile: Cannot build ${step.output}: deno compile could not use DENORT_BIN "${denort}" as its base binary (see above)`,
     );
-  } else if (/base binary|denort/i.test(text)) {
+  } else if (baseBinary) {
     err(
       `compile: Cannot build ${step.output}: deno compile could not get Deno's runtime base binary (denort) for ${step.target}, which it downloads from Deno's release host; this machine cannot reach it. Run where that host is reachable, or set DENORT_BIN to a denort binary for this host and build --target host`,
     );
