@@ -22,6 +22,15 @@ export {
   type WaitOptions,
 } from "./client/mod.ts";
 export {
+  type Agent,
+  type AgentContext,
+  type AgentEvent,
+  type AgentRequest,
+  defineAgent,
+  EventDroppedError,
+  type Verb,
+} from "./server/mod.ts";
+export {
   configureLogging,
   type EmServer,
   type LoggingOptions,
@@ -29,6 +38,7 @@ export {
   type ServerOptions,
   startServer,
 } from "./server/mod.ts";
+export { CallError, type JsonValue } from "./protocol/mod.ts";
 export {
   EmError,
   type EmErrorCode,

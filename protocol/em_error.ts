@@ -5,7 +5,8 @@ export type EmErrorCode =
   | "closed"
   | "timeout"
   | "auth"
-  | "refused";
+  | "refused"
+  | "failed";
 
 /** A runtime failure of em: a peer broke the protocol, a connection failed or closed, a wait timed out. */
 export class EmError extends Error {

@@ -44,3 +44,18 @@ export {
   parseFlags,
   parseHello,
 } from "./hello.ts";
+export {
+  agreedMaxMessage,
+  CallError,
+  compilePattern,
+  DATA_COMMANDS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  FAILURES,
+  isValidPattern,
+  isValidRequestId,
+  jsonParam,
+  type JsonValue,
+  MAX_MESSAGE_OPTION,
+  maxMessageOf,
+  parseJsonParam,
+} from "./data.ts";

@@ -1,4 +1,4 @@
-import type { Block } from "../protocol/mod.ts";
+import type { Block, Message } from "../protocol/mod.ts";
 import type { CommandHandler } from "./core_commands.ts";
 import type { Session } from "./session.ts";
 import type { ServerOptions } from "./server.ts";
@@ -24,8 +24,12 @@ export interface FeatureHost {
 export interface Feature {
   /** Commands this feature handles, by letter. Letters are unique across features. */
   readonly commands?: ReadonlyMap<string, CommandHandler>;
+  /** Settles once the feature is ready (e.g. agents initialised); a rejection stops the start. */
+  readonly ready?: Promise<void>;
   /** Options this feature adds to the server's hello (e.g. the largest message it accepts). */
   helloOptions?(): Block[];
+  /** Called once a session's hello is accepted, with that hello (its options). */
+  onHello?(session: Session, hello: Message): void;
   /** Called once when a session's connection has closed: release what it held. */
   onClose?(session: Session): void;
   /** Called once when the server stops. */

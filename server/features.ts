@@ -1,7 +1,9 @@
 import { coreCommands } from "./core_commands.ts";
 import type { FeatureFactory } from "./feature.ts";
+import { agentsFeature } from "./agents/agents_feature.ts";
 
 /** Every capability of emd, in dispatch order. Add one line per new capability. */
 export const FEATURES: readonly FeatureFactory[] = [
   (host) => ({ commands: coreCommands(host) }),
+  agentsFeature,
 ];

@@ -8,3 +8,12 @@ export {
   type LoggingOptions,
   type LogLevel,
 } from "./logging.ts";
+export {
+  type Agent,
+  type AgentContext,
+  type AgentEvent,
+  type AgentRequest,
+  defineAgent,
+  EventDroppedError,
+  type Verb,
+} from "./agents/agent.ts";

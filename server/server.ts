@@ -10,6 +10,8 @@ import type { CommandHandler } from "./core_commands.ts";
 import type { Feature, FeatureHost } from "./feature.ts";
 import { FEATURES } from "./features.ts";
 import { Session } from "./session.ts";
+import type { Agent } from "./agents/agent.ts";
+import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
 
 const log = serverLogger();
@@ -34,6 +36,16 @@ export interface ServerOptions {
    * @default {1048576}
    */
   readonly maxQueuedBytes?: number;
+  /**
+   * Agents to host (1.2): each serves the verbs `api/…` and makes events `api/…`.
+   * @default {[]}
+   */
+  readonly agents?: readonly Agent[];
+  /**
+   * Largest message offered to 1.2 peers in the hello (`m` option); 1.1 peers keep 4096 bytes.
+   * @default {524288}
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** A running emd. */
@@ -57,6 +69,7 @@ export interface EmServer extends AsyncDisposable {
  * @throws {TypeError} for an invalid name
  * @throws {RangeError} for an invalid port
  * @throws {Deno.errors.AddrInUse} when the port is taken
+ * @throws {TypeError} for two agents with one API name (an agent's failed `init` rejects)
  */
 export function startServer(options: ServerOptions): Promise<EmServer> {
   if (!isValidName(options.name)) {
@@ -68,11 +81,22 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Invalid port "${port}": use 0 to 65535`);
   }
+  checkAgents(options.agents ?? []);
   const listener = Deno.listen({
     hostname: options.hostname ?? "127.0.0.1",
     port,
   });
-  return Promise.resolve(new Server(listener, options));
+  return ready(new Server(listener, options));
+}
+
+async function ready(server: Server): Promise<EmServer> {
+  try {
+    await server.ready;
+  } catch (error) {
+    await server.close("start failed");
+    throw error;
+  }
+  return server;
 }
 
 class Server implements EmServer, FeatureHost {
@@ -82,6 +106,7 @@ class Server implements EmServer, FeatureHost {
   readonly name: string;
   readonly finished: Promise<string>;
   readonly limits = DEFAULT_LIMITS;
+  readonly ready: Promise<void>;
   #listener: Deno.Listener;
   #maxQueuedBytes: number;
   #sessions = new Set<Session>();
@@ -100,6 +125,8 @@ class Server implements EmServer, FeatureHost {
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.options = options;
     this.#features = FEATURES.map((create) => create(this));
+    this.ready = Promise.all(this.#features.map((feature) => feature.ready))
+      .then(() => {});
     this.#handlers = new Map();
     for (const feature of this.#features) {
       for (const [letter, handler] of feature.commands ?? []) {
@@ -146,6 +173,10 @@ class Server implements EmServer, FeatureHost {
 
   quit(reason: string): void {
     void this.close(reason);
+  }
+
+  onHello(session: Session, message: Parameters<CommandHandler>[1]): void {
+    for (const feature of this.#features) feature.onHello?.(session, message);
   }
 
   setReceiving(session: Session, receiving: boolean): void {
@@ -207,6 +238,7 @@ class Server implements EmServer, FeatureHost {
       session.run().finally(() => {
         this.#sessions.delete(session);
         this.#receivers.delete(session);
+        for (const feature of this.#features) feature.onClose?.(session);
       }),
     );
   }

@@ -36,6 +36,8 @@ export interface SessionHost {
   fanOut(frame: Uint8Array): number;
   /** The session's receive flag changed. */
   setReceiving(session: Session, receiving: boolean): void;
+  /** The session's hello was accepted: features may read its options (e.g. `m`). */
+  onHello?(session: Session, message: Message): void;
 }
 
 /** The protocol state of one connection: hello, flags, and the hot path for triggers. */
@@ -50,11 +52,24 @@ export class Session {
   #framer: LineFramer;
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
+  #limits: Limits;
 
   constructor(connection: Connection, host: SessionHost) {
     this.connection = connection;
     this.#host = host;
+    this.#limits = host.limits;
     this.#framer = new LineFramer(host.limits.maxLineBytes);
+  }
+
+  /** The limits this session's messages are read with (1.2 peers may agree on larger ones). */
+  get limits(): Limits {
+    return this.#limits;
+  }
+
+  /** Changes the limits, e.g. after a 1.2 hello agreed on a larger message size. */
+  setLimits(limits: Limits): void {
+    this.#limits = limits;
+    this.#framer.maxLineBytes = limits.maxLineBytes;
   }
 
   /** `host:port` of the peer. */
@@ -117,7 +132,7 @@ export class Session {
       return true;
     }
     this.#flushBatch(); // keep order: triggers before this message go out first
-    const decoded = decodeMessage(line, this.#host.limits);
+    const decoded = decodeMessage(line, this.#limits);
     if (!decoded.ok) {
       if (decoded.closes) this.fail(decoded.fault);
       else this.drop(decoded.fault);
@@ -143,6 +158,7 @@ export class Session {
       );
     }
     this.hello = hello;
+    this.#host.onHello?.(this, message);
   }
 
   #flushBatch(): void {

@@ -1,0 +1,211 @@
+import {
+  agreedMaxMessage,
+  CallError,
+  DATA_COMMANDS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  encodeMessage,
+  FAILURES,
+  isValidExtendedName,
+  isValidPattern,
+  isValidRequestId,
+  MAX_LINE_BYTES,
+  MAX_MESSAGE_OPTION,
+  maxMessageOf,
+  type Message,
+  parseJsonParam,
+} from "../../protocol/mod.ts";
+import type { CommandHandler } from "../core_commands.ts";
+import type { Feature, FeatureHost } from "../feature.ts";
+import type { Session } from "../session.ts";
+import type { Agent } from "./agent.ts";
+import { AgentRegistry } from "./agent_host.ts";
+import { Hub } from "./hub.ts";
+import { serverLogger } from "../_log.ts";
+
+const log = serverLogger("agents");
+
+/**
+ * Checks the agents a server is asked to host.
+ * @throws {TypeError} for a duplicate API name or a malformed agent
+ */
+export function checkAgents(agents: readonly Agent[]): void {
+  const seen = new Set<string>();
+  for (const agent of agents) {
+    if (typeof agent?.api !== "string" || typeof agent.verbs !== "object") {
+      throw new TypeError("Invalid agent: expected { api, verbs }");
+    }
+    if (seen.has(agent.api)) {
+      throw new TypeError(`Duplicate agent API name "${agent.api}"`);
+    }
+    seen.add(agent.api);
+  }
+}
+
+/**
+ * The 1.2 agents and data-events capability: `c` calls, `s`/`u` subscriptions, `t` triggers with
+ * data, `d` events, and the `m` hello option that agrees on a larger message size.
+ */
+export function agentsFeature(host: FeatureHost): Feature {
+  const maxMessageBytes = Math.max(
+    MAX_LINE_BYTES,
+    host.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+  );
+  const hub = new Hub(host, maxMessageBytes);
+  const registry = new AgentRegistry(hub, host.options.agents ?? []);
+  const commands = new Map<string, CommandHandler>([
+    [DATA_COMMANDS.CALL, only12(callHandler(registry))],
+    [DATA_COMMANDS.SUBSCRIBE, only12(subscribeHandler(hub, true))],
+    [DATA_COMMANDS.UNSUBSCRIBE, only12(subscribeHandler(hub, false))],
+    [DATA_COMMANDS.TRIGGER, only12(triggerHandler(hub))],
+  ]);
+  return {
+    commands,
+    ready: registry.init(),
+    helloOptions: () => [
+      { letter: MAX_MESSAGE_OPTION, params: [String(maxMessageBytes)] },
+    ],
+    onHello(session, hello) {
+      if ((session.hello?.minor ?? 0) < 2) return;
+      const agreed = agreedMaxMessage(maxMessageBytes, maxMessageOf(hello));
+      if (agreed > session.limits.maxLineBytes) {
+        session.setLimits({ maxLineBytes: agreed, maxParamChars: agreed });
+      }
+    },
+    onClose: (session) => hub.forget(hub.receiverOf(session)),
+    stop: () => registry.stop(),
+  };
+}
+
+/** 1.2 commands from a 1.1 peer are ignored (lower case: it may not send them meaningfully). */
+function only12(handler: CommandHandler): CommandHandler {
+  return (session, message) => {
+    if ((session.hello?.minor ?? 0) >= 2) return handler(session, message);
+    session.drop(
+      `1.2 command "${message.command.letter}" from a 1.1 peer, ignored`,
+    );
+  };
+}
+
+/** The id of a request, or undefined (message dropped: without an id nothing can answer). */
+function requestId(session: Session, message: Message): string | undefined {
+  const id = message.command.params[0] ?? "";
+  if (isValidRequestId(id)) return id;
+  session.drop(`bad request id "${id}" on "${message.command.letter}"`);
+  return undefined;
+}
+
+function callHandler(registry: AgentRegistry): CommandHandler {
+  return (session, message) => {
+    const id = requestId(session, message);
+    if (id === undefined) return;
+    const [, verb = "", argsText, ...extra] = message.command.params;
+    if (!isValidExtendedName(verb) || !verb.includes("/") || extra.length) {
+      return fail(session, id, FAILURES.BAD_REQUEST, `bad verb "${verb}"`);
+    }
+    const args = parseJsonParam(argsText);
+    if ("fault" in args) {
+      return fail(session, id, FAILURES.BAD_REQUEST, `${verb}: ${args.fault}`);
+    }
+    const receiver = registry.hub.receiverOf(session);
+    registry.call(verb, args.value, receiver, session.peer).then(
+      (data) => answer(session, id, JSON.stringify(data)),
+      (error) => {
+        const failure = error instanceof CallError
+          ? error.failure
+          : FAILURES.FAILED;
+        fail(session, id, failure, (error as Error)?.message ?? String(error));
+      },
+    );
+  };
+}
+
+function subscribeHandler(hub: Hub, subscribing: boolean): CommandHandler {
+  return (session, message) => {
+    const id = requestId(session, message);
+    if (id === undefined) return;
+    const [, pattern = "", ...extra] = message.command.params;
+    if (!isValidPattern(pattern) || extra.length) {
+      return fail(
+        session,
+        id,
+        FAILURES.BAD_REQUEST,
+        `bad pattern "${pattern}"`,
+      );
+    }
+    const receiver = hub.receiverOf(session);
+    if (!subscribing) {
+      hub.removeSelector(receiver, pattern);
+      for (const event of [...receiver.subscriptions]) {
+        if (event.name === pattern) {
+          event.unsubscribe(receiver);
+        }
+      }
+      return answer(session, id, undefined);
+    }
+    if (!receiver.canReceive()) {
+      return fail(
+        session,
+        id,
+        FAILURES.CANNOT_RECEIVE,
+        `Cannot subscribe to "${pattern}": this connection does not receive events (set flag F1)`,
+      );
+    }
+    hub.addSelector(receiver, pattern);
+    answer(session, id, undefined);
+  };
+}
+
+function triggerHandler(hub: Hub): CommandHandler {
+  return (session, message) => {
+    const id = requestId(session, message);
+    if (id === undefined) return;
+    const [, name = "", dataText, ...extra] = message.command.params;
+    if (!isValidExtendedName(name) || extra.length) {
+      return fail(
+        session,
+        id,
+        FAILURES.BAD_REQUEST,
+        `bad event name "${name}"`,
+      );
+    }
+    const data = parseJsonParam(dataText);
+    if ("fault" in data) {
+      return fail(session, id, FAILURES.BAD_REQUEST, `${name}: ${data.fault}`);
+    }
+    let count: number;
+    try {
+      count = hub.trigger(hub.encode(name, dataText));
+    } catch (error) {
+      return fail(session, id, FAILURES.BAD_REQUEST, (error as Error).message);
+    }
+    answer(session, id, String(count));
+  };
+}
+
+const encoder = new TextEncoder();
+
+function answer(session: Session, id: string, json: string | undefined): void {
+  const params = json === undefined ? [id] : [id, json];
+  const line = encodeMessage({ letter: DATA_COMMANDS.REPLY, params }) + "\n";
+  const bytes = encoder.encode(line);
+  if (bytes.byteLength > session.limits.maxLineBytes) {
+    return fail(
+      session,
+      id,
+      FAILURES.FAILED,
+      `Cannot send the reply: ${bytes.byteLength} bytes, over the ${session.limits.maxLineBytes} byte message limit`,
+    );
+  }
+  session.connection.send(bytes);
+}
+
+function fail(session: Session, id: string, code: string, text: string): void {
+  log.info("Request {id} from {peer} failed: {code}: {text}", {
+    id,
+    peer: session.peer,
+    code,
+    text,
+  });
+  const message = text.length > 200 ? text.slice(0, 200) + "..." : text;
+  session.reply(DATA_COMMANDS.FAIL, [id, code, message]);
+}

@@ -1,0 +1,216 @@
+import {
+  compilePattern,
+  DATA_COMMANDS,
+  encodeMessage,
+  isValidName,
+  type JsonValue,
+} from "../../protocol/mod.ts";
+import type { FeatureHost } from "../feature.ts";
+import type { Session } from "../session.ts";
+import { serverLogger } from "../_log.ts";
+
+const log = serverLogger("agents");
+const encoder = new TextEncoder();
+
+/** A receiver's subscription to one agent event. */
+export interface Subscription {
+  /** The event's full name. */
+  readonly name: string;
+  /** Ends the subscription of `receiver`. */
+  unsubscribe(receiver: Receiver): void;
+}
+
+/** Something that can get data events: a 1.2 connection or an agent. */
+export interface Receiver {
+  /** Who it is, for log lines and `req.caller`. */
+  readonly label: string;
+  /** True when it can get events now. */
+  canReceive(): boolean;
+  /** Delivers one event; false when it could not (closed, message too large for it). */
+  deliver(event: EncodedEvent): boolean;
+  /** Agent events this receiver is subscribed to, so a close can unsubscribe it. */
+  readonly subscriptions: Set<Subscription>;
+}
+
+/** An event encoded once for all its receivers. */
+export interface EncodedEvent {
+  readonly name: string;
+  /** The data as JSON text; undefined when the event has no data. */
+  readonly json: string | undefined;
+  /** The `d` line with its line end. */
+  readonly line: Uint8Array;
+  /** Who sent it (skipped by broadcasts), if a receiver. */
+  readonly sender?: Receiver;
+}
+
+/** A connection as a receiver: it gets `d` lines when it speaks 1.2 and set the receive flag. */
+export class SessionReceiver implements Receiver {
+  readonly label: string;
+  readonly subscriptions = new Set<Subscription>();
+  readonly session: Session;
+
+  constructor(session: Session) {
+    this.session = session;
+    this.label = session.peer;
+  }
+
+  canReceive(): boolean {
+    const { session } = this;
+    return (session.hello?.minor ?? 0) >= 2 && session.receiving &&
+      !session.connection.isClosed;
+  }
+
+  deliver(event: EncodedEvent): boolean {
+    if (!this.canReceive()) return false;
+    if (event.line.byteLength > this.session.limits.maxLineBytes) {
+      log.warn("Skipped {name} for {peer}: over its {max} byte limit", {
+        name: event.name,
+        peer: this.label,
+        max: this.session.limits.maxLineBytes,
+      });
+      return false;
+    }
+    this.session.connection.send(event.line);
+    return true;
+  }
+}
+
+/**
+ * Where data events go: the receivers of each connection, the name/pattern subscriptions, and
+ * delivery that encodes an event once and counts who got it.
+ */
+export class Hub {
+  readonly host: FeatureHost;
+  /** Largest `d` line the server sends. */
+  readonly maxMessageBytes: number;
+  /** Agent receivers (agents with an `onEvent`), for broadcasts. */
+  readonly agentReceivers = new Set<Receiver>();
+  #sessionReceivers = new WeakMap<Session, SessionReceiver>();
+  #selectors = new Map<Receiver, Map<string, (name: string) => boolean>>();
+
+  constructor(host: FeatureHost, maxMessageBytes: number) {
+    this.host = host;
+    this.maxMessageBytes = maxMessageBytes;
+  }
+
+  /** The receiver standing for a connection (made on first use). */
+  receiverOf(session: Session): SessionReceiver {
+    let receiver = this.#sessionReceivers.get(session);
+    if (receiver === undefined) {
+      receiver = new SessionReceiver(session);
+      this.#sessionReceivers.set(session, receiver);
+    }
+    return receiver;
+  }
+
+  /** Adds a name or pattern subscription; twice is once. @throws {TypeError} for a bad pattern */
+  addSelector(receiver: Receiver, pattern: string): void {
+    const matches = compilePattern(pattern);
+    let selectors = this.#selectors.get(receiver);
+    if (selectors === undefined) {
+      selectors = new Map();
+      this.#selectors.set(receiver, selectors);
+    }
+    selectors.set(pattern, matches);
+  }
+
+  /** Removes a name or pattern subscription. */
+  removeSelector(receiver: Receiver, pattern: string): void {
+    const selectors = this.#selectors.get(receiver);
+    selectors?.delete(pattern);
+    if (selectors?.size === 0) this.#selectors.delete(receiver);
+  }
+
+  /** Forgets everything about a receiver that went away. */
+  forget(receiver: Receiver): void {
+    this.#selectors.delete(receiver);
+    this.agentReceivers.delete(receiver);
+    for (const subscription of [...receiver.subscriptions]) {
+      subscription.unsubscribe(receiver);
+    }
+  }
+
+  /**
+   * Encodes a data event once.
+   * @throws {RangeError} when the `d` line is over the server's message limit
+   */
+  encode(
+    name: string,
+    json: string | undefined,
+    sender?: Receiver,
+  ): EncodedEvent {
+    const params = json === undefined ? [name] : [name, json];
+    const line = encoder.encode(
+      encodeMessage({ letter: DATA_COMMANDS.DATA, params }) + "\n",
+    );
+    if (line.byteLength > this.maxMessageBytes) {
+      throw new RangeError(
+        `Cannot send event "${name}": ${line.byteLength} bytes, over the ${this.maxMessageBytes} byte message limit`,
+      );
+    }
+    return { name, json, line, ...(sender ? { sender } : {}) };
+  }
+
+  /** Delivers to `direct` receivers and to every matching subscription; returns how many got it. */
+  push(event: EncodedEvent, direct: Iterable<Receiver> = []): number {
+    const targets = new Set(direct);
+    this.#addMatching(event.name, targets);
+    return deliverAll(event, targets);
+  }
+
+  /** Delivers to every receiving 1.2 connection and every agent but the sender. */
+  broadcast(event: EncodedEvent): number {
+    const targets = new Set<Receiver>();
+    for (const session of this.host.sessions) {
+      targets.add(this.receiverOf(session));
+    }
+    for (const agent of this.agentReceivers) targets.add(agent);
+    if (event.sender !== undefined) targets.delete(event.sender);
+    return deliverAll(event, targets);
+  }
+
+  /**
+   * A client's trigger with data: matching subscribers get the `d` line; every other receiving
+   * connection gets a plain `T<name>` when the name is a valid 1.1 name. One message per receiver.
+   */
+  trigger(event: EncodedEvent): number {
+    const targets = new Set<Receiver>();
+    this.#addMatching(event.name, targets);
+    let count = deliverAll(event, targets);
+    if (!isValidName(event.name)) return count;
+    const plain = encoder.encode(`T${event.name}\n`);
+    for (const session of this.host.sessions) {
+      if (!session.receiving || session.connection.isClosed) continue;
+      const receiver = this.#sessionReceivers.get(session);
+      if (receiver !== undefined && targets.has(receiver)) continue;
+      session.connection.send(plain);
+      count++;
+    }
+    return count;
+  }
+
+  #addMatching(name: string, targets: Set<Receiver>): void {
+    for (const [receiver, selectors] of this.#selectors) {
+      if (targets.has(receiver)) continue;
+      for (const matches of selectors.values()) {
+        if (matches(name)) {
+          targets.add(receiver);
+          break;
+        }
+      }
+    }
+  }
+}
+
+function deliverAll(event: EncodedEvent, targets: Set<Receiver>): number {
+  let count = 0;
+  for (const receiver of targets) if (receiver.deliver(event)) count++;
+  return count;
+}
+
+/** Parses the JSON of an event again for an agent, so agents never share mutable data. */
+export function dataOf(event: EncodedEvent): JsonValue | undefined {
+  return event.json === undefined
+    ? undefined
+    : JSON.parse(event.json) as JsonValue;
+}
