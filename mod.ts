@@ -18,7 +18,9 @@
 export {
   connect,
   type ConnectOptions,
+  type DataEvent,
   type EmClient,
+  type Subscription,
   type WaitOptions,
 } from "./client/mod.ts";
 export {

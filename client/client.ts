@@ -14,10 +14,26 @@ import {
   parseHello,
   PROTOCOL_VERSION,
 } from "../protocol/mod.ts";
+import {
+  agreedMaxMessage,
+  type Block,
+  DATA_COMMANDS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  isValidExtendedName,
+  isValidName,
+  isValidPattern,
+  jsonParam,
+  type JsonValue,
+  type Limits,
+  MAX_LINE_BYTES,
+  MAX_MESSAGE_OPTION,
+  maxMessageOf,
+} from "../protocol/mod.ts";
 import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
 import { TriggerMemory } from "./trigger_memory.ts";
 import { TriggerStream } from "./trigger_stream.ts";
 import { openSocket } from "./_socket.ts";
+import { DataChannel, type Subscription } from "./data_channel.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,6 +65,11 @@ export interface ConnectOptions {
   readonly maxRememberedTriggers?: number;
   /** Aborting cancels the connect. */
   readonly signal?: AbortSignal;
+  /**
+   * Largest message accepted from a 1.2 server (hello option `m`); the smaller offer wins.
+   * @default {524288}
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** A connection to an em server. */
@@ -79,6 +100,39 @@ export interface EmClient extends AsyncDisposable {
   ): AsyncIterable<string>;
   /** Sends `T<name>`; resolves once written to the socket. */
   trigger(name: string): Promise<void>;
+  /**
+   * 1.2: triggers `name` (a 1.2 name such as `door/front-open`) with JSON data.
+   * @returns how many connections and agents received it
+   * @throws {RangeError} when the message is over the agreed size limit
+   * @throws {EmError} code "protocol" when the server speaks only 1.1
+   */
+  trigger(name: string, data: JsonValue): Promise<number>;
+  /**
+   * 1.2: calls an agent's verb (`api/verb`) with JSON arguments.
+   * @returns the reply's data (`null` when it had none)
+   * @throws {CallError} when the verb fails or does not exist (see `failure`)
+   * @throws {EmError} code "protocol" when the server speaks only 1.1
+   */
+  call(verb: string, args?: JsonValue): Promise<JsonValue>;
+  /**
+   * 1.2: asks the server for events matching a name or pattern (`speed/*`: `*` is any run of
+   * characters but `/`) and returns them as an async iterable. Twice is the same as once on the
+   * server; each call gets its own stream. Needs `receive: true`.
+   * @throws {TypeError} when not receiving or for a bad pattern
+   */
+  subscribe(
+    nameOrPattern: string,
+    options?: { signal?: AbortSignal },
+  ): Subscription;
+  /** 1.2: ends every local stream of exactly `nameOrPattern` at once, then tells the server. */
+  unsubscribe(nameOrPattern: string): Promise<void>;
+  /**
+   * Data events (and plain triggers) arriving from now on that match `pattern` (default: all),
+   * without asking the server: for events an agent subscribed this connection to.
+   */
+  events(pattern?: string, options?: { signal?: AbortSignal }): Subscription;
+  /** The message size agreed with the server in the hello (4096 with a 1.1 server). */
+  readonly maxMessageBytes: number;
   /** Asks the server to quit; it does so only if `serverName` is its name. */
   quit(serverName: string): Promise<void>;
   /** A round trip: resolves once the server has processed everything sent before. */
@@ -120,6 +174,9 @@ class Client implements EmClient {
   #where: string;
   #appName: string | undefined;
   #framer = new LineFramer();
+  #limits: Limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars: 255 };
+  #ourMaxMessage: number;
+  #data: DataChannel;
   #memory: TriggerMemory;
   #streams = new Set<TriggerStream>();
   #failures = new Set<(error: Error) => void>();
@@ -140,6 +197,11 @@ class Client implements EmClient {
     this.receiving = options.receive ?? false;
     this.#appName = options.appName;
     this.#memory = new TriggerMemory(options.maxRememberedTriggers ?? 10_000);
+    this.#ourMaxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#data = new DataChannel(
+      (text) => this.#send(text),
+      () => this.#limits.maxLineBytes,
+    );
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#reading = this.#readLoop();
   }
@@ -154,9 +216,13 @@ class Client implements EmClient {
       this.#failures.add(reject);
     }).then((hello) => {
       this.#server = hello;
-      const options = this.#appName === undefined
+      const options: Block[] = this.#appName === undefined
         ? []
         : [{ letter: HELLO_OPTIONS.APP_NAME, params: [this.#appName] }];
+      if (this.#limits.maxLineBytes > MAX_LINE_BYTES) {
+        const max = String(this.#limits.maxLineBytes);
+        options.push({ letter: MAX_MESSAGE_OPTION, params: [max] });
+      }
       const ours = helloBlocks(PROTOCOL_VERSION, options);
       let text = encodeMessage(ours.command, ours.options) + "\n";
       if (this.receiving) text += `${COMMANDS.FLAGS}${FLAG_RECEIVE}\n`;
@@ -191,9 +257,90 @@ class Client implements EmClient {
     return stream;
   }
 
-  trigger(name: string): Promise<void> {
-    assertName(name);
-    return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
+  get maxMessageBytes(): number {
+    return this.#limits.maxLineBytes;
+  }
+
+  trigger(name: string): Promise<void>;
+  trigger(name: string, data: JsonValue): Promise<number>;
+  trigger(name: string, ...data: [] | [JsonValue]): Promise<void | number> {
+    if (data.length === 0) {
+      assertName(name);
+      return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
+    }
+    assertName(name, true);
+    const json = jsonParam(data[0]);
+    return this.#data12("trigger", DATA_COMMANDS.TRIGGER, [name, json!])
+      .then((params) => Number(params[0]));
+  }
+
+  call(verb: string, args?: JsonValue): Promise<JsonValue> {
+    if (!isValidExtendedName(verb) || !verb.includes("/")) {
+      throw new TypeError(`Invalid verb "${verb}": use api/verb`);
+    }
+    const json = jsonParam(args);
+    const params = json === undefined ? [verb] : [verb, json];
+    return this.#data12("call", DATA_COMMANDS.CALL, params).then((reply) =>
+      reply[0] === undefined ? null : JSON.parse(reply[0]) as JsonValue
+    );
+  }
+
+  subscribe(
+    nameOrPattern: string,
+    options: { signal?: AbortSignal } = {},
+  ): Subscription {
+    this.#assertPattern(nameOrPattern);
+    if (!this.receiving) {
+      throw new TypeError(
+        `Cannot subscribe to "${nameOrPattern}": connect with { receive: true }`,
+      );
+    }
+    const stream = this.#data.stream(nameOrPattern, true, options.signal);
+    stream.ready = this.#data12("subscribe", DATA_COMMANDS.SUBSCRIBE, [
+      nameOrPattern,
+    ]).then(() => {}, (error) => {
+      stream.fail(error);
+      throw error;
+    });
+    stream.ready.catch(() => {}); // also reported by the iterator
+    return stream;
+  }
+
+  unsubscribe(nameOrPattern: string): Promise<void> {
+    this.#assertPattern(nameOrPattern);
+    return this.#data.unsubscribe(nameOrPattern);
+  }
+
+  events(
+    pattern?: string,
+    options: { signal?: AbortSignal } = {},
+  ): Subscription {
+    if (pattern !== undefined) this.#assertPattern(pattern);
+    return this.#data.stream(pattern, false, options.signal);
+  }
+
+  #assertPattern(pattern: string): void {
+    if (!isValidPattern(pattern)) {
+      throw new TypeError(
+        `Invalid pattern "${pattern}": use [A-Za-z0-9_./*-], at most 255 characters`,
+      );
+    }
+  }
+
+  #data12(
+    what: string,
+    letter: string,
+    params: readonly string[],
+  ): Promise<readonly string[]> {
+    if ((this.#server?.minor ?? 0) < 2) {
+      return Promise.reject(
+        new EmError(
+          "protocol",
+          `Cannot ${what} on "${this.#where}": it speaks protocol 1.1`,
+        ),
+      );
+    }
+    return this.#data.request(letter, params);
   }
 
   quit(serverName: string): Promise<void> {
@@ -313,7 +460,7 @@ class Client implements EmClient {
 
   #onLine(line: Uint8Array): boolean {
     if (line.length === 0) return true;
-    const decoded = decodeMessage(line);
+    const decoded = decodeMessage(line, this.#limits);
     if (!decoded.ok) {
       if (!decoded.closes) return true; // a message we cannot read is skipped, as the server does
       this.#fail(
@@ -351,20 +498,36 @@ class Client implements EmClient {
         );
       }
       this.#failures.delete(reject); // kept until here: #fail above rejects the handshake
+      this.#agree(hello, message);
       return resolve(hello);
     }
     if (letter === COMMANDS.TRIGGER && params.length === 1) {
       const name = params[0]!;
       if (this.receiving) this.#memory.push(name);
       for (const stream of this.#streams) stream.push(name);
+      this.#data.onEvent(name, undefined);
     } else if (letter === COMMANDS.PING) {
       this.#pings.get(params[0] ?? "")?.();
+    } else if (this.#data.onMessage(letter, params)) {
+      const name = params[0] ?? "";
+      if (letter === DATA_COMMANDS.DATA && isValidName(name)) {
+        if (this.receiving) this.#memory.push(name); // a data event is a trigger with data
+        for (const stream of this.#streams) stream.push(name);
+      }
     }
+  }
+
+  #agree(hello: Hello, message: Message): void {
+    if (hello.minor < 2) return;
+    const max = agreedMaxMessage(this.#ourMaxMessage, maxMessageOf(message));
+    this.#limits = { maxLineBytes: max, maxParamChars: max };
+    this.#framer.maxLineBytes = max;
   }
 
   #fail(error: EmError): void {
     if (this.#error !== undefined) return;
     this.#error = error;
+    this.#data.fail(error);
     for (const fail of [...this.#failures]) fail(error);
     this.#failures.clear();
     for (const stream of this.#streams) stream.fail(error);
