@@ -16,7 +16,11 @@ export interface Agent {
    */
   readonly verbs: Readonly<Record<string, Verb>>;
   /** Runs for every broadcast (but the agent's own) and for events it subscribed to. */
-  onEvent?(name: string, data: JsonValue | undefined, ctx: AgentContext): void;
+  onEvent?(
+    name: string,
+    data: JsonValue | undefined,
+    ctx: AgentContext,
+  ): void | Promise<void>;
   /** Runs once when the server stops: clear timers, release resources. */
   stop?(ctx: AgentContext): void | Promise<void>;
 }
