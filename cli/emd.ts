@@ -1,4 +1,11 @@
-import { configureLogging, type LogLevel, startServer } from "../server/mod.ts";
+import { pathToFileURL } from "node:url";
+import {
+  type Agent,
+  configureLogging,
+  defineAgent,
+  type LogLevel,
+  startServer,
+} from "../server/mod.ts";
 import { isValidName } from "../protocol/mod.ts";
 import {
   err,
@@ -13,7 +20,8 @@ import {
 /** emd's command line. */
 export const spec: ToolSpec = {
   name: "emd",
-  usage: "[-q | -Q] [--host ADDR] [--max-queued-bytes N] port server_name",
+  usage:
+    "[-q | -Q] [--host ADDR] [--max-queued-bytes N] [--agent MODULE]... port server_name",
   help:
     `Runs the em server on port (0 picks a free one) with the name a quit must give.
 
@@ -24,6 +32,9 @@ Options:
                           authentication: listen elsewhere only on a trusted network
   --max-queued-bytes N    output queued per connection before a client that does not
                           read is cut off (default 1048576)
+  --agent MODULE          host the agent MODULE exports by default (a path or URL;
+                          repeat for several). A module that fails to load, or two
+                          agents with one API name, stop emd at start (exit 1)
   -h, --help, --version
 
 With port 0 the bound address is printed on stdout: "listening on HOST:PORT".
@@ -34,6 +45,7 @@ stops it (exit 0). Exit 1: cannot listen; 64: bad arguments.`,
     Q: { type: "boolean", short: "Q" },
     host: { type: "string", default: "127.0.0.1" },
     "max-queued-bytes": { type: "string" },
+    agent: { type: "string", multiple: true },
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -63,6 +75,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const level: LogLevel = values.Q ? null : values.q ? "warning" : "info";
   await configureLogging({ level, prefix: "emd" });
+  const agents = await loadAgents((values.agent ?? []) as string[]);
+  if (typeof agents === "number") return agents;
   let server;
   try {
     server = await startServer({
@@ -70,8 +84,16 @@ export async function run(args: string[]): Promise<number> {
       name: name!,
       hostname: values.host as string,
       ...(maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
+      agents,
     });
   } catch (error) {
+    if (
+      error instanceof TypeError ||
+      /^Cannot start agent/.test((error as Error).message)
+    ) {
+      err(`emd: ${(error as Error).message}`);
+      return EXIT.FAILURE;
+    }
     err(
       `emd: Cannot listen on "${values.host}:${port}": ${
         (error as Error).message
@@ -93,4 +115,32 @@ export async function run(args: string[]): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
   return EXIT.OK;
+}
+
+/** Imports each agent module and checks its default export; prints why and returns 1 on failure. */
+async function loadAgents(specifiers: string[]): Promise<Agent[] | number> {
+  const agents: Agent[] = [];
+  for (const specifier of specifiers) {
+    const url =
+      /^[a-z][a-z0-9+.-]*:/i.test(specifier) && !/^[a-z]:[\\/]/i.test(specifier)
+        ? specifier
+        : pathToFileURL(specifier).href; // relative to the working directory
+    try {
+      const module = await import(url);
+      if (module.default === undefined) {
+        throw new TypeError(
+          "it has no default export (export default defineAgent({...}))",
+        );
+      }
+      agents.push(defineAgent(module.default));
+    } catch (error) {
+      err(
+        `emd: Cannot load agent "${specifier}": ${
+          (error as Error)?.message ?? error
+        }`,
+      );
+      return EXIT.FAILURE;
+    }
+  }
+  return agents;
 }

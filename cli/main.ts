@@ -19,6 +19,11 @@ export const TOOLS: Readonly<
     load: () => import("./emtrigger.ts"),
   },
   emquit: { summary: "stop a server", load: () => import("./emquit.ts") },
+  emsub: { summary: "print data events", load: () => import("./emsub.ts") },
+  emcall: {
+    summary: "call an agent's verb",
+    load: () => import("./emcall.ts"),
+  },
   "install-links": {
     summary: "link every tool name to this binary",
     load: () =>

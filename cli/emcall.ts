@@ -1,0 +1,106 @@
+import { connect } from "../client/mod.ts";
+import { CallError, EmError, type JsonValue } from "../protocol/mod.ts";
+import {
+  err,
+  EXIT,
+  out,
+  parsePort,
+  parseTool,
+  reportFailure,
+  type ToolSpec,
+  usageError,
+} from "./_tool.ts";
+
+/** emcall's command line. */
+export const spec: ToolSpec = {
+  name: "emcall",
+  usage: "[-W ms] hostname port api/verb [json]",
+  help:
+    `Calls the verb api/verb of an agent hosted by the em server at hostname:port
+(protocol 1.2) with the JSON arguments json, and prints the reply's data as one
+line of JSON.
+
+Options:
+  -W ms    give up after ms milliseconds (exit 2); default: wait forever
+
+Exit 0: the verb succeeded. Exit 1: the verb failed (stderr: "emcall: CODE: MESSAGE"),
+or the server is unreachable, speaks only 1.1, or was lost. Exit 2: timed out.
+Exit 64: bad arguments or invalid JSON.`,
+  options: { W: { type: "string", short: "W" } },
+  minPositionals: 3,
+  maxPositionals: 4,
+};
+
+/** Runs emcall; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseTool(spec, args);
+  if (typeof parsed === "number") return parsed;
+  const [hostname, portText, verb, json] = parsed.positionals as [
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
+  const port = parsePort(portText);
+  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  if (!/^[A-Za-z0-9_-]+\/[A-Za-z0-9_.-]+$/.test(verb)) {
+    return usageError(spec, `invalid verb "${verb}": use api/verb`);
+  }
+  let callArgs: JsonValue | undefined;
+  try {
+    callArgs = json === undefined ? undefined : JSON.parse(json);
+  } catch (error) {
+    return usageError(spec, `invalid JSON: ${(error as Error).message}`);
+  }
+  const timeoutMs = parseTimeout(parsed.values.W);
+  if (timeoutMs === undefined) {
+    return usageError(
+      spec,
+      `invalid -W "${parsed.values.W}": use milliseconds`,
+    );
+  }
+  try {
+    await using client = await connect({ hostname, port, appName: "emcall" });
+    const reply = await withDeadline(
+      client.call(verb, callArgs),
+      timeoutMs,
+      `No reply from "${verb}"`,
+    );
+    out(JSON.stringify(reply));
+    return EXIT.OK;
+  } catch (error) {
+    if (error instanceof CallError) {
+      err(`emcall: ${error.failure}: ${error.message}`);
+      return EXIT.FAILURE;
+    }
+    return reportFailure(spec.name, error);
+  }
+}
+
+/** Reads `-W`: milliseconds, or -1 (forever) when absent. */
+export function parseTimeout(text: unknown): number | undefined {
+  if (text === undefined) return -1;
+  if (typeof text !== "string" || !/^\d{1,10}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/** Settles like `promise`, or rejects with `EmError` "timeout" after `timeoutMs` (-1: never). */
+export async function withDeadline<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  if (timeoutMs < 0) return await promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new EmError("timeout", `${what} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,164 @@
+import { connect, type DataEvent, type EmClient } from "../client/mod.ts";
+import {
+  compilePattern,
+  EmError,
+  isValidPattern,
+  type JsonValue,
+} from "../protocol/mod.ts";
+import { parseTimeout } from "./emcall.ts";
+import {
+  err,
+  EXIT,
+  out,
+  parsePort,
+  parseTool,
+  reportFailure,
+  type ToolSpec,
+  usageError,
+} from "./_tool.ts";
+
+/** emsub's command line. */
+export const spec: ToolSpec = {
+  name: "emsub",
+  usage: "[-c N] [-W ms] [--call api/verb [--args JSON]] hostname port [name…]",
+  help:
+    `Subscribes to data events (protocol 1.2) on the em server at hostname:port and
+prints one line of JSON per event: {"name":…,"data":…,"time":"ISO 8601"}.
+Each name may be a pattern: * stands for any run of characters but "/" (speed/*).
+Plain triggers of a matching name print with "data": null.
+
+Options:
+  -c N             exit 0 after N events
+  -W ms            exit 2 when ms milliseconds pass first (with or without -c)
+  --call api/verb  after subscribing, call an agent's verb that subscribes this
+                   connection (e.g. speed/subscribe); its events print too
+  --args JSON      the verb's arguments (default: none)
+
+Without a name, --call is required and every event arriving is printed.
+SIGINT and SIGTERM end emsub (exit 0). Exit 1: unreachable, refused, a failed
+call, or the connection was lost. Exit 64: bad arguments.`,
+  options: {
+    c: { type: "string", short: "c" },
+    W: { type: "string", short: "W" },
+    call: { type: "string" },
+    args: { type: "string" },
+  },
+  minPositionals: 2,
+  maxPositionals: 64,
+};
+
+/** Runs emsub; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseTool(spec, args);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals: [hostname, portText, ...names] } = parsed;
+  const port = parsePort(portText!);
+  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  const bad = names.find((name) => !isValidPattern(name));
+  if (bad !== undefined) return usageError(spec, `invalid name "${bad}"`);
+  const call = values.call as string | undefined;
+  if (names.length === 0 && call === undefined) {
+    return usageError(spec, "give at least one name, or --call");
+  }
+  if (call !== undefined && !/^[A-Za-z0-9_-]+\/[A-Za-z0-9_.-]+$/.test(call)) {
+    return usageError(spec, `invalid verb "${call}": use api/verb`);
+  }
+  let callArgs: JsonValue | undefined;
+  try {
+    const text = values.args as string | undefined;
+    callArgs = text === undefined ? undefined : JSON.parse(text);
+  } catch (error) {
+    return usageError(spec, `invalid --args JSON: ${(error as Error).message}`);
+  }
+  const count = values.c === undefined ? -1 : Number(values.c);
+  if (!(count === -1 || (Number.isInteger(count) && count > 0))) {
+    return usageError(spec, `invalid -c "${values.c}": use a positive count`);
+  }
+  const timeoutMs = parseTimeout(values.W);
+  if (timeoutMs === undefined) {
+    return usageError(spec, `invalid -W "${values.W}": use milliseconds`);
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort("signal");
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const timer = timeoutMs < 0
+    ? undefined
+    : setTimeout(() => stop.abort("timeout"), timeoutMs);
+  try {
+    await using client = await connect({
+      hostname: hostname!,
+      port,
+      receive: true,
+      appName: "emsub",
+      signal: stop.signal,
+    });
+    const events = client.events(undefined, { signal: stop.signal }); // before any can arrive
+    await subscribe(client, names, stop.signal);
+    if (call !== undefined) {
+      await untilAborted(client.call(call, callArgs), stop.signal);
+    }
+    return await print(events, names, count);
+  } catch (error) {
+    if (stop.signal.aborted && error === stop.signal.reason) {
+      return finish(stop.signal.reason, timeoutMs);
+    }
+    return reportFailure(spec.name, error);
+  } finally {
+    clearTimeout(timer);
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  }
+}
+
+async function subscribe(
+  client: EmClient,
+  names: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  for (const name of names) {
+    const subscription = client.subscribe(name, { signal });
+    await subscription.ready;
+    (async () => { // events are printed from one merged stream; this one is only drained
+      for await (const _ of subscription) { /* drained */ }
+    })().catch(() => {});
+  }
+}
+
+async function print(
+  events: AsyncIterable<DataEvent>,
+  names: string[],
+  count: number,
+): Promise<number> {
+  const matchers = names.map(compilePattern);
+  let printed = 0;
+  for await (const { name, data } of events) {
+    if (matchers.length > 0 && !matchers.some((matches) => matches(name))) {
+      continue;
+    }
+    const time = new Date().toISOString();
+    out(JSON.stringify({ name, data: data ?? null, time }));
+    if (++printed === count) return EXIT.OK;
+  }
+  throw new EmError("closed", "Connection closed");
+}
+
+function finish(reason: unknown, timeoutMs: number): number {
+  if (reason === "timeout") {
+    err(`emsub: timeout after ${timeoutMs} ms`);
+    return EXIT.TIMEOUT;
+  }
+  return EXIT.OK;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}
