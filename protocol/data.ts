@@ -138,6 +138,7 @@ export class CallError extends EmError {
   /** The failure code of the reply: "unknown-verb", "bad-request", "failed", … or an agent's own. */
   readonly failure: string;
   /**
+   * Makes the error an `x` reply stands for.
    * @param failure the failure code
    * @param message what failed
    */

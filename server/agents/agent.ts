@@ -112,7 +112,10 @@ export interface AgentRequest {
 export class EventDroppedError extends TypeError {
   /** The event's full name. */
   readonly event: string;
-  /** @param event the event's full name */
+  /**
+   * Makes the error for one dropped event.
+   * @param event the event's full name
+   */
   constructor(event: string) {
     super(`Cannot use event "${event}": it was dropped`);
     this.name = "EventDroppedError";
