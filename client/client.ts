@@ -19,10 +19,7 @@ import {
   type Block,
   DATA_COMMANDS,
   DEFAULT_MAX_MESSAGE_BYTES,
-  isValidExtendedName,
   isValidName,
-  isValidPattern,
-  jsonParam,
   type JsonValue,
   type Limits,
   MAX_LINE_BYTES,
@@ -33,7 +30,8 @@ import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
 import { TriggerMemory } from "./trigger_memory.ts";
 import { TriggerStream } from "./trigger_stream.ts";
 import { openSocket } from "./_socket.ts";
-import { DataChannel, type Subscription } from "./data_channel.ts";
+import { DataChannel } from "./data_channel.ts";
+import type { Subscription } from "./event_stream.ts";
 
 const encoder = new TextEncoder();
 
@@ -198,10 +196,13 @@ class Client implements EmClient {
     this.#appName = options.appName;
     this.#memory = new TriggerMemory(options.maxRememberedTriggers ?? 10_000);
     this.#ourMaxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.#data = new DataChannel(
-      (text) => this.#send(text),
-      () => this.#limits.maxLineBytes,
-    );
+    this.#data = new DataChannel({
+      where,
+      receiving: this.receiving,
+      serverMinor: () => this.#server?.minor ?? 0,
+      maxLineBytes: () => this.#limits.maxLineBytes,
+      send: (text) => this.#send(text),
+    });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#reading = this.#readLoop();
   }
@@ -264,50 +265,23 @@ class Client implements EmClient {
   trigger(name: string): Promise<void>;
   trigger(name: string, data: JsonValue): Promise<number>;
   trigger(name: string, ...data: [] | [JsonValue]): Promise<void | number> {
-    if (data.length === 0) {
-      assertName(name);
-      return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
-    }
-    assertName(name, true);
-    const json = jsonParam(data[0]);
-    return this.#data12("trigger", DATA_COMMANDS.TRIGGER, [name, json!])
-      .then((params) => Number(params[0]));
+    if (data.length === 1) return this.#data.triggerData(name, data[0]);
+    assertName(name);
+    return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
   }
 
   call(verb: string, args?: JsonValue): Promise<JsonValue> {
-    if (!isValidExtendedName(verb) || !verb.includes("/")) {
-      throw new TypeError(`Invalid verb "${verb}": use api/verb`);
-    }
-    const json = jsonParam(args);
-    const params = json === undefined ? [verb] : [verb, json];
-    return this.#data12("call", DATA_COMMANDS.CALL, params).then((reply) =>
-      reply[0] === undefined ? null : JSON.parse(reply[0]) as JsonValue
-    );
+    return this.#data.call(verb, args);
   }
 
   subscribe(
     nameOrPattern: string,
     options: { signal?: AbortSignal } = {},
   ): Subscription {
-    this.#assertPattern(nameOrPattern);
-    if (!this.receiving) {
-      throw new TypeError(
-        `Cannot subscribe to "${nameOrPattern}": connect with { receive: true }`,
-      );
-    }
-    const stream = this.#data.stream(nameOrPattern, true, options.signal);
-    stream.ready = this.#data12("subscribe", DATA_COMMANDS.SUBSCRIBE, [
-      nameOrPattern,
-    ]).then(() => {}, (error) => {
-      stream.fail(error);
-      throw error;
-    });
-    stream.ready.catch(() => {}); // also reported by the iterator
-    return stream;
+    return this.#data.subscribe(nameOrPattern, options.signal);
   }
 
   unsubscribe(nameOrPattern: string): Promise<void> {
-    this.#assertPattern(nameOrPattern);
     return this.#data.unsubscribe(nameOrPattern);
   }
 
@@ -315,32 +289,7 @@ class Client implements EmClient {
     pattern?: string,
     options: { signal?: AbortSignal } = {},
   ): Subscription {
-    if (pattern !== undefined) this.#assertPattern(pattern);
-    return this.#data.stream(pattern, false, options.signal);
-  }
-
-  #assertPattern(pattern: string): void {
-    if (!isValidPattern(pattern)) {
-      throw new TypeError(
-        `Invalid pattern "${pattern}": use [A-Za-z0-9_./*-], at most 255 characters`,
-      );
-    }
-  }
-
-  #data12(
-    what: string,
-    letter: string,
-    params: readonly string[],
-  ): Promise<readonly string[]> {
-    if ((this.#server?.minor ?? 0) < 2) {
-      return Promise.reject(
-        new EmError(
-          "protocol",
-          `Cannot ${what} on "${this.#where}": it speaks protocol 1.1`,
-        ),
-      );
-    }
-    return this.#data.request(letter, params);
+    return this.#data.events(pattern, options.signal);
   }
 
   quit(serverName: string): Promise<void> {

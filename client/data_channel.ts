@@ -1,46 +1,38 @@
 import {
+  assertName,
   CallError,
-  compilePattern,
   DATA_COMMANDS,
-  type EmError,
+  EmError,
   encodeMessage,
+  isValidExtendedName,
+  isValidPattern,
+  jsonParam,
   type JsonValue,
 } from "../protocol/mod.ts";
+import { EventStream, type Subscription } from "./event_stream.ts";
 
-/** One data event as a client receives it. */
-export interface DataEvent {
-  /** The event's full name, e.g. `speed/kmh-1Hz`. */
-  readonly name: string;
-  /** Its JSON data; undefined for an event without data (a plain trigger). */
-  readonly data: JsonValue | undefined;
-}
-
-/** Events matching a name or pattern, as an async iterable; ends on unsubscribe or close. */
-export interface Subscription
-  extends AsyncIterable<DataEvent>, AsyncDisposable {
-  /** The name or pattern. */
-  readonly pattern: string;
-  /**
-   * Settles once the server has confirmed (events published after that reach this subscription).
-   * @throws {CallError} failure "cannot-receive" or "bad-request"
-   */
-  readonly ready: Promise<void>;
-  /** Events dropped because more than the buffer limit were waiting to be pulled. */
-  readonly dropped: number;
-  /** Stops at once locally, then tells the server; resolves once it has confirmed. */
-  unsubscribe(): Promise<void>;
+/** What the data channel needs from its client. */
+export interface DataHost {
+  /** `host:port`, for messages. */
+  readonly where: string;
+  /** True when connected with `receive: true`. */
+  readonly receiving: boolean;
+  /** The server's minor protocol version. */
+  serverMinor(): number;
+  /** The agreed message size. */
+  maxLineBytes(): number;
+  /** Queues text for the socket. */
+  send(text: string): Promise<void>;
 }
 
 const encoder = new TextEncoder();
-const MAX_BUFFERED = 10_000;
 
 /**
  * The 1.2 half of a client: numbered requests (`c`, `s`, `u`, `t`) answered by `r`/`x`, and the
  * streams that data events (`d`) and plain triggers feed.
  */
 export class DataChannel {
-  #send: (text: string) => Promise<void>;
-  #maxLineBytes: () => number;
+  #host: DataHost;
   #pending = new Map<
     string,
     { resolve: (params: readonly string[]) => void; reject: (e: Error) => void }
@@ -49,12 +41,69 @@ export class DataChannel {
   #seq = 0;
   #error: EmError | undefined;
 
-  constructor(
-    send: (text: string) => Promise<void>,
-    maxLineBytes: () => number,
-  ) {
-    this.#send = send;
-    this.#maxLineBytes = maxLineBytes;
+  constructor(host: DataHost) {
+    this.#host = host;
+  }
+
+  /** `trigger(name, data)`: resolves with the receivers. */
+  triggerData(name: string, data: JsonValue): Promise<number> {
+    assertName(name, true);
+    const json = jsonParam(data)!;
+    return this.#request12("trigger", DATA_COMMANDS.TRIGGER, [name, json])
+      .then((params) => Number(params[0]));
+  }
+
+  /** `call(verb, args)`: resolves with the reply's data. */
+  call(verb: string, args?: JsonValue): Promise<JsonValue> {
+    if (!isValidExtendedName(verb) || !verb.includes("/")) {
+      throw new TypeError(`Invalid verb "${verb}": use api/verb`);
+    }
+    const json = jsonParam(args);
+    const params = json === undefined ? [verb] : [verb, json];
+    return this.#request12("call", DATA_COMMANDS.CALL, params).then((reply) =>
+      reply[0] === undefined ? null : JSON.parse(reply[0]) as JsonValue
+    );
+  }
+
+  /** `subscribe(nameOrPattern)`: a stream, registered before `s` is sent. */
+  subscribe(pattern: string, signal?: AbortSignal): Subscription {
+    assertPattern(pattern);
+    if (!this.#host.receiving) {
+      throw new TypeError(
+        `Cannot subscribe to "${pattern}": connect with { receive: true }`,
+      );
+    }
+    const stream = this.stream(pattern, true, signal);
+    stream.ready = this.#request12("subscribe", DATA_COMMANDS.SUBSCRIBE, [
+      pattern,
+    ]).then(() => {}, (error) => {
+      stream.fail(error);
+      throw error;
+    });
+    stream.ready.catch(() => {}); // also reported by the iterator
+    return stream;
+  }
+
+  /** `events(pattern?)`: a local stream only. */
+  events(pattern?: string, signal?: AbortSignal): Subscription {
+    if (pattern !== undefined) assertPattern(pattern);
+    return this.stream(pattern, false, signal);
+  }
+
+  #request12(
+    what: string,
+    letter: string,
+    params: readonly string[],
+  ): Promise<readonly string[]> {
+    if (this.#host.serverMinor() < 2) {
+      return Promise.reject(
+        new EmError(
+          "protocol",
+          `Cannot ${what} on "${this.#host.where}": it speaks protocol 1.1`,
+        ),
+      );
+    }
+    return this.request(letter, params);
   }
 
   /**
@@ -70,17 +119,17 @@ export class DataChannel {
     const id = String(++this.#seq);
     const text = encodeMessage({ letter, params: [id, ...params] }) + "\n";
     const bytes = encoder.encode(text).byteLength;
-    if (bytes > this.#maxLineBytes()) {
+    if (bytes > this.#host.maxLineBytes()) {
       return Promise.reject(
         new RangeError(
-          `Cannot send "${letter}" message: ${bytes} bytes, over the ${this.#maxLineBytes()} byte message limit`,
+          `Cannot send "${letter}" message: ${bytes} bytes, over the ${this.#host.maxLineBytes()} byte message limit`,
         ),
       );
     }
     const answered = new Promise<readonly string[]>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
     });
-    this.#send(text).catch((error) => this.#settle(id, error));
+    this.#host.send(text).catch((error) => this.#settle(id, error));
     return answered;
   }
 
@@ -104,10 +153,12 @@ export class DataChannel {
 
   /** Ends local streams of exactly `pattern` at once, then sends `u`. */
   unsubscribe(pattern: string): Promise<void> {
+    assertPattern(pattern);
     for (const stream of [...this.#streams]) {
       if (stream.pattern === pattern) stream.end();
     }
-    return this.request(DATA_COMMANDS.UNSUBSCRIBE, [pattern]).then(() => {});
+    return this.#request12("unsubscribe", DATA_COMMANDS.UNSUBSCRIBE, [pattern])
+      .then(() => {});
   }
 
   #unsubscribe(stream: EventStream): Promise<void> {
@@ -117,9 +168,9 @@ export class DataChannel {
       if (other.pattern === stream.pattern) return Promise.resolve(); // another still wants it
     }
     if (this.#error !== undefined) return Promise.resolve();
-    return this.request(DATA_COMMANDS.UNSUBSCRIBE, [stream.pattern]).then(
-      () => {},
-    );
+    return this.#request12("unsubscribe", DATA_COMMANDS.UNSUBSCRIBE, [
+      stream.pattern,
+    ]).then(() => {});
   }
 
   /** Handles `r`, `x` and `d`; returns false for other letters. */
@@ -170,117 +221,10 @@ export class DataChannel {
   }
 }
 
-/** A buffered async iterable of data events matching one pattern. */
-export class EventStream implements Subscription, AsyncIterator<DataEvent> {
-  readonly pattern: string;
-  ready: Promise<void> = Promise.resolve();
-  #matches: (name: string) => boolean;
-  #buffer: DataEvent[] = [];
-  #dropped = 0;
-  #waiting:
-    | {
-      resolve: (r: IteratorResult<DataEvent>) => void;
-      reject: (e: unknown) => void;
-    }
-    | undefined;
-  #error: unknown;
-  #done = false;
-  #signal: AbortSignal | undefined;
-  #onEnd: () => void;
-  #onUnsubscribe: (stream: EventStream) => Promise<void>;
-  #onAbort = (): void => this.fail(this.#signal!.reason);
-
-  constructor(
-    pattern: string | undefined,
-    signal: AbortSignal | undefined,
-    onEnd: () => void,
-    onUnsubscribe: (stream: EventStream) => Promise<void>,
-  ) {
-    this.pattern = pattern as string;
-    this.#matches = pattern === undefined
-      ? () => true
-      : compilePattern(pattern);
-    this.#signal = signal;
-    this.#onEnd = onEnd;
-    this.#onUnsubscribe = onUnsubscribe;
-    if (signal?.aborted) this.fail(signal.reason);
-    else signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  /** Records an event if it matches. */
-  push(event: DataEvent): void {
-    if (this.#done || !this.#matches(event.name)) return;
-    if (this.#waiting !== undefined) {
-      const { resolve } = this.#waiting;
-      this.#waiting = undefined;
-      return resolve({ value: event, done: false });
-    }
-    this.#buffer.push(event);
-    if (this.#buffer.length > MAX_BUFFERED) {
-      this.#buffer.shift();
-      this.#dropped++;
-    }
-  }
-
-  /** Ends with an error after the buffered events. */
-  fail(error: unknown): void {
-    if (this.#done) return;
-    this.#error = error;
-    this.#finish();
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.reject(error);
-  }
-
-  /** Ends at once: buffered events are discarded, a pending `next` ends. */
-  end(): void {
-    this.#buffer = [];
-    this.#finish();
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.resolve({ value: undefined, done: true });
-  }
-
-  unsubscribe(): Promise<void> {
-    return this.#onUnsubscribe(this);
-  }
-
-  next(): Promise<IteratorResult<DataEvent>> {
-    const event = this.#buffer.shift();
-    if (event !== undefined) {
-      return Promise.resolve({ value: event, done: false });
-    }
-    if (this.#done) {
-      return this.#error === undefined
-        ? Promise.resolve({ value: undefined, done: true })
-        : Promise.reject(this.#error);
-    }
-    return new Promise((resolve, reject) =>
-      this.#waiting = { resolve, reject }
+function assertPattern(pattern: string): void {
+  if (!isValidPattern(pattern)) {
+    throw new TypeError(
+      `Invalid pattern "${pattern}": use [A-Za-z0-9_./*-], at most 255 characters`,
     );
-  }
-
-  return(): Promise<IteratorResult<DataEvent>> {
-    this.unsubscribe().catch(() => {});
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<DataEvent> {
-    return this;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unsubscribe().catch(() => {});
-  }
-
-  #finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#onEnd();
   }
 }

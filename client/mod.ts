@@ -4,4 +4,4 @@
  */
 export { connect, type ConnectOptions, type EmClient } from "./client.ts";
 export type { WaitOptions } from "./_deadline.ts";
-export type { DataEvent, Subscription } from "./data_channel.ts";
+export type { DataEvent, Subscription } from "./event_stream.ts";
