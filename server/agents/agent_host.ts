@@ -13,15 +13,13 @@ import {
   EventDroppedError,
 } from "./agent.ts";
 import {
+  type AgentsLog,
   dataOf,
   type EncodedEvent,
   type Hub,
   type Receiver,
   type Subscription,
 } from "./hub.ts";
-import { serverLogger } from "../_log.ts";
-
-const log = serverLogger("agents");
 const FAILURE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The agents of one server, by API name, and the verb dispatcher they share with connections. */
@@ -66,7 +64,7 @@ export class AgentRegistry {
         const failure = error instanceof CallError
           ? error.failure
           : FAILURES.FAILED;
-        log.warn("Verb {verb} failed for {caller}: {error}", {
+        this.hub.log.warn("Verb {verb} failed for {caller}: {error}", {
           verb,
           caller: callerLabel,
           error: (error as Error)?.message ?? String(error),
@@ -99,7 +97,7 @@ export class AgentRegistry {
       try {
         await host.agent.stop?.(host);
       } catch (error) {
-        log.error("Agent {api} failed to stop: {error}", {
+        this.hub.log.error("Agent {api} failed to stop: {error}", {
           api: host.agent.api,
           error: (error as Error)?.message ?? String(error),
         });
@@ -115,11 +113,13 @@ class AgentHost implements AgentContext {
   readonly api: string;
   readonly events = new Map<string, Event>();
   readonly receiver: Receiver | undefined;
+  readonly log: AgentsLog;
   #registry: AgentRegistry;
 
   constructor(agent: Agent, registry: AgentRegistry) {
     this.agent = agent;
     this.api = agent.api;
+    this.log = registry.hub.log;
     this.#registry = registry;
     if (agent.onEvent !== undefined) {
       this.receiver = new AgentReceiver(this);
@@ -206,7 +206,7 @@ class AgentReceiver implements Receiver {
   }
 
   #report(error: unknown): void {
-    log.warn("Agent {api} failed on an event: {error}", {
+    this.#host.log.warn("Agent {api} failed on an event: {error}", {
       api: this.#host.api,
       error: (error as Error)?.message ?? String(error),
     });

@@ -19,10 +19,7 @@ import type { Feature, FeatureHost } from "../feature.ts";
 import type { Session } from "../session.ts";
 import type { Agent } from "./agent.ts";
 import { AgentRegistry } from "./agent_host.ts";
-import { Hub } from "./hub.ts";
-import { serverLogger } from "../_log.ts";
-
-const log = serverLogger("agents");
+import { type AgentsLog, Hub } from "./hub.ts";
 
 /**
  * Checks the agents a server is asked to host.
@@ -45,15 +42,15 @@ export function checkAgents(agents: readonly Agent[]): void {
  * The 1.2 agents and data-events capability: `c` calls, `s`/`u` subscriptions, `t` triggers with
  * data, `d` events, and the `m` hello option that agrees on a larger message size.
  */
-export function agentsFeature(host: FeatureHost): Feature {
+export function agentsFeature(host: FeatureHost, log: AgentsLog): Feature {
   const maxMessageBytes = Math.max(
     MAX_LINE_BYTES,
     host.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   );
-  const hub = new Hub(host, maxMessageBytes);
+  const hub = new Hub(host, maxMessageBytes, log);
   const registry = new AgentRegistry(hub, host.options.agents ?? []);
   const commands = new Map<string, CommandHandler>([
-    [DATA_COMMANDS.CALL, only12(callHandler(registry))],
+    [DATA_COMMANDS.CALL, only12(callHandler(registry, hub))],
     [DATA_COMMANDS.SUBSCRIBE, only12(subscribeHandler(hub, true))],
     [DATA_COMMANDS.UNSUBSCRIBE, only12(subscribeHandler(hub, false))],
     [DATA_COMMANDS.TRIGGER, only12(triggerHandler(hub))],
@@ -94,26 +91,38 @@ function requestId(session: Session, message: Message): string | undefined {
   return undefined;
 }
 
-function callHandler(registry: AgentRegistry): CommandHandler {
+function callHandler(registry: AgentRegistry, hub: Hub): CommandHandler {
   return (session, message) => {
     const id = requestId(session, message);
     if (id === undefined) return;
     const [, verb = "", argsText, ...extra] = message.command.params;
     if (!isValidExtendedName(verb) || !verb.includes("/") || extra.length) {
-      return fail(session, id, FAILURES.BAD_REQUEST, `bad verb "${verb}"`);
+      return fail(hub, session, id, FAILURES.BAD_REQUEST, `bad verb "${verb}"`);
     }
     const args = parseJsonParam(argsText);
     if ("fault" in args) {
-      return fail(session, id, FAILURES.BAD_REQUEST, `${verb}: ${args.fault}`);
+      return fail(
+        hub,
+        session,
+        id,
+        FAILURES.BAD_REQUEST,
+        `${verb}: ${args.fault}`,
+      );
     }
     const receiver = registry.hub.receiverOf(session);
     registry.call(verb, args.value, receiver, session.peer).then(
-      (data) => answer(session, id, JSON.stringify(data)),
+      (data) => answer(hub, session, id, JSON.stringify(data)),
       (error) => {
         const failure = error instanceof CallError
           ? error.failure
           : FAILURES.FAILED;
-        fail(session, id, failure, (error as Error)?.message ?? String(error));
+        fail(
+          hub,
+          session,
+          id,
+          failure,
+          (error as Error)?.message ?? String(error),
+        );
       },
     );
   };
@@ -126,6 +135,7 @@ function subscribeHandler(hub: Hub, subscribing: boolean): CommandHandler {
     const [, pattern = "", ...extra] = message.command.params;
     if (!isValidPattern(pattern) || extra.length) {
       return fail(
+        hub,
         session,
         id,
         FAILURES.BAD_REQUEST,
@@ -140,10 +150,11 @@ function subscribeHandler(hub: Hub, subscribing: boolean): CommandHandler {
           event.unsubscribe(receiver);
         }
       }
-      return answer(session, id, undefined);
+      return answer(hub, session, id, undefined);
     }
     if (!receiver.canReceive()) {
       return fail(
+        hub,
         session,
         id,
         FAILURES.CANNOT_RECEIVE,
@@ -151,7 +162,7 @@ function subscribeHandler(hub: Hub, subscribing: boolean): CommandHandler {
       );
     }
     hub.addSelector(receiver, pattern);
-    answer(session, id, undefined);
+    answer(hub, session, id, undefined);
   };
 }
 
@@ -162,6 +173,7 @@ function triggerHandler(hub: Hub): CommandHandler {
     const [, name = "", dataText, ...extra] = message.command.params;
     if (!isValidExtendedName(name) || extra.length) {
       return fail(
+        hub,
         session,
         id,
         FAILURES.BAD_REQUEST,
@@ -170,26 +182,44 @@ function triggerHandler(hub: Hub): CommandHandler {
     }
     const data = parseJsonParam(dataText);
     if ("fault" in data) {
-      return fail(session, id, FAILURES.BAD_REQUEST, `${name}: ${data.fault}`);
+      return fail(
+        hub,
+        session,
+        id,
+        FAILURES.BAD_REQUEST,
+        `${name}: ${data.fault}`,
+      );
     }
     let count: number;
     try {
       count = hub.trigger(hub.encode(name, dataText));
     } catch (error) {
-      return fail(session, id, FAILURES.BAD_REQUEST, (error as Error).message);
+      return fail(
+        hub,
+        session,
+        id,
+        FAILURES.BAD_REQUEST,
+        (error as Error).message,
+      );
     }
-    answer(session, id, String(count));
+    answer(hub, session, id, String(count));
   };
 }
 
 const encoder = new TextEncoder();
 
-function answer(session: Session, id: string, json: string | undefined): void {
+function answer(
+  hub: Hub,
+  session: Session,
+  id: string,
+  json: string | undefined,
+): void {
   const params = json === undefined ? [id] : [id, json];
   const line = encodeMessage({ letter: DATA_COMMANDS.REPLY, params }) + "\n";
   const bytes = encoder.encode(line);
   if (bytes.byteLength > session.limits.maxLineBytes) {
     return fail(
+      hub,
       session,
       id,
       FAILURES.FAILED,
@@ -199,8 +229,14 @@ function answer(session: Session, id: string, json: string | undefined): void {
   session.connection.send(bytes);
 }
 
-function fail(session: Session, id: string, code: string, text: string): void {
-  log.info("Request {id} from {peer} failed: {code}: {text}", {
+function fail(
+  hub: Hub,
+  session: Session,
+  id: string,
+  code: string,
+  text: string,
+): void {
+  hub.log.info("Request {id} from {peer} failed: {code}: {text}", {
     id,
     peer: session.peer,
     code,

@@ -7,9 +7,16 @@ import {
 } from "../../protocol/mod.ts";
 import type { FeatureHost } from "../feature.ts";
 import type { Session } from "../session.ts";
-import { serverLogger } from "../_log.ts";
 
-const log = serverLogger("agents");
+/** Where agents log: the server's `em.server.agents` logger (LogTape's `Logger` fits). */
+export interface AgentsLog {
+  /** Logs an informational record. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs a warning. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+  /** Logs an error. */
+  error(message: string, properties?: Record<string, unknown>): void;
+}
 const encoder = new TextEncoder();
 
 /** A receiver's subscription to one agent event. */
@@ -48,10 +55,12 @@ export class SessionReceiver implements Receiver {
   readonly label: string;
   readonly subscriptions = new Set<Subscription>();
   readonly session: Session;
+  #log: AgentsLog;
 
-  constructor(session: Session) {
+  constructor(session: Session, log: AgentsLog) {
     this.session = session;
     this.label = session.peer;
+    this.#log = log;
   }
 
   canReceive(): boolean {
@@ -63,7 +72,7 @@ export class SessionReceiver implements Receiver {
   deliver(event: EncodedEvent): boolean {
     if (!this.canReceive()) return false;
     if (event.line.byteLength > this.session.limits.maxLineBytes) {
-      log.warn("Skipped {name} for {peer}: over its {max} byte limit", {
+      this.#log.warn("Skipped {name} for {peer}: over its {max} byte limit", {
         name: event.name,
         peer: this.label,
         max: this.session.limits.maxLineBytes,
@@ -88,16 +97,19 @@ export class Hub {
   #sessionReceivers = new WeakMap<Session, SessionReceiver>();
   #selectors = new Map<Receiver, Map<string, (name: string) => boolean>>();
 
-  constructor(host: FeatureHost, maxMessageBytes: number) {
+  readonly log: AgentsLog;
+
+  constructor(host: FeatureHost, maxMessageBytes: number, log: AgentsLog) {
     this.host = host;
     this.maxMessageBytes = maxMessageBytes;
+    this.log = log;
   }
 
   /** The receiver standing for a connection (made on first use). */
   receiverOf(session: Session): SessionReceiver {
     let receiver = this.#sessionReceivers.get(session);
     if (receiver === undefined) {
-      receiver = new SessionReceiver(session);
+      receiver = new SessionReceiver(session, this.log);
       this.#sessionReceivers.set(session, receiver);
     }
     return receiver;
