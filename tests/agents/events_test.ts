@@ -279,3 +279,33 @@ Deno.test("events: 64 KiB of JSON travels between 1.2 peers with default limits"
   assert.equal(await b.trigger("blob", data), 2); // the 1.1 peer gets a plain Tblob
   assert.equal(await old.line(), "Tblob");
 });
+
+Deno.test("events: an agent's onEvent gets what it subscribed to; its throws are only logged", async () => {
+  const seen: [string, JsonValue | undefined][] = [];
+  const listener = defineAgent({
+    api: "listener",
+    init: (ctx) => ctx.subscribe("door/*"),
+    verbs: {},
+    onEvent(name, data) {
+      seen.push([name, data]);
+      if (name === "door/bad") throw new Error("listener broke");
+    },
+  });
+  const { agent } = probe();
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    agents: [agent, listener],
+  });
+  await using client = await connect({ port: server.addr.port });
+  assert.equal(await client.trigger("door/bad", 1), 1);
+  assert.equal(await client.trigger("door/open", { by: "me" }), 1);
+  assert.equal(await client.trigger("window/open", 2), 0);
+  // a broadcast reaches every agent with onEvent (the connection does not receive)
+  assert.equal(await client.call("probe/broadcast", { name: "b", data: 3 }), 1);
+  assert.deepEqual(seen, [
+    ["door/bad", 1],
+    ["door/open", { by: "me" }],
+    ["probe/b", 3],
+  ]);
+});
