@@ -309,3 +309,30 @@ Deno.test("events: an agent's onEvent gets what it subscribed to; its throws are
     ["probe/b", 3],
   ]);
 });
+
+Deno.test("events: an agent calling another agent's verb can be subscribed by it", async () => {
+  const got: JsonValue[] = [];
+  const follower = defineAgent({
+    api: "follower",
+    verbs: { follow: (_req, ctx) => ctx.call("probe/join", { name: "feed" }) },
+    onEvent: (_name, data) => void got.push(data!),
+  });
+  const deaf = defineAgent({
+    api: "deaf",
+    verbs: { follow: (_req, ctx) => ctx.call("probe/join", { name: "feed" }) },
+  });
+  const { agent, ctx } = probe();
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    agents: [agent, follower, deaf],
+  });
+  await using client = await connect({ port: server.addr.port });
+  assert.equal(await client.call("follower/follow"), "probe/feed");
+  assert.equal(ctx().makeEvent("feed").push("one"), 1);
+  const failure = await client.call("deaf/follow").catch((e) => e);
+  assert.equal(failure.failure, "cannot-receive");
+  assert.match(failure.message, /Cannot subscribe agent:deaf to "probe\/feed"/);
+  await client.flush();
+  assert.deepEqual(got, ["one"]);
+});
