@@ -336,3 +336,31 @@ Deno.test("events: an agent calling another agent's verb can be subscribed by it
   await client.flush();
   assert.deepEqual(got, ["one"]);
 });
+
+Deno.test("events: a push at the server's limit passes, one byte over throws", async () => {
+  const { agent, ctx } = probe();
+  const max = 70_000;
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    agents: [agent],
+    maxMessageBytes: max,
+  });
+  await using client = await receiver(server.addr.port);
+  await client.subscribe("probe/*").ready;
+  const events = client.events("probe/big")[Symbol.asyncIterator]();
+  await using small = await rawPeer(server.addr.port, "H1.2\nF1\ns1,probe/*\n");
+  assert.match(await small.line(), /^H1\.2;m70000$/);
+  assert.equal(await small.line(), "r1"); // no m offered: 4096 bytes for this peer
+  const overhead = 'dprobe/big,""\n'.length;
+  const event = ctx().makeEvent("big");
+  const exact = "a".repeat(max - overhead);
+  assert.equal(event.push(exact), 1, "too big for the raw peer");
+  assert.throws(() => event.push(exact + "a"), RangeError);
+  assert.equal(event.push("small"), 2);
+  assert.equal(await small.line(), 'dprobe/big,"small"');
+  for (const data of [exact, "small"]) {
+    assert.deepEqual((await events.next()).value, { name: "probe/big", data });
+  }
+  await events.return!();
+});

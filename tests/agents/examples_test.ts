@@ -46,6 +46,7 @@ Deno.test("speed example: a second client reuses the event and its timer", async
   await using a = await connect({ port: server.addr.port, receive: true });
   await using b = await connect({ port: server.addr.port, receive: true });
   const ask = { unit: "kmh", hz: 50 };
+  const streams = [a.events("speed/kmh-50Hz"), b.events("speed/kmh-50Hz")];
   await a.call("speed/subscribe", ask);
   await b.call("speed/subscribe", ask);
   const stats = await a.call("speed/stats");
@@ -54,10 +55,7 @@ Deno.test("speed example: a second client reuses the event and its timer", async
       .map(({ event, subscribers }) => ({ event, subscribers })),
     [{ event: "speed/kmh-50Hz", subscribers: 2 }],
   );
-  const [fromA, fromB] = await Promise.all([
-    nextOf(a.events("speed/kmh-50Hz")),
-    nextOf(b.events("speed/kmh-50Hz")),
-  ]);
+  const [fromA, fromB] = await Promise.all(streams.map(nextOf));
   assert.equal((fromA.data as { unit: string }).unit, "kmh");
   assert.equal(typeof (fromB.data as { speed: number }).speed, "number");
 });
@@ -84,8 +82,9 @@ Deno.test("speed example: stops and drops when nobody listens, restarts on reque
     data: { event: "speed/mph-50Hz" },
   });
   assert.deepEqual(await client.call("speed/stats"), { streams: [] });
+  const restarted = client.events("speed/mph-50Hz"); // open before the first tick can come
   await client.call("speed/subscribe", ask);
-  const again = await nextOf(client.events("speed/mph-50Hz"));
+  const again = await nextOf(restarted);
   assert.equal(
     (again.data as { seq: number }).seq,
     1,
