@@ -46,7 +46,8 @@ Deno.test("speed example: a second client reuses the event and its timer", async
   await using a = await connect({ port: server.addr.port, receive: true });
   await using b = await connect({ port: server.addr.port, receive: true });
   const ask = { unit: "kmh", hz: 50 };
-  const streams = [a.events("speed/kmh-50Hz"), b.events("speed/kmh-50Hz")];
+  const streamA = a.events("speed/kmh-50Hz"); // open before the first tick can come
+  const streamB = b.events("speed/kmh-50Hz");
   await a.call("speed/subscribe", ask);
   await b.call("speed/subscribe", ask);
   const stats = await a.call("speed/stats");
@@ -55,7 +56,7 @@ Deno.test("speed example: a second client reuses the event and its timer", async
       .map(({ event, subscribers }) => ({ event, subscribers })),
     [{ event: "speed/kmh-50Hz", subscribers: 2 }],
   );
-  const [fromA, fromB] = await Promise.all(streams.map(nextOf));
+  const [fromA, fromB] = await Promise.all([nextOf(streamA), nextOf(streamB)]);
   assert.equal((fromA.data as { unit: string }).unit, "kmh");
   assert.equal(typeof (fromB.data as { speed: number }).speed, "number");
 });
