@@ -47,8 +47,63 @@ call, or the connection was lost. Exit 64: bad arguments.`,
   maxPositionals: 64,
 };
 
+/** What emsub was asked to do. */
+interface Plan {
+  readonly hostname: string;
+  readonly port: number;
+  readonly names: string[];
+  readonly call: string | undefined;
+  readonly callArgs: JsonValue | undefined;
+  readonly count: number;
+  readonly timeoutMs: number;
+}
+
 /** Runs emsub; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
+  const plan = parsePlan(args);
+  if (typeof plan === "number") return plan;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort("signal");
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const timer = plan.timeoutMs < 0
+    ? undefined
+    : setTimeout(() => stop.abort("timeout"), plan.timeoutMs);
+  try {
+    return await subscribeAndPrint(plan, stop.signal);
+  } catch (error) {
+    if (stop.signal.aborted && error === stop.signal.reason) {
+      return finish(stop.signal.reason, plan.timeoutMs);
+    }
+    return reportFailure(spec.name, error);
+  } finally {
+    clearTimeout(timer);
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  }
+}
+
+async function subscribeAndPrint(
+  plan: Plan,
+  signal: AbortSignal,
+): Promise<number> {
+  await using client = await connect({
+    hostname: plan.hostname,
+    port: plan.port,
+    receive: true,
+    appName: "emsub",
+    signal,
+  });
+  const events = client.events(undefined, { signal }); // open before any event can arrive
+  await subscribe(client, plan.names, signal);
+  if (plan.call !== undefined) {
+    await untilAborted(client.call(plan.call, plan.callArgs), signal);
+  }
+  return await print(events, plan.names, plan.count);
+}
+
+function parsePlan(args: string[]): Plan | number {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
   const { values, positionals: [hostname, portText, ...names] } = parsed;
@@ -78,38 +133,7 @@ export async function run(args: string[]): Promise<number> {
   if (timeoutMs === undefined) {
     return usageError(spec, `invalid -W "${values.W}": use milliseconds`);
   }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort("signal");
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  const timer = timeoutMs < 0
-    ? undefined
-    : setTimeout(() => stop.abort("timeout"), timeoutMs);
-  try {
-    await using client = await connect({
-      hostname: hostname!,
-      port,
-      receive: true,
-      appName: "emsub",
-      signal: stop.signal,
-    });
-    const events = client.events(undefined, { signal: stop.signal }); // before any can arrive
-    await subscribe(client, names, stop.signal);
-    if (call !== undefined) {
-      await untilAborted(client.call(call, callArgs), stop.signal);
-    }
-    return await print(events, names, count);
-  } catch (error) {
-    if (stop.signal.aborted && error === stop.signal.reason) {
-      return finish(stop.signal.reason, timeoutMs);
-    }
-    return reportFailure(spec.name, error);
-  } finally {
-    clearTimeout(timer);
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-  }
+  return { hostname: hostname!, port, names, call, callArgs, count, timeoutMs };
 }
 
 async function subscribe(
