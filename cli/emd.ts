@@ -87,19 +87,7 @@ export async function run(args: string[]): Promise<number> {
       agents,
     });
   } catch (error) {
-    if (
-      error instanceof TypeError ||
-      /^Cannot start agent/.test((error as Error).message)
-    ) {
-      err(`emd: ${(error as Error).message}`);
-      return EXIT.FAILURE;
-    }
-    err(
-      `emd: Cannot listen on "${values.host}:${port}": ${
-        (error as Error).message
-      }`,
-    );
-    return EXIT.FAILURE;
+    return startFailure(error, `${values.host}:${port}`);
   }
   const stop = () => void server.close("signal");
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -143,4 +131,15 @@ async function loadAgents(specifiers: string[]): Promise<Agent[] | number> {
     }
   }
   return agents;
+}
+
+/** One stderr line for a failed start (bad agents, or cannot listen); returns 1. */
+function startFailure(error: unknown, where: string): number {
+  const message = (error as Error)?.message ?? String(error);
+  const agents = error instanceof TypeError ||
+    /^Cannot start agent/.test(message);
+  err(
+    agents ? `emd: ${message}` : `emd: Cannot listen on "${where}": ${message}`,
+  );
+  return EXIT.FAILURE;
 }
