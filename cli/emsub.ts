@@ -20,7 +20,7 @@ import {
 /** emsub's command line. */
 export const spec: ToolSpec = {
   name: "emsub",
-  usage: "[-c N] [-W ms] [--call api/verb [--args JSON]] hostname port [name…]",
+  usage: "[-c N] [-W ms] [--call api/verb] [--args JSON] hostname port name…",
   help:
     `Subscribes to data events (protocol 1.2) on the em server at hostname:port and
 prints one line of JSON per event: {"name":…,"data":…,"time":"ISO 8601"}.
@@ -34,7 +34,7 @@ Options:
                    connection (e.g. speed/subscribe); its events print too
   --args JSON      the verb's arguments (default: none)
 
-Without a name, --call is required and every event arriving is printed.
+With --call the names may be left out: every event arriving is printed.
 SIGINT and SIGTERM end emsub (exit 0). Exit 1: unreachable, refused, a failed
 call, or the connection was lost. Exit 64: bad arguments.`,
   options: {

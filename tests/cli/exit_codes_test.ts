@@ -36,6 +36,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   permits: "1",
   "--": "--",
   command: "true",
+  "api/verb": "api/verb",
 };
 
 /** Arguments that make a client tool fail for want of a server: read from its usage line. */
