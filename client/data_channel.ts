@@ -38,6 +38,7 @@ export class DataChannel {
     { resolve: (params: readonly string[]) => void; reject: (e: Error) => void }
   >();
   #streams = new Set<EventStream>();
+  #subscribed = new Set<EventStream>(); // streams that asked the server with `s`
   #seq = 0;
   #error: EmError | undefined;
 
@@ -74,6 +75,13 @@ export class DataChannel {
       );
     }
     const stream = this.stream(pattern, true, signal);
+    if (stream.done) { // aborted or closed already: nothing to ask
+      stream.ready = Promise.reject(
+        signal?.aborted ? signal.reason : this.#error,
+      );
+      stream.ready.catch(() => {});
+      return stream;
+    }
     stream.ready = this.#request12("subscribe", DATA_COMMANDS.SUBSCRIBE, [
       pattern,
     ]).then(() => {}, (error) => {
@@ -139,15 +147,25 @@ export class DataChannel {
     subscribed: boolean,
     signal?: AbortSignal,
   ): EventStream {
-    const stream = new EventStream(
+    const onAbort = () => void this.#release(stream).catch(() => {}); // before the stream's own
+    if (subscribed) signal?.addEventListener("abort", onAbort, { once: true });
+    const stream: EventStream = new EventStream(
       pattern,
       signal,
-      () => this.#streams.delete(stream),
-      (self) =>
-        subscribed ? this.#unsubscribe(self) : (self.end(), Promise.resolve()),
+      (self) => {
+        this.#streams.delete(self);
+        signal?.removeEventListener("abort", onAbort);
+      },
+      (self) => {
+        self.end();
+        return this.#release(self);
+      },
     );
     if (this.#error !== undefined) stream.fail(this.#error);
-    else this.#streams.add(stream);
+    else {
+      this.#streams.add(stream);
+      if (subscribed && !stream.done) this.#subscribed.add(stream);
+    }
     return stream;
   }
 
@@ -155,17 +173,19 @@ export class DataChannel {
   unsubscribe(pattern: string): Promise<void> {
     assertPattern(pattern);
     for (const stream of [...this.#streams]) {
-      if (stream.pattern === pattern) stream.end();
+      if (stream.pattern !== pattern) continue;
+      stream.end();
+      this.#subscribed.delete(stream);
     }
     return this.#request12("unsubscribe", DATA_COMMANDS.UNSUBSCRIBE, [pattern])
       .then(() => {});
   }
 
-  #unsubscribe(stream: EventStream): Promise<void> {
-    stream.end();
-    if (stream.pattern === undefined) return Promise.resolve();
-    for (const other of this.#streams) {
-      if (other.pattern === stream.pattern) return Promise.resolve(); // another still wants it
+  /** Sends `u` for a subscribed stream unless another subscribed stream still wants its pattern. */
+  #release(stream: EventStream): Promise<void> {
+    if (!this.#subscribed.delete(stream)) return Promise.resolve();
+    for (const other of this.#subscribed) {
+      if (other.pattern === stream.pattern) return Promise.resolve();
     }
     if (this.#error !== undefined) return Promise.resolve();
     return this.#request12("unsubscribe", DATA_COMMANDS.UNSUBSCRIBE, [

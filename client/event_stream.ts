@@ -42,14 +42,14 @@ export class EventStream implements Subscription, AsyncIterator<DataEvent> {
   #error: unknown;
   #done = false;
   #signal: AbortSignal | undefined;
-  #onEnd: () => void;
+  #onEnd: (self: EventStream) => void;
   #onUnsubscribe: (stream: EventStream) => Promise<void>;
   #onAbort = (): void => this.fail(this.#signal!.reason);
 
   constructor(
     pattern: string | undefined,
     signal: AbortSignal | undefined,
-    onEnd: () => void,
+    onEnd: (self: EventStream) => void,
     onUnsubscribe: (stream: EventStream) => Promise<void>,
   ) {
     this.pattern = pattern as string;
@@ -61,6 +61,11 @@ export class EventStream implements Subscription, AsyncIterator<DataEvent> {
     this.#onUnsubscribe = onUnsubscribe;
     if (signal?.aborted) this.fail(signal.reason);
     else signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** True once ended (unsubscribed, aborted, failed). */
+  get done(): boolean {
+    return this.#done;
   }
 
   get dropped(): number {
@@ -137,6 +142,6 @@ export class EventStream implements Subscription, AsyncIterator<DataEvent> {
     if (this.#done) return;
     this.#done = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#onEnd();
+    this.#onEnd(this);
   }
 }

@@ -364,3 +364,37 @@ Deno.test("events: a push at the server's limit passes, one byte over throws", a
   }
   await events.return!();
 });
+
+Deno.test("events: aborting a subscription unsubscribes once no other stream wants it", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using client = await receiver(server.addr.port);
+  await using sender = await connect({ port: server.addr.port });
+  const first = new AbortController();
+  const second = new AbortController();
+  const a = client.subscribe("x/y", { signal: first.signal });
+  const b = client.subscribe("x/y", { signal: second.signal });
+  await Promise.all([a.ready, b.ready]);
+  assert.equal(await sender.trigger("x/y", 1), 1);
+  first.abort(new Error("first gone"));
+  await client.flush();
+  assert.equal(
+    await sender.trigger("x/y", 2),
+    1,
+    "the second stream still wants x/y",
+  );
+  second.abort(new Error("second gone"));
+  await client.flush();
+  assert.equal(await sender.trigger("x/y", 3), 0);
+  const late = client.subscribe("x/y", { signal: first.signal });
+  await assert.rejects(late.ready, { message: "first gone" });
+  await client.flush();
+  assert.equal(
+    await sender.trigger("x/y", 4),
+    0,
+    "an aborted subscribe asks nothing",
+  );
+  const aborted = client.events("x/y", { signal: AbortSignal.abort() });
+  await assert.rejects(aborted[Symbol.asyncIterator]().next(), {
+    name: "AbortError",
+  });
+});
