@@ -1,0 +1,260 @@
+import { EmError } from "../protocol/mod.ts";
+import { connect, type EmClient } from "./client.ts";
+
+/** Options of {@link openTriggerQueue}. */
+export interface TriggerQueueOptions {
+  /** The server's TCP port. */
+  readonly port: number;
+  /**
+   * The server's host name or address.
+   * @default {"127.0.0.1"}
+   */
+  readonly hostname?: string;
+  /** Application name sent in the hello. */
+  readonly appName?: string;
+  /** Also receive triggers, and end (`ended` settles with "quit") once this event is triggered. */
+  readonly quitEvent?: string;
+  /**
+   * Triggers held while the server is unreachable; new ones are dropped past this, with a notice.
+   * @default {10000}
+   */
+  readonly maxQueued?: number;
+  /**
+   * Reconnect when the server is unreachable or lost; false ends the queue instead.
+   * @default {true}
+   */
+  readonly retry?: boolean;
+  /**
+   * Longest pause between reconnection attempts (pauses start at 100 ms and double).
+   * @default {2000}
+   */
+  readonly retryMaxMs?: number;
+  /** Called with one line for each change worth telling a person (lost, back, dropping). */
+  readonly onNotice?: (line: string) => void;
+  /** Called per trigger once the server has confirmed it (1.2) or it was written (1.1). */
+  readonly onSent?: (event: string) => void;
+}
+
+/** Why a trigger queue ended: its quit event, `close()`, or the server lost with `retry: false`. */
+export type QueueEnd = "quit" | "closed" | EmError;
+
+/**
+ * Triggers that survive a server restart: each is kept until the server confirmed it (a ping
+ * round trip), so a trigger written into a dying connection is sent again (at least once).
+ */
+export interface TriggerQueue extends AsyncDisposable {
+  /** Settles once the quit event arrives or (without retry) the server is lost. */
+  readonly ended: Promise<QueueEnd>;
+  /** Queues a trigger; drops it (with a notice) when `maxQueued` are already waiting. */
+  push(event: string): void;
+  /** Resolves when fewer than `maxQueued` wait, or at once while disconnected (then drops). */
+  room(): Promise<void>;
+  /** Resolves once every queued trigger is confirmed, or the queue has ended. */
+  drain(): Promise<void>;
+  /** Stops sending and closes the connection; unsent triggers are discarded. Idempotent. */
+  close(): Promise<void>;
+}
+
+const BATCH = 256;
+
+/**
+ * Starts a trigger queue connected (and reconnecting) to an em server.
+ * @param options where to connect and how to behave while the server is away
+ * @returns the queue; it connects in the background
+ */
+export function openTriggerQueue(options: TriggerQueueOptions): TriggerQueue {
+  return new Queue(options);
+}
+
+class Queue implements TriggerQueue {
+  readonly ended: Promise<QueueEnd>;
+  #options: TriggerQueueOptions;
+  #where: string;
+  #queue: string[] = [];
+  #dropped = 0;
+  #client: EmClient | undefined;
+  #abort = new AbortController();
+  #wake: (() => void) | undefined;
+  #waiters = new Set<() => void>();
+  #end!: (end: QueueEnd) => void;
+  #done = false;
+  #running: Promise<void>;
+
+  constructor(options: TriggerQueueOptions) {
+    this.#options = options;
+    this.#where = `${options.hostname ?? "127.0.0.1"}:${options.port}`;
+    this.ended = new Promise((resolve) => this.#end = resolve);
+    this.#running = this.#run();
+  }
+
+  push(event: string): void {
+    if (this.#queue.length >= (this.#options.maxQueued ?? 10_000)) {
+      if (this.#dropped++ === 0) {
+        this.#notice(
+          `Queue full (${this.#queue.length} triggers): dropping new ones until "${this.#where}" takes them`,
+        );
+      }
+      return;
+    }
+    this.#queue.push(event);
+    this.#wake?.();
+  }
+
+  room(): Promise<void> {
+    const max = this.#options.maxQueued ?? 10_000;
+    return this.#until(() => this.#queue.length < max || !this.#client);
+  }
+
+  drain(): Promise<void> {
+    return this.#until(() => this.#queue.length === 0);
+  }
+
+  async close(): Promise<void> {
+    this.#finish("closed");
+    await this.#running;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #until(ready: () => boolean): Promise<void> {
+    if (ready() || this.#done) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!ready() && !this.#done) return;
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+    });
+  }
+
+  #changed(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+
+  #notice(line: string): void {
+    this.#options.onNotice?.(line);
+  }
+
+  #finish(end: QueueEnd): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#end(end);
+    this.#abort.abort();
+    this.#wake?.();
+    this.#changed();
+  }
+
+  async #run(): Promise<void> {
+    const maxMs = this.#options.retryMaxMs ?? 2_000;
+    let pauseMs = Math.min(100, maxMs);
+    let away = false;
+    while (!this.#done) {
+      const client = await this.#connect();
+      if (client instanceof EmError) {
+        if (this.#done) return;
+        if (this.#options.retry === false) return this.#finish(client);
+        if (!away) this.#notice(`${client.message}; retrying`);
+        away = true;
+        await pause(pauseMs, this.#abort.signal);
+        pauseMs = Math.min(pauseMs * 2, maxMs);
+        continue;
+      }
+      if (away) this.#back();
+      away = false;
+      pauseMs = Math.min(100, maxMs);
+      const lost = await this.#serve(client);
+      if (lost === undefined || this.#done) return;
+      if (this.#options.retry === false) return this.#finish(lost);
+      this.#notice(`${lost.message}; retrying`);
+      away = true;
+    }
+  }
+
+  async #connect(): Promise<EmClient | EmError> {
+    try {
+      return await connect({
+        port: this.#options.port,
+        ...(this.#options.hostname ? { hostname: this.#options.hostname } : {}),
+        ...(this.#options.appName ? { appName: this.#options.appName } : {}),
+        receive: this.#options.quitEvent !== undefined,
+        signal: this.#abort.signal,
+      });
+    } catch (error) {
+      if (error instanceof EmError) return error;
+      if (this.#abort.signal.aborted) {
+        return new EmError("closed", "Stopped");
+      }
+      throw error;
+    }
+  }
+
+  #back(): void {
+    let line = `Connected again to "${this.#where}"`;
+    if (this.#dropped > 0) {
+      line += `; ${this.#dropped} triggers were dropped meanwhile`;
+    }
+    this.#dropped = 0;
+    this.#notice(line);
+  }
+
+  /** Sends the queue until the connection is lost (returns why) or the queue ends. */
+  async #serve(client: EmClient): Promise<EmError | undefined> {
+    this.#client = client;
+    const quit = this.#options.quitEvent;
+    if (quit !== undefined) {
+      client.wait(quit).then(
+        (seen) => seen && this.#finish("quit"),
+        () => {},
+      );
+    }
+    try {
+      while (!this.#done) {
+        if (this.#queue.length === 0) {
+          const closed = await Promise.race([
+            new Promise<undefined>((resolve) =>
+              this.#wake = () => resolve(undefined)
+            ),
+            client.closed,
+          ]);
+          this.#wake = undefined;
+          if (closed !== undefined) return closed;
+          continue;
+        }
+        await this.#sendBatch(client);
+      }
+      return undefined;
+    } catch (error) {
+      if (error instanceof EmError) return this.#done ? undefined : error;
+      throw error;
+    } finally {
+      this.#client = undefined;
+      this.#changed();
+      await client.close();
+    }
+  }
+
+  async #sendBatch(client: EmClient): Promise<void> {
+    const batch = this.#queue.slice(0, BATCH);
+    for (const event of batch) client.trigger(event).catch(() => {}); // flush reports the loss
+    await client.flush({ timeoutMs: 10_000 });
+    this.#queue.splice(0, batch.length);
+    for (const event of batch) this.#options.onSent?.(event);
+    this.#changed();
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
