@@ -29,6 +29,7 @@ export const TOOLS: Readonly<
     load: () =>
       import("./install_links.ts").then((m) => m.forTools(Object.keys(TOOLS))),
   },
+  emtail: { summary: "log lines to events", load: () => import("./emtail.ts") },
 };
 
 /** What `em --help` prints. */

@@ -5,3 +5,28 @@
 export { connect, type ConnectOptions, type EmClient } from "./client.ts";
 export type { WaitOptions } from "./_deadline.ts";
 export type { DataEvent, Subscription } from "./event_stream.ts";
+export {
+  type EventPattern,
+  PatternError,
+  PatternSet,
+  type TranslatedPattern,
+  translateJavaPattern,
+} from "./pattern_set.ts";
+export {
+  parseProperties,
+  PropertiesError,
+  type PropertyEntry,
+} from "./properties.ts";
+export {
+  followFile,
+  type FollowOptions,
+  LineChunker,
+  type LogFollower,
+  readLineChunks,
+} from "./log_follower.ts";
+export {
+  openTriggerQueue,
+  type QueueEnd,
+  type TriggerQueue,
+  type TriggerQueueOptions,
+} from "./trigger_queue.ts";

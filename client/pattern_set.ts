@@ -173,10 +173,9 @@ export class PatternSet {
 }
 
 function compile({ event, pattern, line = 0 }: EventPattern): Compiled {
-  const where = line > 0 ? `line ${line}: ` : "";
   if (!isValidName(event)) {
     throw new PatternError(
-      `${where}Invalid event name "${event}": use 1 to ${MAX_PARAM_CHARS} characters of [A-Za-z0-9_]`,
+      `Invalid event name "${event}": use 1 to ${MAX_PARAM_CHARS} characters of [A-Za-z0-9_]`,
       line,
     );
   }
@@ -193,7 +192,7 @@ function compile({ event, pattern, line = 0 }: EventPattern): Compiled {
       "",
     );
     throw new PatternError(
-      `${where}Cannot compile the pattern of "${event}" ("${pattern}"): ${detail}`,
+      `Cannot compile the pattern of "${event}" ("${pattern}"): ${detail}`,
       line,
     );
   }

@@ -136,7 +136,7 @@ function unescape(text: string, line: number): string {
     if (escape[0] !== "u") return ESCAPES[escape] ?? escape;
     if (!/^[0-9A-Fa-f]{4}$/.test(hex)) {
       throw new PropertiesError(
-        `Malformed \\uxxxx encoding "${whole}" on line ${line}`,
+        `Malformed \\uxxxx encoding "${whole}"`,
         line,
       );
     }

@@ -11,7 +11,7 @@ function rejects(pattern: string): PatternError {
   } catch (error) {
     assert.ok(error instanceof PatternError, String(error));
     assert.equal(error.line, 7);
-    assert.match(error.message, /^line 7: Cannot compile the pattern of "e"/);
+    assert.match(error.message, /^Cannot compile the pattern of "e"/);
     return error;
   }
   assert.fail(`"${pattern}" compiled`);
@@ -42,7 +42,7 @@ Deno.test("pattern set: an invalid event name fails with its line", () => {
       () => new PatternSet([{ event, pattern: "a", line: 3 }]),
       (error) =>
         error instanceof PatternError && error.line === 3 &&
-        error.message.startsWith("line 3: Invalid event name"),
+        error.message.startsWith("Invalid event name"),
     );
   }
 });

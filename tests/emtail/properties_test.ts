@@ -11,7 +11,7 @@ Deno.test("properties: a malformed \\u escape fails with its line number", () =>
       () => parseProperties(`# c\n\nok=1\n${bad}\n`),
       (error) =>
         error instanceof PropertiesError && error.line === 4 &&
-        error.message.includes("line 4"),
+        error.message.startsWith("Malformed \\uxxxx encoding"),
     );
   }
 });
