@@ -34,14 +34,33 @@ export interface TranslatedPattern {
 const LEADING_FLAGS = /^\(\?([a-zA-Z]+)\)/;
 const LONER = /\\[1-9]|\\k<|\(\?<(?![=!])/; // back-references and named groups: not combinable
 
+/** Java's POSIX classes (US-ASCII only), as the inside of a JavaScript character class. */
+const POSIX: Readonly<Record<string, string>> = {
+  Lower: "a-z",
+  Upper: "A-Z",
+  ASCII: "\\x00-\\x7F",
+  Alpha: "a-zA-Z",
+  Digit: "0-9",
+  Alnum: "a-zA-Z0-9",
+  Punct: "\\x21-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7E",
+  Graph: "\\x21-\\x7E",
+  Print: "\\x20-\\x7E",
+  Blank: " \\t",
+  Cntrl: "\\x00-\\x1F\\x7F",
+  XDigit: "0-9a-fA-F",
+  Space: " \\t\\n\\x0B\\f\\r",
+};
+const POSIX_ESCAPE = /^\\([pP])\{(\w+)\}/;
+
 /**
  * Rewrites a Java regular expression into a JavaScript one with the `u` flag: leading `(?ims)`
  * flags become flags (`u` and `d` are accepted and ignored), `\Q…\E` quotes, a backslash before
- * any non-alphanumeric character means that character (Java's rule), `\x{h…h}` is a code point.
- * Everything else is left to the JavaScript engine, which rejects what it does not know.
+ * any non-alphanumeric character means that character (Java's rule), `\x{h…h}` is a code point,
+ * POSIX classes such as `\p{Alpha}` are ASCII ranges as in Java. Everything else is left to the
+ * JavaScript engine, which rejects what it does not know.
  * @param pattern the Java pattern
  * @returns the JavaScript source and flags
- * @throws {SyntaxError} for a flag JavaScript lacks (`x`, `U`, …)
+ * @throws {SyntaxError} for a flag JavaScript lacks (`x`, `U`, …) or `\P{…}` inside a class
  */
 export function translateJavaPattern(pattern: string): TranslatedPattern {
   let flags = "u";
@@ -56,33 +75,54 @@ export function translateJavaPattern(pattern: string): TranslatedPattern {
     }
     rest = pattern.slice(leading[0].length);
   }
+  return { source: translateBody(rest), flags };
+}
+
+function translateBody(pattern: string): string {
   let source = "";
-  for (let index = 0; index < rest.length;) {
-    const char = rest[index]!;
-    if (char !== "\\" || index + 1 >= rest.length) {
+  let inClass = false;
+  for (let index = 0; index < pattern.length;) {
+    const char = pattern[index]!;
+    if (char !== "\\" || index + 1 >= pattern.length) {
+      if (char === "[") inClass = true;
+      else if (char === "]") inClass = false;
       source += char;
       index++;
       continue;
     }
-    const next = rest.codePointAt(index + 1)!;
-    const nextText = String.fromCodePoint(next);
-    if (nextText === "Q") {
-      const end = rest.indexOf("\\E", index + 2);
-      const quoted = rest.slice(index + 2, end === -1 ? undefined : end);
+    const next = String.fromCodePoint(pattern.codePointAt(index + 1)!);
+    const posix = POSIX_ESCAPE.exec(pattern.slice(index));
+    if (posix !== null && posix[2]! in POSIX) {
+      source += posixClass(posix[1] === "P", POSIX[posix[2]!]!, inClass);
+      index += posix[0].length;
+    } else if (next === "Q") {
+      const end = pattern.indexOf("\\E", index + 2);
+      const quoted = pattern.slice(index + 2, end === -1 ? undefined : end);
       for (const quotedChar of quoted) source += literal(quotedChar);
-      index = end === -1 ? rest.length : end + 2;
-    } else if (nextText === "x" && rest[index + 2] === "{") {
+      index = end === -1 ? pattern.length : end + 2;
+    } else if (next === "x" && pattern[index + 2] === "{") {
       source += "\\u{"; // Java's \x{h…h} is JavaScript's \u{h…h}
       index += 3;
-    } else if (/[A-Za-z0-9]/.test(nextText)) {
-      source += char + nextText;
-      index += 2;
     } else {
-      source += literal(nextText);
-      index += 1 + nextText.length;
+      source += /[A-Za-z0-9]/.test(next) ? char + next : literal(next);
+      index += 1 + next.length;
     }
   }
-  return { source, flags };
+  return source;
+}
+
+function posixClass(
+  negated: boolean,
+  ranges: string,
+  inClass: boolean,
+): string {
+  if (!inClass) return negated ? `[^${ranges}]` : `[${ranges}]`;
+  if (negated) {
+    throw new SyntaxError(
+      "Unsupported \\P{…} POSIX class inside a character class",
+    );
+  }
+  return ranges;
 }
 
 function literal(char: string): string {

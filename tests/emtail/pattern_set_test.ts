@@ -30,6 +30,8 @@ Deno.test("pattern set: Java syntax JavaScript lacks is rejected, not misread", 
       "unclosed(",
       "a{",
       "\\",
+      "[\\P{Alpha}]", // negated POSIX class inside a class
+      "\\p{IsLatin}", // Java-only property names
     ]
   ) {
     rejects(pattern);
@@ -65,6 +67,13 @@ Deno.test("pattern set: Java escapes are translated", () => {
     ["(a)\\1", "xaax", true],
     ["(?<w>b)\\k<w>", "abba", true],
     ["^start", "not start", false],
+    ["^\\p{Alpha}+$", "abcXYZ", true],
+    ["^\\p{Alpha}+$", "é", false], // ASCII only, as in Java
+    ["^[\\p{Digit}_]+$", "1_2", true],
+    ["^\\P{Digit}$", "a", true],
+    ["^\\P{Digit}$", "1", false],
+    ["\\p{Punct}\\p{Space}\\p{XDigit}", "! f", true],
+    ["\\p{L}", "é", true], // a Unicode property stays one
     ["end$", "the end", true],
   ];
   for (const [pattern, line, expected] of cases) {
