@@ -1,5 +1,6 @@
 import {
   followFile,
+  type FollowOptions,
   openTriggerQueue,
   parseProperties,
   PatternError,
@@ -80,20 +81,13 @@ export async function run(args: string[]): Promise<number> {
   if (typeof patterns === "number") return patterns;
 
   const abort = new AbortController();
-  const options = {
+  const options: FollowOptions = {
     fromEnd: parsed.values["from-end"] === true,
     pollMs: numbers.pollMs,
     signal: abort.signal,
   };
-  let source: AsyncIterable<string>;
-  try {
-    source = logFile === "-"
-      ? readLineChunks(Deno.stdin.readable, options)
-      : await followFile(logFile, options);
-  } catch (error) {
-    err(`emtail: Cannot open "${logFile}": ${(error as Error).message}`);
-    return EXIT.FAILURE;
-  }
+  const source = await openSource(logFile, options);
+  if (typeof source === "number") return source;
   await using queue = openTriggerQueue({
     hostname,
     port,
@@ -114,6 +108,21 @@ export async function run(args: string[]): Promise<number> {
   return exitCode(
     await Promise.race([ended, queue.drain().then(() => "quit" as const)]),
   );
+}
+
+/** The log's chunks of lines; on failure prints why and returns the exit code. */
+async function openSource(
+  logFile: string,
+  options: FollowOptions,
+): Promise<AsyncIterable<string> | number> {
+  try {
+    return logFile === "-"
+      ? readLineChunks(Deno.stdin.readable, options)
+      : await followFile(logFile, options);
+  } catch (error) {
+    err(`emtail: Cannot open "${logFile}": ${(error as Error).message}`);
+    return EXIT.FAILURE;
+  }
 }
 
 function exitCode(end: QueueEnd): number {

@@ -33,7 +33,10 @@ export class LineChunker {
   #carry = "";
   readonly #maxLineChars: number;
 
-  /** @param maxLineChars the longest line held; longer ones are handed on in pieces */
+  /**
+   * Creates a chunker.
+   * @param maxLineChars the longest line held; longer ones are handed on in pieces
+   */
   constructor(maxLineChars = 1_048_576) {
     this.#maxLineChars = maxLineChars;
   }

@@ -15,6 +15,7 @@ export class PatternError extends SyntaxError {
   /** 1-based configuration line, or 0 when unknown. */
   readonly line: number;
   /**
+   * Creates the error.
    * @param message what is wrong
    * @param line 1-based configuration line, or 0 when unknown
    */
@@ -27,7 +28,9 @@ export class PatternError extends SyntaxError {
 
 /** A Java pattern rewritten for JavaScript: the `u`-mode source and its flags. */
 export interface TranslatedPattern {
+  /** The source for `new RegExp`. */
   readonly source: string;
+  /** The flags for `new RegExp`: always `u`, plus `i`, `m`, `s` from leading inline flags. */
   readonly flags: string;
 }
 

@@ -13,6 +13,7 @@ export class PropertiesError extends SyntaxError {
   /** 1-based line number of the faulty entry. */
   readonly line: number;
   /**
+   * Creates the error.
    * @param message what is wrong
    * @param line 1-based line number of the faulty entry
    */
