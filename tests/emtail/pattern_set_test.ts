@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "npm:fast-check@^4.10.2";
 import {
   PatternError,
   PatternSet,
@@ -114,4 +115,37 @@ Deno.test("pattern set: every matching pattern fires, in file order", () => {
     "backref:bb",
     "insensitive:A",
   ]);
+});
+
+Deno.test("pattern set: the combined pre-filter never changes what matches", () => {
+  const patterns = [
+    "ab+c",
+    "(?i)ERR",
+    "^x.*y$",
+    "(a|b)\\1", // back-reference: tried on its own
+    "(?<d>\\d)\\k<d>", // named group: tried on its own
+    "c[^a]*a",
+    "(?<=b)a",
+    "\\p{Punct}{2}",
+    "(?s)a.z",
+  ].map((pattern, index) => ({ event: `e${index}`, pattern }));
+  const set = new PatternSet(patterns);
+  const alone = patterns.map(({ pattern }) => {
+    const { source, flags } = translateJavaPattern(pattern);
+    return new RegExp(source, flags);
+  });
+  fc.assert(
+    fc.property(
+      fc.string({
+        unit: fc.constantFrom(..."abcxyzERr19!.- \t"),
+        maxLength: 12,
+      }),
+      (line) => {
+        const expected = patterns.filter((_, index) => alone[index]!.test(line))
+          .map(({ event }) => event);
+        assert.deepEqual(set.match(line), expected);
+      },
+    ),
+    { numRuns: 2_000 },
+  );
 });
