@@ -47,7 +47,10 @@ export interface TriggerQueue extends AsyncDisposable {
   readonly ended: Promise<QueueEnd>;
   /** Queues a trigger; drops it (with a notice) when `maxQueued` are already waiting. */
   push(event: string): void;
-  /** Resolves when fewer than `maxQueued` wait, or at once while disconnected (then drops). */
+  /**
+   * Resolves when fewer than `maxQueued` wait, or at once while the server is known to be away
+   * (then `push` drops); while connected or first connecting, a full queue waits here instead.
+   */
   room(): Promise<void>;
   /** Resolves once every queued trigger is confirmed, or the queue has ended. */
   drain(): Promise<void>;
@@ -72,7 +75,7 @@ class Queue implements TriggerQueue {
   #where: string;
   #queue: string[] = [];
   #dropped = 0;
-  #client: EmClient | undefined;
+  #away = false; // a connection attempt failed or the connection was lost: drop, do not wait
   #abort = new AbortController();
   #wake: (() => void) | undefined;
   #waiters = new Set<() => void>();
@@ -102,7 +105,7 @@ class Queue implements TriggerQueue {
 
   room(): Promise<void> {
     const max = this.#options.maxQueued ?? 10_000;
-    return this.#until(() => this.#queue.length < max || !this.#client);
+    return this.#until(() => this.#queue.length < max || this.#away);
   }
 
   drain(): Promise<void> {
@@ -150,26 +153,25 @@ class Queue implements TriggerQueue {
   async #run(): Promise<void> {
     const maxMs = this.#options.retryMaxMs ?? 2_000;
     let pauseMs = Math.min(100, maxMs);
-    let away = false;
     while (!this.#done) {
       const client = await this.#connect();
       if (client instanceof EmError) {
         if (this.#done) return;
         if (this.#options.retry === false) return this.#finish(client);
-        if (!away) this.#notice(`${client.message}; retrying`);
-        away = true;
+        if (!this.#away) this.#notice(`${client.message}; retrying`);
+        this.#setAway(true);
         await pause(pauseMs, this.#abort.signal);
         pauseMs = Math.min(pauseMs * 2, maxMs);
         continue;
       }
-      if (away) this.#back();
-      away = false;
+      if (this.#away) this.#back();
+      this.#setAway(false);
       pauseMs = Math.min(100, maxMs);
       const lost = await this.#serve(client);
       if (lost === undefined || this.#done) return;
       if (this.#options.retry === false) return this.#finish(lost);
       this.#notice(`${lost.message}; retrying`);
-      away = true;
+      this.#setAway(true);
     }
   }
 
@@ -191,6 +193,11 @@ class Queue implements TriggerQueue {
     }
   }
 
+  #setAway(away: boolean): void {
+    this.#away = away;
+    this.#changed();
+  }
+
   #back(): void {
     let line = `Connected again to "${this.#where}"`;
     if (this.#dropped > 0) {
@@ -202,7 +209,6 @@ class Queue implements TriggerQueue {
 
   /** Sends the queue until the connection is lost (returns why) or the queue ends. */
   async #serve(client: EmClient): Promise<EmError | undefined> {
-    this.#client = client;
     const quit = this.#options.quitEvent;
     if (quit !== undefined) {
       client.wait(quit).then(
@@ -230,7 +236,6 @@ class Queue implements TriggerQueue {
       if (error instanceof EmError) return this.#done ? undefined : error;
       throw error;
     } finally {
-      this.#client = undefined;
       this.#changed();
       await client.close();
     }

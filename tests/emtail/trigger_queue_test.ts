@@ -91,3 +91,23 @@ Deno.test("trigger queue: the quit event ends it", async () => {
   await other.trigger("stop");
   assert.equal(await queue.ended, "quit");
 });
+
+Deno.test("trigger queue: a full queue waits while connected instead of dropping", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  const sent = recorder();
+  const notices = recorder();
+  await using queue = openTriggerQueue({
+    port: server.addr.port,
+    maxQueued: 2,
+    onSent: sent.add,
+    onNotice: notices.add,
+  });
+  const events = Array.from({ length: 600 }, (_, i) => `e${i}`);
+  for (const event of events) {
+    await queue.room();
+    queue.push(event);
+  }
+  await queue.drain();
+  assert.deepEqual(sent.lines, events);
+  assert.deepEqual(notices.lines, []);
+});
