@@ -100,13 +100,18 @@ export async function run(args: string[]): Promise<number> {
     ...(parsed.values.echo === true ? { onSent: out } : {}),
   });
   const ended = queue.ended.then((end) => (abort.abort(), end));
-  for await (const chunk of source) {
-    patterns.scan(chunk, (event) => queue.push(event));
-    await queue.room();
+  try {
+    for await (const chunk of source) {
+      patterns.scan(chunk, (event) => queue.push(event));
+      await queue.room();
+    }
+  } catch (error) {
+    err(`emtail: Cannot read "${logFile}": ${(error as Error).message}`);
+    return EXIT.FAILURE;
   }
   // Standard input ended (send what is queued first), or the queue did.
   return exitCode(
-    await Promise.race([ended, queue.drain().then(() => "quit" as const)]),
+    await Promise.race([ended, queue.drain().then(() => "closed" as const)]),
   );
 }
 
