@@ -17,6 +17,8 @@ export interface EmtailBenchResult {
   readonly linesPerSecond: number;
   readonly baselineRssMiB: number;
   readonly peakRssMiB: number;
+  /** Peak minus baseline: what following the log added (flat memory means near 0). */
+  readonly growthRssMiB: number;
 }
 
 const CONFIG = `
@@ -118,6 +120,7 @@ export async function runEmtailBench(
       linesPerSecond: Math.round(lines / seconds),
       baselineRssMiB: round(baseline / MiB),
       peakRssMiB: round(peak / MiB),
+      growthRssMiB: round((peak - baseline) / MiB),
     };
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -147,6 +150,6 @@ if (import.meta.main) {
         result.linesPerSecond.toLocaleString("en")
       } lines/s, ` +
       `${result.matches} matches; RSS ${result.baselineRssMiB} MiB before, ` +
-      `${result.peakRssMiB} MiB peak`,
+      `${result.peakRssMiB} MiB peak (+${result.growthRssMiB} MiB)`,
   );
 }
