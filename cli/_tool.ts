@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
-import { PROTOCOL_VERSIONS } from "../protocol/mod.ts";
-import { EmError } from "../protocol/mod.ts";
+import type { ConnectOptions } from "../client/mod.ts";
+import { EmError, isValidName, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
 
 /** Exit codes, a contract with scripts. */
 export const EXIT = Object.freeze({
@@ -92,6 +92,40 @@ export function parsePort(text: string, allowZero = false): number | undefined {
   if (!/^\d{1,5}$/.test(text)) return undefined;
   const port = Number(text);
   return port <= 65535 && (allowZero || port > 0) ? port : undefined;
+}
+
+/**
+ * Options every client tool takes, spread into its spec's `options`; connection settings that
+ * apply to every tool (security, say) are added here once.
+ */
+export const CLIENT_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {};
+
+/** Where (and how) a client tool connects; spread it into `connect()`. */
+export type ServerTarget = Pick<ConnectOptions, "hostname" | "port">;
+
+/**
+ * Reads the `hostname port` that open every client tool's positionals (and the CLIENT_OPTIONS).
+ * Returns the target, or the usage exit code after printing why.
+ */
+export function parseServer(
+  spec: ToolSpec,
+  parsed: Exclude<Parsed, number>,
+): ServerTarget | number {
+  const [hostname, portText] = parsed.positionals as [string, string];
+  const port = parsePort(portText);
+  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  return { hostname, port };
+}
+
+/** Checks a 1.1 name (event or server); returns undefined or the usage exit code. */
+export function checkName(
+  spec: ToolSpec,
+  name: string,
+  what = "event name",
+): number | undefined {
+  return isValidName(name)
+    ? undefined
+    : usageError(spec, `invalid ${what} "${name}": use [A-Za-z0-9_]+`);
 }
 
 /** Turns a failure into one stderr line and exit code 1 (2 for a timeout). */

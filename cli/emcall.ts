@@ -1,10 +1,11 @@
 import { connect } from "../client/mod.ts";
 import { CallError, EmError, type JsonValue } from "../protocol/mod.ts";
 import {
+  CLIENT_OPTIONS,
   err,
   EXIT,
   out,
-  parsePort,
+  parseServer,
   parseTool,
   reportFailure,
   type ToolSpec,
@@ -26,7 +27,7 @@ Options:
 Exit 0: the verb succeeded. Exit 1: the verb failed (stderr: "emcall: CODE: MESSAGE"),
 or the server is unreachable, speaks only 1.1, or was lost. Exit 2: timed out.
 Exit 64: bad arguments or invalid JSON.`,
-  options: { W: { type: "string", short: "W" } },
+  options: { ...CLIENT_OPTIONS, W: { type: "string", short: "W" } },
   minPositionals: 3,
   maxPositionals: 4,
 };
@@ -35,14 +36,12 @@ Exit 64: bad arguments or invalid JSON.`,
 export async function run(args: string[]): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const [hostname, portText, verb, json] = parsed.positionals as [
-    string,
-    string,
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const [verb, json] = parsed.positionals.slice(2) as [
     string,
     string | undefined,
   ];
-  const port = parsePort(portText);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
   if (!/^[A-Za-z0-9_-]+\/[A-Za-z0-9_.-]+$/.test(verb)) {
     return usageError(spec, `invalid verb "${verb}": use api/verb`);
   }
@@ -60,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   try {
-    await using client = await connect({ hostname, port, appName: "emcall" });
+    await using client = await connect({ ...server, appName: "emcall" });
     const reply = await withDeadline(
       client.call(verb, callArgs),
       timeoutMs,

@@ -1,12 +1,12 @@
 import { connect } from "../client/mod.ts";
-import { isValidName } from "../protocol/mod.ts";
 import {
+  checkName,
+  CLIENT_OPTIONS,
   EXIT,
-  parsePort,
+  parseServer,
   parseTool,
   reportFailure,
   type ToolSpec,
-  usageError,
 } from "./_tool.ts";
 
 /** emquit's command line. */
@@ -18,6 +18,7 @@ export const spec: ToolSpec = {
 name; otherwise it logs the refusal and goes on.
 
 Exit 0: sent. Exit 1: server unreachable, refused or lost. Exit 64: bad arguments.`,
+  options: { ...CLIENT_OPTIONS },
   minPositionals: 3,
   maxPositionals: 3,
 };
@@ -26,18 +27,13 @@ Exit 0: sent. Exit 1: server unreachable, refused or lost. Exit 64: bad argument
 export async function run(args: string[]): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const [hostname, portText, name] = parsed.positionals as [
-    string,
-    string,
-    string,
-  ];
-  const port = parsePort(portText);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
-  if (!isValidName(name)) {
-    return usageError(spec, `invalid server name "${name}": use [A-Za-z0-9_]+`);
-  }
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const name = parsed.positionals[2]!;
+  const badName = checkName(spec, name, "server name");
+  if (badName !== undefined) return badName;
   try {
-    await using client = await connect({ hostname, port, appName: "emquit" });
+    await using client = await connect({ ...server, appName: "emquit" });
     await client.quit(name);
     return EXIT.OK;
   } catch (error) {

@@ -7,12 +7,14 @@ import {
 } from "../protocol/mod.ts";
 import { parseTimeout } from "./emcall.ts";
 import {
+  CLIENT_OPTIONS,
   err,
   EXIT,
   out,
-  parsePort,
+  parseServer,
   parseTool,
   reportFailure,
+  type ServerTarget,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -38,6 +40,7 @@ With --call the names may be left out: every event arriving is printed.
 SIGINT and SIGTERM end emsub (exit 0). Exit 1: unreachable, refused, a failed
 call, or the connection was lost. Exit 64: bad arguments.`,
   options: {
+    ...CLIENT_OPTIONS,
     c: { type: "string", short: "c" },
     W: { type: "string", short: "W" },
     call: { type: "string" },
@@ -49,8 +52,7 @@ call, or the connection was lost. Exit 64: bad arguments.`,
 
 /** What emsub was asked to do. */
 interface Plan {
-  readonly hostname: string;
-  readonly port: number;
+  readonly server: ServerTarget;
   readonly names: string[];
   readonly call: string | undefined;
   readonly callArgs: JsonValue | undefined;
@@ -89,8 +91,7 @@ async function subscribeAndPrint(
   signal: AbortSignal,
 ): Promise<number> {
   await using client = await connect({
-    hostname: plan.hostname,
-    port: plan.port,
+    ...plan.server,
     receive: true,
     appName: "emsub",
     signal,
@@ -106,9 +107,9 @@ async function subscribeAndPrint(
 function parsePlan(args: string[]): Plan | number {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const { values, positionals: [hostname, portText, ...names] } = parsed;
-  const port = parsePort(portText!);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const { values, positionals: [, , ...names] } = parsed;
   const bad = names.find((name) => !isValidPattern(name));
   if (bad !== undefined) return usageError(spec, `invalid name "${bad}"`);
   const call = values.call as string | undefined;
@@ -133,7 +134,7 @@ function parsePlan(args: string[]): Plan | number {
   if (timeoutMs === undefined) {
     return usageError(spec, `invalid -W "${values.W}": use milliseconds`);
   }
-  return { hostname: hostname!, port, names, call, callArgs, count, timeoutMs };
+  return { server, names, call, callArgs, count, timeoutMs };
 }
 
 async function subscribe(

@@ -9,12 +9,13 @@ import {
   type QueueEnd,
   readLineChunks,
 } from "../client/mod.ts";
-import { isValidName } from "../protocol/mod.ts";
 import {
+  checkName,
+  CLIENT_OPTIONS,
   err,
   EXIT,
   out,
-  parsePort,
+  parseServer,
   parseTool,
   type ToolSpec,
   usageError,
@@ -48,6 +49,7 @@ Exit 0: quit_event triggered, or the end of standard input. Exit 1: log_file or
 cfg_file unreadable, server lost with --no-retry. Exit 64: bad arguments, or a cfg_file
 entry that cannot be used (its line is named: "cfg_file:LINE: reason").`,
   options: {
+    ...CLIENT_OPTIONS,
     "from-end": { type: "boolean" },
     "poll-ms": { type: "string" },
     "no-retry": { type: "boolean" },
@@ -65,16 +67,17 @@ type Values = Record<string, unknown>;
 export async function run(args: string[]): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const [hostname, portText, logFile, cfgFile, quitEvent] = parsed
-    .positionals as [string, string, string, string, string | undefined];
-  const port = parsePort(portText);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
-  if (quitEvent !== undefined && !isValidName(quitEvent)) {
-    return usageError(
-      spec,
-      `invalid quit_event "${quitEvent}": use [A-Za-z0-9_]+`,
-    );
-  }
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const [logFile, cfgFile, quitEvent] = parsed.positionals.slice(2) as [
+    string,
+    string,
+    string | undefined,
+  ];
+  const badQuit = quitEvent === undefined
+    ? undefined
+    : checkName(spec, quitEvent, "quit_event");
+  if (badQuit !== undefined) return badQuit;
   const numbers = readNumbers(parsed.values);
   if (typeof numbers === "string") return usageError(spec, numbers);
   const patterns = await loadPatterns(cfgFile);
@@ -89,8 +92,7 @@ export async function run(args: string[]): Promise<number> {
   const source = await openSource(logFile, options);
   if (typeof source === "number") return source;
   await using queue = openTriggerQueue({
-    hostname,
-    port,
+    ...server,
     appName: "emtail",
     ...(quitEvent === undefined ? {} : { quitEvent }),
     retry: parsed.values["no-retry"] !== true,

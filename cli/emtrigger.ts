@@ -1,15 +1,14 @@
 import { connect } from "../client/mod.ts";
+import { isValidExtendedName, type JsonValue } from "../protocol/mod.ts";
 import {
-  isValidExtendedName,
-  isValidName,
-  type JsonValue,
-} from "../protocol/mod.ts";
-import {
+  checkName,
+  CLIENT_OPTIONS,
   EXIT,
   out,
-  parsePort,
+  parseServer,
   parseTool,
   reportFailure,
+  type ServerTarget,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -27,7 +26,7 @@ contain "/", "-" and "." (door/front-open), and emtrigger prints how many
 connections and agents received it.
 
 Exit 0: sent. Exit 1: server unreachable, refused or lost. Exit 64: bad arguments.`,
-  options: { data: { type: "string" } },
+  options: { ...CLIENT_OPTIONS, data: { type: "string" } },
   minPositionals: 3,
   maxPositionals: 3,
 };
@@ -36,28 +35,17 @@ Exit 0: sent. Exit 1: server unreachable, refused or lost. Exit 64: bad argument
 export async function run(args: string[]): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const [hostname, portText, name] = parsed.positionals as [
-    string,
-    string,
-    string,
-  ];
-  const port = parsePort(portText);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const name = parsed.positionals[2]!;
   if (parsed.values.data !== undefined) {
-    return await triggerData(
-      hostname,
-      port,
-      name,
-      parsed.values.data as string,
-    );
+    return await triggerData(server, name, parsed.values.data as string);
   }
-  if (!isValidName(name)) {
-    return usageError(spec, `invalid event name "${name}": use [A-Za-z0-9_]+`);
-  }
+  const badName = checkName(spec, name);
+  if (badName !== undefined) return badName;
   try {
     await using client = await connect({
-      hostname,
-      port,
+      ...server,
       appName: "emtrigger",
     });
     await client.trigger(name);
@@ -69,8 +57,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 async function triggerData(
-  hostname: string,
-  port: number,
+  server: ServerTarget,
   name: string,
   json: string,
 ): Promise<number> {
@@ -87,11 +74,7 @@ async function triggerData(
     return usageError(spec, `invalid --data JSON: ${(error as Error).message}`);
   }
   try {
-    await using client = await connect({
-      hostname,
-      port,
-      appName: "emtrigger",
-    });
+    await using client = await connect({ ...server, appName: "emtrigger" });
     out(String(await client.trigger(name, data)));
     return EXIT.OK;
   } catch (error) {

@@ -1,9 +1,10 @@
 import { connect } from "../client/mod.ts";
-import { isValidName } from "../protocol/mod.ts";
 import {
+  checkName,
+  CLIENT_OPTIONS,
   EXIT,
   out,
-  parsePort,
+  parseServer,
   parseTool,
   reportFailure,
   type ToolSpec,
@@ -19,6 +20,7 @@ ms_timeout is in milliseconds; -1 waits forever.
 
 Exit 0: triggered. Exit 2: timed out (prints "timeout" on stdout).
 Exit 1: server unreachable, refused or lost. Exit 64: bad arguments.`,
+  options: { ...CLIENT_OPTIONS },
   minPositionals: 4,
   maxPositionals: 4,
 };
@@ -27,17 +29,11 @@ Exit 1: server unreachable, refused or lost. Exit 64: bad arguments.`,
 export async function run(args: string[]): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const [hostname, portText, name, timeoutText] = parsed.positionals as [
-    string,
-    string,
-    string,
-    string,
-  ];
-  const port = parsePort(portText);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
-  if (!isValidName(name)) {
-    return usageError(spec, `invalid event name "${name}": use [A-Za-z0-9_]+`);
-  }
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const [name, timeoutText] = parsed.positionals.slice(2) as [string, string];
+  const badName = checkName(spec, name);
+  if (badName !== undefined) return badName;
   if (!/^(-1|\d{1,10})$/.test(timeoutText)) {
     return usageError(
       spec,
@@ -46,8 +42,7 @@ export async function run(args: string[]): Promise<number> {
   }
   try {
     await using client = await connect({
-      hostname,
-      port,
+      ...server,
       receive: true,
       appName: "emwait",
     });
