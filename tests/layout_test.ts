@@ -1,9 +1,10 @@
+import { fileURLToPath } from "node:url";
 // The repository's import graph follows STYLE.md: arrows point down, front doors only, no cycles,
 // no bare or jsr: specifiers, npm: with a version range through one adapter file per package.
 import assert from "node:assert/strict";
 import { type Edge, layoutFaults, readEdges } from "./_helpers/layout.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
 Deno.test("layout: the repository breaks no import rule", async () => {
   const edges = await readEdges(ROOT);

@@ -1,9 +1,10 @@
+import { fileURLToPath } from "node:url";
 // mod.ts works when imported by URL: the repository is served over HTTP on 127.0.0.1, and a script
 // in a temporary directory without deno.json imports mod.ts by http URL, starts a server, connects,
 // triggers and waits. Every import in mod.ts's graph must then be relative or fully qualified.
 import assert from "node:assert/strict";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TYPES: Readonly<Record<string, string>> = {
   ".ts": "application/typescript; charset=utf-8",
   ".json": "application/json; charset=utf-8",

@@ -1,5 +1,6 @@
+import { fileURLToPath } from "node:url";
 /** Helpers to run em's CLI as real processes. */
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
 
 /** Deno flags every CLI test run uses. */

@@ -1,11 +1,12 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { connect } from "../../client/mod.ts";
 import { runTool, startEmd } from "../_helpers/cli.ts";
 
 const example = (name: string) =>
-  new URL(`../../examples/${name}.ts`, import.meta.url).pathname;
+  fileURLToPath(new URL(`../../examples/${name}.ts`, import.meta.url));
 const fixture = (name: string) =>
-  new URL(`./_fixtures/${name}.ts`, import.meta.url).pathname;
+  fileURLToPath(new URL(`./_fixtures/${name}.ts`, import.meta.url));
 
 Deno.test("emd --agent: a module that throws at load stops emd at start", async () => {
   const result = await runTool([

@@ -1,8 +1,9 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { connect, type EmServer, startServer } from "../../mod.ts";
 import { RUN_FLAGS, runTool } from "../_helpers/cli.ts";
 
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
 
 const CONFIG = `# emtail test patterns
