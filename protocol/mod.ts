@@ -59,3 +59,20 @@ export {
   maxMessageOf,
   parseJsonParam,
 } from "./data.ts";
+export {
+  encodeSyncReply,
+  encodeSyncRequest,
+  isSyncRequestLetter,
+  isValidToken,
+  MAX_SYNC_COUNT,
+  MAX_TTL_MS,
+  parseSyncReply,
+  parseSyncRequest,
+  SYNC_COMMANDS,
+  SYNC_HELLO_OPTION,
+  SYNC_VERSION,
+  type SyncFault,
+  type SyncReply,
+  type SyncRequest,
+  syncVersionOf,
+} from "./sync.ts";
