@@ -40,6 +40,12 @@ export {
   type ServerOptions,
   startServer,
 } from "./server/mod.ts";
+export {
+  type LeaseRecord,
+  memoryStore,
+  openSqliteStore,
+  type SyncStore,
+} from "./server/mod.ts";
 export { CallError, type JsonValue } from "./protocol/mod.ts";
 export {
   EmError,

@@ -6,7 +6,8 @@ export type EmErrorCode =
   | "timeout"
   | "auth"
   | "refused"
-  | "failed";
+  | "failed"
+  | "storage";
 
 /** A runtime failure of em: a peer broke the protocol, a connection failed or closed, a wait timed out. */
 export class EmError extends Error {

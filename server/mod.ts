@@ -17,3 +17,9 @@ export {
   EventDroppedError,
   type Verb,
 } from "./agents/agent.ts";
+export {
+  type LeaseRecord,
+  memoryStore,
+  openSqliteStore,
+  type SyncStore,
+} from "./sync/store.ts";

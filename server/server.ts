@@ -13,6 +13,7 @@ import { Session } from "./session.ts";
 import type { Agent } from "./agents/agent.ts";
 import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
+import type { SyncStore } from "./sync/store.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -46,6 +47,12 @@ export interface ServerOptions {
    * @default {524288}
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Where latched events and leases are kept (1.2 sync): {@link openSqliteStore} keeps them across
+   * restarts. The caller closes it after the server has stopped.
+   * @default {memoryStore()}
+   */
+  readonly syncStore?: SyncStore;
 }
 
 /** A running emd. */
