@@ -4,7 +4,9 @@ import {
   configureLogging,
   defineAgent,
   type LogLevel,
+  openSqliteStore,
   startServer,
+  type SyncStore,
 } from "../server/mod.ts";
 import { isValidName } from "../protocol/mod.ts";
 import {
@@ -21,7 +23,7 @@ import {
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--host ADDR] [--max-queued-bytes N] [--agent MODULE]... port server_name",
+    "[-q | -Q] [--host ADDR] [--max-queued-bytes N] [--agent MODULE]... [--data DIR] port server_name",
   help:
     `Runs the em server on port (0 picks a free one) with the name a quit must give.
 
@@ -35,17 +37,24 @@ Options:
   --agent MODULE          host the agent MODULE exports by default (a path or URL;
                           repeat for several). A module that fails to load, or two
                           agents with one API name, stop emd at start (exit 1)
+  --data DIR              keep latched events and leases in DIR/emd.db (SQLite;
+                          DIR is created if missing) so they survive a restart,
+                          kill -9 included; without it they live in memory. A
+                          DIR that is not a directory, cannot be written, is in
+                          use by another emd, or holds a corrupt database stops
+                          emd at start (exit 1)
   -h, --help, --version
 
 With port 0 the bound address is printed on stdout: "listening on HOST:PORT".
 SIGINT and SIGTERM stop the server cleanly (exit 0). A quit with the right name
-stops it (exit 0). Exit 1: cannot listen; 64: bad arguments.`,
+stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
   options: {
     q: { type: "boolean", short: "q" },
     Q: { type: "boolean", short: "Q" },
     host: { type: "string", default: "127.0.0.1" },
     "max-queued-bytes": { type: "string" },
     agent: { type: "string", multiple: true },
+    data: { type: "string" },
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -77,6 +86,8 @@ export async function run(args: string[]): Promise<number> {
   await configureLogging({ level, prefix: "emd" });
   const agents = await loadAgents((values.agent ?? []) as string[]);
   if (typeof agents === "number") return agents;
+  const syncStore = openStore(values.data as string | undefined);
+  if (typeof syncStore === "number") return syncStore;
   let server;
   try {
     server = await startServer({
@@ -85,8 +96,10 @@ export async function run(args: string[]): Promise<number> {
       hostname: values.host as string,
       ...(maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
       agents,
+      syncStore,
     });
   } catch (error) {
+    syncStore?.close();
     return startFailure(error, `${values.host}:${port}`);
   }
   const stop = () => void server.close("signal");
@@ -101,8 +114,20 @@ export async function run(args: string[]): Promise<number> {
     await server.finished;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    syncStore?.close(); // after the server: every change it acknowledged is written
   }
   return EXIT.OK;
+}
+
+/** Opens `--data DIR`'s store (none without it: the server keeps state in memory); 1 on failure. */
+function openStore(dir: string | undefined): SyncStore | undefined | number {
+  if (dir === undefined) return undefined;
+  try {
+    return openSqliteStore(dir);
+  } catch (error) {
+    err(`emd: ${(error as Error)?.message ?? error}`);
+    return EXIT.FAILURE;
+  }
 }
 
 /** Imports each agent module and checks its default export; prints why and returns 1 on failure. */
