@@ -35,6 +35,7 @@ export {
 export {
   configureLogging,
   type EmServer,
+  type LimitOptions,
   type LoggingOptions,
   type LogLevel,
   type ServerOptions,

@@ -3,6 +3,7 @@ import {
   type Agent,
   configureLogging,
   defineAgent,
+  type LimitOptions,
   type LogLevel,
   openSqliteStore,
   startServer,
@@ -19,11 +20,21 @@ import {
   usageError,
 } from "./_tool.ts";
 
+/** Each limit's flag and its `startServer` option (see server/limits.ts). */
+const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
+  ["max-connections", "maxConnections"],
+  ["hello-timeout-ms", "helloTimeoutMs"],
+  ["max-queued-bytes", "maxQueuedBytes"],
+  ["max-messages-per-second", "maxMessagesPerSecond"],
+  ["message-burst", "messageBurst"],
+  ["max-subscriptions", "maxSubscriptions"],
+];
+
 /** emd's command line. */
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--host ADDR] [--max-queued-bytes N] [--agent MODULE]... [--data DIR] port server_name",
+    "[-q | -Q] [--host ADDR] [LIMITS] [--agent MODULE]... [--data DIR] port server_name",
   help:
     `Runs the em server on port (0 picks a free one) with the name a quit must give.
 
@@ -32,8 +43,6 @@ Options:
   -Q                      no messages at all
   --host ADDR             address to listen on (default 127.0.0.1). em 1.1 has no
                           authentication: listen elsewhere only on a trusted network
-  --max-queued-bytes N    output queued per connection before a client that does not
-                          read is cut off (default 1048576)
   --agent MODULE          host the agent MODULE exports by default (a path or URL;
                           repeat for several). A module that fails to load, or two
                           agents with one API name, stop emd at start (exit 1)
@@ -45,6 +54,18 @@ Options:
                           emd at start (exit 1)
   -h, --help, --version
 
+Limits (a peer past one is told why with an "elimit" line and closed):
+  --max-connections N     open connections at most (default 50000)
+  --hello-timeout-ms N    time a new connection has to say hello (default 10000)
+  --max-queued-bytes N    output queued per connection before a client that does not
+                          read is cut off (default 1048576)
+  --max-messages-per-second N
+                          average messages per connection, 0 for no limit
+                          (default 1000000)
+  --message-burst N       messages above that average at once (default 50000000)
+  --max-subscriptions N   "s" subscriptions per connection; more are refused
+                          (default 1000)
+
 With port 0 the bound address is printed on stdout: "listening on HOST:PORT".
 SIGINT and SIGTERM stop the server cleanly (exit 0). A quit with the right name
 stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
@@ -52,7 +73,9 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
     q: { type: "boolean", short: "q" },
     Q: { type: "boolean", short: "Q" },
     host: { type: "string", default: "127.0.0.1" },
-    "max-queued-bytes": { type: "string" },
+    ...Object.fromEntries(
+      LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }]),
+    ),
     agent: { type: "string", multiple: true },
     data: { type: "string" },
   },
@@ -70,18 +93,8 @@ export async function run(args: string[]): Promise<number> {
   if (!isValidName(name!)) {
     return usageError(spec, `invalid server name "${name}": use [A-Za-z0-9_]+`);
   }
-  const maxQueuedBytes = values["max-queued-bytes"] === undefined
-    ? undefined
-    : Number(values["max-queued-bytes"]);
-  if (
-    maxQueuedBytes !== undefined &&
-    !(Number.isInteger(maxQueuedBytes) && maxQueuedBytes > 0)
-  ) {
-    return usageError(
-      spec,
-      `invalid --max-queued-bytes "${values["max-queued-bytes"]}"`,
-    );
-  }
+  const limits = readLimits(values);
+  if (typeof limits === "string") return usageError(spec, limits);
   const level: LogLevel = values.Q ? null : values.q ? "warning" : "info";
   await configureLogging({ level, prefix: "emd" });
   const agents = await loadAgents((values.agent ?? []) as string[]);
@@ -94,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
       port,
       name: name!,
       hostname: values.host as string,
-      ...(maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
+      ...limits,
       agents,
       syncStore,
     });
@@ -128,6 +141,25 @@ function openStore(dir: string | undefined): SyncStore | undefined | number {
     err(`emd: ${(error as Error)?.message ?? error}`);
     return EXIT.FAILURE;
   }
+}
+
+/** The limit flags given, as options; a usage error's reason for a bad value. */
+function readLimits(
+  values: Record<string, unknown>,
+): LimitOptions | string {
+  const limits: Record<string, number> = {};
+  for (const [flag, option] of LIMIT_FLAGS) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const zeroOk = option === "maxMessagesPerSecond";
+    if (!/^\d{1,15}$/.test(String(text)) || (!zeroOk && Number(text) === 0)) {
+      return `invalid --${flag} "${text}": use a ${
+        zeroOk ? "non-negative" : "positive"
+      } integer`;
+    }
+    limits[option] = Number(text);
+  }
+  return limits;
 }
 
 /** Imports each agent module and checks its default export; prints why and returns 1 on failure. */

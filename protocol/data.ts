@@ -36,6 +36,8 @@ export const FAILURES = Object.freeze({
   FAILED: "failed",
   /** The connection cannot receive events (not 1.2, or not receiving). */
   CANNOT_RECEIVE: "cannot-receive",
+  /** A server limit refused the request (e.g. too many subscriptions on one connection). */
+  LIMIT: "limit",
 });
 
 const ID = /^[A-Za-z0-9_-]{1,32}$/;

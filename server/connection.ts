@@ -3,6 +3,8 @@ import { serverLogger } from "./_log.ts";
 const log = serverLogger("connection");
 const FIRST_READ_BYTES = 1024; // idle receivers stay small; busy senders grow their buffer
 const MAX_READ_BYTES = 64 * 1024;
+/** How long {@link Connection.closeAfterFlush} waits for its last bytes to go and the peer to close. */
+export const CLOSE_LINGER_MS = 2_000;
 
 /** How a connection ended, as logged. */
 export interface CloseReason {
@@ -10,6 +12,20 @@ export interface CloseReason {
   readonly reason: string;
   /** True when the peer misbehaved (logged as a warning). */
   readonly fault: boolean;
+}
+
+/** How {@link Connection.closeAfterFlush} ends a connection. */
+export interface CloseOptions {
+  /**
+   * True when the peer misbehaved (logged as a warning).
+   * @default {false}
+   */
+  readonly fault?: boolean;
+  /**
+   * More properties for the close's log record, e.g. `{ limit, value }` of a limit hit.
+   * @default {{}}
+   */
+  readonly properties?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -27,6 +43,8 @@ export class Connection {
   #queuedBytes = 0;
   #writing = false;
   #closeReason: CloseReason | undefined;
+  #shut = false; // the socket itself is closed (after closeAfterFlush, later than #closeReason)
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveClosed!: (reason: CloseReason) => void;
 
   constructor(conn: Deno.Conn, maxQueuedBytes: number) {
@@ -57,6 +75,7 @@ export class Connection {
       this.close(
         `Cannot queue output: over ${this.#maxQueuedBytes} bytes`,
         true,
+        { limit: "maxQueuedBytes", value: this.#maxQueuedBytes },
       );
       return;
     }
@@ -65,40 +84,91 @@ export class Connection {
     if (!this.#writing) this.#drain();
   }
 
-  /** Closes once, logging the reason; later calls do nothing. */
-  close(reason: string, fault = false): void {
-    if (this.#closeReason !== undefined) return;
-    this.#closeReason = { reason, fault };
+  /** Closes once, logging the reason; later calls do nothing, but cut a {@link closeAfterFlush} short. */
+  close(
+    reason: string,
+    fault = false,
+    properties?: Readonly<Record<string, unknown>>,
+  ): void {
+    if (this.#closeReason === undefined) {
+      this.#ending(reason, { fault, ...(properties && { properties }) });
+    }
     this.#queue = [];
+    this.#shutNow();
+  }
+
+  /**
+   * Closes once, like {@link close}, but first writes what is queued and then `lastFrame` (e.g. an
+   * `e` line saying why), bypassing `maxQueuedBytes`. It then half-closes and reads (discarding)
+   * until the peer closes, so unread input cannot make the kernel reset the connection and destroy
+   * that line; after {@link CLOSE_LINGER_MS} it closes anyway. Input is no longer handed out.
+   */
+  closeAfterFlush(
+    lastFrame: Uint8Array,
+    reason: string,
+    options: CloseOptions = {},
+  ): void {
+    if (this.#closeReason !== undefined) return;
+    this.#ending(reason, options);
+    this.#queue.push(lastFrame);
+    this.#queuedBytes += lastFrame.byteLength;
+    this.#lingerTimer = setTimeout(() => this.#shutNow(), CLOSE_LINGER_MS);
+    if (!this.#writing) this.#drain();
+  }
+
+  #ending(reason: string, { fault = false, properties }: CloseOptions): void {
+    this.#closeReason = { reason, fault };
+    const record = { ...properties, peer: this.peer, reason };
+    if (fault) log.warn("Closed {peer}: {reason}", record);
+    else log.info("Closed {peer}: {reason}", record);
+  }
+
+  #shutNow(): void {
+    if (this.#shut) return;
+    this.#shut = true;
+    clearTimeout(this.#lingerTimer);
     try {
       this.#conn.close();
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
-    if (fault) log.warn("Closed {peer}: {reason}", { peer: this.peer, reason });
-    else log.info("Closed {peer}: {reason}", { peer: this.peer, reason });
-    this.#resolveClosed(this.#closeReason);
+    this.#resolveClosed(this.#closeReason!);
+  }
+
+  /** After the last frame of a closeAfterFlush is written: FIN, then wait for the peer's. */
+  #halfClose(): void {
+    try {
+      (this.#conn as Deno.TcpConn).closeWrite();
+    } catch {
+      this.#shutNow(); // already reset by the peer: nothing left to protect
+    }
   }
 
   /**
    * Reads until the peer closes or the connection is closed, handing each chunk to `onChunk`
-   * synchronously. A chunk is a view into a reused buffer: copy what must outlive the call.
+   * synchronously. A chunk is a view into a reused buffer: copy what must outlive the call. Once
+   * the connection is closing, input is read and discarded until the peer closes.
    * @returns "eof" when the peer closed its side, "closed" when we did, or the read error
    */
   async readLoop(
     onChunk: (chunk: Uint8Array) => void,
   ): Promise<"eof" | "closed" | Error> {
     let buffer = new Uint8Array(FIRST_READ_BYTES);
-    while (this.#closeReason === undefined) {
+    while (!this.#shut) {
       let count: number | null;
       try {
         count = await this.#conn.read(buffer);
       } catch (error) {
-        return this.#closeReason !== undefined ? "closed" : error as Error;
+        if (this.#closeReason === undefined) return error as Error;
+        this.#shutNow();
+        return "closed";
       }
       if (count === null) {
-        return this.#closeReason !== undefined ? "closed" : "eof";
+        if (this.#closeReason === undefined) return "eof";
+        this.#shutNow();
+        return "closed";
       }
+      if (this.#closeReason !== undefined) continue; // closing: discard
       onChunk(buffer.subarray(0, count));
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
         buffer = new Uint8Array(buffer.length * 4);
@@ -110,13 +180,14 @@ export class Connection {
   async #drain(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && this.#closeReason === undefined) {
+      while (this.#queue.length > 0 && !this.#shut) {
         const frames = this.#queue;
         this.#queue = [];
         const bytes = frames.length === 1 ? frames[0]! : concat(frames);
         await this.#writeAll(bytes);
         this.#queuedBytes -= bytes.byteLength;
       }
+      if (this.#closeReason !== undefined && !this.#shut) this.#halfClose();
     } catch (error) {
       this.close(`Cannot write: ${(error as Error).message}`);
     } finally {
@@ -126,7 +197,7 @@ export class Connection {
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
-    while (offset < bytes.length && this.#closeReason === undefined) {
+    while (offset < bytes.length && !this.#shut) {
       offset += await this.#conn.write(bytes.subarray(offset));
     }
   }

@@ -3,6 +3,7 @@
  * @module
  */
 export { type EmServer, type ServerOptions, startServer } from "./server.ts";
+export { type LimitOptions } from "./limits.ts";
 export {
   configureLogging,
   type LoggingOptions,

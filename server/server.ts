@@ -14,12 +14,22 @@ import type { Agent } from "./agents/agent.ts";
 import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
 import type { SyncStore } from "./sync/store.ts";
+import {
+  closeForLimit,
+  HelloDeadlines,
+  type LimitOptions,
+  MessageRate,
+  resolveLimits,
+  type ServerLimits,
+} from "./limits.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
+/** Refused connections still being told why; past this, more are closed without a word. */
+const MAX_REFUSED_CLOSING = 64;
 
-/** Options of {@link startServer}. */
-export interface ServerOptions {
+/** Options of {@link startServer}; the limits are described in {@link LimitOptions}. */
+export interface ServerOptions extends LimitOptions {
   /** The server's name: a quit must give it. `[A-Za-z0-9_]+`. */
   readonly name: string;
   /**
@@ -32,11 +42,6 @@ export interface ServerOptions {
    * @default {"127.0.0.1"}
    */
   readonly hostname?: string;
-  /**
-   * Output bytes queued for one connection before it is cut off as too slow.
-   * @default {1048576}
-   */
-  readonly maxQueuedBytes?: number;
   /**
    * Agents to host (1.2): each serves the verbs `api/…` and makes events `api/…`.
    * @default {[]}
@@ -74,7 +79,7 @@ export interface EmServer extends AsyncDisposable {
  * @param options name, port, hostname and limits
  * @returns the running server
  * @throws {TypeError} for an invalid name
- * @throws {RangeError} for an invalid port
+ * @throws {RangeError} for an invalid port or limit
  * @throws {Deno.errors.AddrInUse} when the port is taken
  * @throws {TypeError} for two agents with one API name (an agent's failed `init` rejects)
  */
@@ -89,11 +94,12 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
     throw new RangeError(`Invalid port "${port}": use 0 to 65535`);
   }
   checkAgents(options.agents ?? []);
+  const limits = resolveLimits(options);
   const listener = Deno.listen({
     hostname: options.hostname ?? "127.0.0.1",
     port,
   });
-  return ready(new Server(listener, options));
+  return ready(new Server(listener, options, limits));
 }
 
 async function ready(server: Server): Promise<EmServer> {
@@ -115,7 +121,9 @@ class Server implements EmServer, FeatureHost {
   readonly limits = DEFAULT_LIMITS;
   readonly ready: Promise<void>;
   #listener: Deno.Listener;
-  #maxQueuedBytes: number;
+  #serverLimits: ServerLimits;
+  #helloDeadlines: HelloDeadlines;
+  #refused = new Set<Connection>(); // told "too many connections", closing
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
   #receivers = new Set<Session>();
@@ -124,11 +132,16 @@ class Server implements EmServer, FeatureHost {
   #stopping: Promise<void> | undefined;
   #resolveFinished!: (reason: string) => void;
 
-  constructor(listener: Deno.Listener, options: ServerOptions) {
+  constructor(
+    listener: Deno.Listener,
+    options: ServerOptions,
+    limits: ServerLimits,
+  ) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.name = options.name;
-    this.#maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
+    this.#serverLimits = limits;
+    this.#helloDeadlines = new HelloDeadlines(limits.helloTimeoutMs);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.options = options;
     this.#features = FEATURES.map((create) => create(this));
@@ -183,7 +196,18 @@ class Server implements EmServer, FeatureHost {
   }
 
   onHello(session: Session, message: Parameters<CommandHandler>[1]): void {
+    this.#helloDeadlines.done(session.connection);
     for (const feature of this.#features) feature.onHello?.(session, message);
+  }
+
+  newMessageRate(): MessageRate | undefined {
+    const { maxMessagesPerSecond, messageBurst } = this.#serverLimits;
+    if (maxMessagesPerSecond === 0) return undefined;
+    return new MessageRate(
+      maxMessagesPerSecond,
+      messageBurst,
+      performance.now(),
+    );
   }
 
   setReceiving(session: Session, receiving: boolean): void {
@@ -210,6 +234,7 @@ class Server implements EmServer, FeatureHost {
     for (const session of this.#sessions) {
       session.connection.close(`Server stopping: ${reason}`);
     }
+    for (const connection of this.#refused) connection.close("Server stopping");
     while (this.#running.size > 0) await Promise.all(this.#running);
     for (const feature of this.#features) await feature.stop?.();
     this.#resolveFinished(reason);
@@ -233,19 +258,39 @@ class Server implements EmServer, FeatureHost {
   }
 
   #open(conn: Deno.Conn): void {
-    const connection = new Connection(conn, this.#maxQueuedBytes);
+    const connection = new Connection(conn, this.#serverLimits.maxQueuedBytes);
     if (this.#stopping !== undefined) {
       return connection.close("Server stopping");
+    }
+    if (this.#sessions.size >= this.#serverLimits.maxConnections) {
+      return this.#refuse(connection);
     }
     const session = new Session(connection, this);
     this.#sessions.add(session);
     log.info("Accepted {peer}", { peer: connection.peer });
     connection.send(this.#hello);
+    this.#helloDeadlines.start(connection);
     this.#track(
       session.run().finally(() => {
+        this.#helloDeadlines.done(connection);
         this.#sessions.delete(session);
         this.#receivers.delete(session);
         for (const feature of this.#features) feature.onClose?.(session);
+      }),
+    );
+  }
+
+  /** Past maxConnections: an `e` line, then closed (at once when many refusals are pending). */
+  #refuse(connection: Connection): void {
+    const max = this.#serverLimits.maxConnections;
+    closeForLimit(connection, "maxConnections", max, "Too many connections");
+    if (this.#refused.size >= MAX_REFUSED_CLOSING) {
+      return connection.close("Too many connections");
+    }
+    this.#refused.add(connection);
+    this.#track(
+      connection.readLoop(() => {}).then(() => {
+        this.#refused.delete(connection);
       }),
     );
   }

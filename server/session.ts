@@ -14,6 +14,7 @@ import {
 } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import { serverLogger } from "./_log.ts";
+import { closeForLimit, type MessageRate } from "./limits.ts";
 
 const log = serverLogger("session");
 const encoder = new TextEncoder();
@@ -38,6 +39,8 @@ export interface SessionHost {
   setReceiving(session: Session, receiving: boolean): void;
   /** The session's hello was accepted: features may read its options (e.g. `m`). */
   onHello?(session: Session, message: Message): void;
+  /** A new token bucket for the session's messages; none: no limit. */
+  newMessageRate?(): MessageRate | undefined;
 }
 
 /** The protocol state of one connection: hello, flags, and the hot path for triggers. */
@@ -53,10 +56,13 @@ export class Session {
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
   #limits: Limits;
+  #rate: MessageRate | undefined;
+  #lines = 0; // lines framed from the current chunk, for the message rate
 
   constructor(connection: Connection, host: SessionHost) {
     this.connection = connection;
     this.#host = host;
+    this.#rate = host.newMessageRate?.();
     this.#limits = host.limits;
     this.#framer = new LineFramer(host.limits.maxLineBytes);
   }
@@ -121,9 +127,24 @@ export class Session {
       this.fail(error.message);
     }
     this.#flushBatch();
+    if (this.#rate !== undefined) this.#spend();
+  }
+
+  #spend(): void {
+    const rate = this.#rate!;
+    if (!rate.spend(this.#lines, performance.now())) {
+      closeForLimit(
+        this.connection,
+        "maxMessagesPerSecond",
+        rate.perSecond,
+        `Too many messages: over ${rate.perSecond} a second (burst ${rate.burst})`,
+      );
+    }
+    this.#lines = 0;
   }
 
   #onLine(line: Uint8Array): boolean {
+    this.#lines++;
     if (this.connection.isClosed) return false;
     if (line.length === 0) return true; // an empty line carries nothing: skipped silently
     if (this.hello !== undefined && line[0] === T && isPlainTrigger(line)) {

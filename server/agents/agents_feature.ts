@@ -20,6 +20,7 @@ import type { Session } from "../session.ts";
 import type { Agent } from "./agent.ts";
 import { AgentRegistry } from "./agent_host.ts";
 import { type AgentsLog, Hub } from "./hub.ts";
+import { logLimit, resolveLimits } from "../limits.ts";
 
 /**
  * Checks the agents a server is asked to host.
@@ -48,11 +49,12 @@ export function agentsFeature(host: FeatureHost, log: AgentsLog): Feature {
     host.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   );
   const hub = new Hub(host, maxMessageBytes, log);
+  const { maxSubscriptions } = resolveLimits(host.options);
   const registry = new AgentRegistry(hub, host.options.agents ?? []);
   const commands = new Map<string, CommandHandler>([
     [DATA_COMMANDS.CALL, only12(callHandler(registry, hub))],
-    [DATA_COMMANDS.SUBSCRIBE, only12(subscribeHandler(hub, true))],
-    [DATA_COMMANDS.UNSUBSCRIBE, only12(subscribeHandler(hub, false))],
+    [DATA_COMMANDS.SUBSCRIBE, only12(subscribeHandler(hub, maxSubscriptions))],
+    [DATA_COMMANDS.UNSUBSCRIBE, only12(subscribeHandler(hub, 0))],
     [DATA_COMMANDS.TRIGGER, only12(triggerHandler(hub))],
   ]);
   return {
@@ -128,7 +130,9 @@ function callHandler(registry: AgentRegistry, hub: Hub): CommandHandler {
   };
 }
 
-function subscribeHandler(hub: Hub, subscribing: boolean): CommandHandler {
+/** `s` (up to `maxSubscriptions` per connection) or, with 0, `u`. */
+function subscribeHandler(hub: Hub, maxSubscriptions: number): CommandHandler {
+  const subscribing = maxSubscriptions > 0;
   return (session, message) => {
     const id = requestId(session, message);
     if (id === undefined) return;
@@ -160,6 +164,15 @@ function subscribeHandler(hub: Hub, subscribing: boolean): CommandHandler {
         FAILURES.CANNOT_RECEIVE,
         `Cannot subscribe to "${pattern}": this connection does not receive events (set flag F1)`,
       );
+    }
+    if (hub.selectorsBesides(receiver, pattern) >= maxSubscriptions) {
+      const what = `subscription "${pattern}"`; // the one log line: logLimit's, not fail()'s
+      logLimit(session.peer, "maxSubscriptions", maxSubscriptions, what);
+      return session.reply(DATA_COMMANDS.FAIL, [
+        id,
+        FAILURES.LIMIT,
+        `Cannot subscribe to "${pattern}": over ${maxSubscriptions} subscriptions`,
+      ]);
     }
     hub.addSelector(receiver, pattern);
     answer(hub, session, id, undefined);

@@ -126,6 +126,13 @@ export class Hub {
     selectors.set(pattern, matches);
   }
 
+  /** How many name or pattern subscriptions a receiver holds, `pattern` not counted. */
+  selectorsBesides(receiver: Receiver, pattern: string): number {
+    const selectors = this.#selectors.get(receiver);
+    if (selectors === undefined) return 0;
+    return selectors.size - (selectors.has(pattern) ? 1 : 0);
+  }
+
   /** Removes a name or pattern subscription. */
   removeSelector(receiver: Receiver, pattern: string): void {
     const selectors = this.#selectors.get(receiver);
