@@ -1,0 +1,359 @@
+import type { Clock } from "./clock.ts";
+import type { LeaseRecord, SyncStore } from "./store.ts";
+
+/** What the semaphore table tells its server about requests that were waiting. */
+export interface SemaphoreEvents<O> {
+  /** True while `owner` can still be answered (its connection is open). */
+  alive(owner: O): boolean;
+  /** The waiting acquire `id` of `owner` was granted the hold `token`. */
+  granted(owner: O, id: string, token: string): void;
+  /** The waiting acquire `id` of `owner` failed (the store refused the lease). */
+  failed(owner: O, id: string, error: Error): void;
+  /** Something went wrong that nobody asked about (a lease expiry the store did not record). */
+  warn(text: string): void;
+}
+
+/** One acquire: `count` permits of the semaphore `name` of size `permits`, a lease with `ttlMs`. */
+export interface AcquireRequest {
+  /** The request id, answered with the grant. */
+  readonly id: string;
+  /** The semaphore. */
+  readonly name: string;
+  /** Its size; must equal the size its holders and waiters used. */
+  readonly permits: number;
+  /** Permits wanted, 1 to `permits`. */
+  readonly count: number;
+  /** A lease of this many milliseconds; absent: the hold is bound to its owner. */
+  readonly ttlMs?: number;
+}
+
+/** Granted at once, queued, or refused with a reason (nothing changed). */
+export type AcquireResult =
+  | { readonly token: string }
+  | { readonly queued: true }
+  | { readonly refused: string };
+
+/** A hold, as tests and logs see it. */
+export interface HoldView<O> {
+  readonly token: string;
+  readonly count: number;
+  /** The owner of a connection-bound hold; undefined for a lease. */
+  readonly owner: O | undefined;
+  /** When a lease ends; Infinity for a connection-bound hold. */
+  readonly expiresAtMs: number;
+}
+
+/** A semaphore's state, for tests. */
+export interface SemaphoreView<O> {
+  readonly permits: number;
+  readonly holds: readonly HoldView<O>[];
+  readonly queue: readonly { owner: O; id: string; count: number }[];
+}
+
+interface Hold<O> extends HoldView<O> {
+  expiresAtMs: number;
+  cancelExpiry: () => void;
+}
+
+interface Waiter<O> {
+  readonly owner: O;
+  readonly request: AcquireRequest;
+}
+
+interface Semaphore<O> {
+  readonly name: string;
+  readonly permits: number;
+  used: number;
+  readonly holds: Map<string, Hold<O>>;
+  queue: Waiter<O>[];
+}
+
+/**
+ * Mutexes and counting semaphores: strict FIFO waiters, holds bound to an owner (a connection) or
+ * leases with a TTL kept in a {@link SyncStore}. Pure state: the server feature does the wire.
+ */
+export class SemaphoreTable<O> {
+  #sems = new Map<string, Semaphore<O>>();
+  #owners = new Map<O, Map<Semaphore<O>, number>>(); // waits and bound holds per semaphore
+  #store: SyncStore;
+  #clock: Clock;
+  #events: SemaphoreEvents<O>;
+  #newToken: () => string;
+
+  constructor(
+    store: SyncStore,
+    clock: Clock,
+    events: SemaphoreEvents<O>,
+    newToken: () => string = () => crypto.randomUUID(),
+  ) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#events = events;
+    this.#newToken = newToken;
+  }
+
+  /** Takes the leases the store kept; expired ones are deleted. */
+  load(): void {
+    const now = this.#clock.now();
+    for (const lease of this.#store.loadLeases()) {
+      if (lease.expiresAtMs <= now) {
+        this.#store.deleteLease(lease.token);
+        continue;
+      }
+      const sem = this.#semaphore(lease.name, lease.permits);
+      this.#addHold(
+        sem,
+        lease.token,
+        lease.count,
+        undefined,
+        lease.expiresAtMs,
+      );
+    }
+  }
+
+  /**
+   * Grants at once when nobody waits and the permits are free, else queues (first come, first
+   * served).
+   * @throws what the store throws for a lease (nothing changed)
+   */
+  acquire(owner: O, request: AcquireRequest): AcquireResult {
+    const existing = this.#sems.get(request.name);
+    if (existing !== undefined && existing.permits !== request.permits) {
+      return {
+        refused:
+          `Semaphore "${request.name}" has ${existing.permits} permits, not ${request.permits}`,
+      };
+    }
+    const sem = existing ?? this.#semaphore(request.name, request.permits);
+    if (sem.queue.length === 0 && sem.used + request.count <= sem.permits) {
+      try {
+        return { token: this.#grant(sem, owner, request) };
+      } finally {
+        this.#dropIfIdle(sem);
+      }
+    }
+    sem.queue.push({ owner, request });
+    this.#ref(owner, sem, 1);
+    return { queued: true };
+  }
+
+  /**
+   * Releases the hold `token` of `name`: a lease from any owner, a bound hold only from its owner.
+   * @returns undefined when released, else why not (nothing changed)
+   * @throws what the store throws for a lease (nothing changed)
+   */
+  release(owner: O, name: string, token: string): string | undefined {
+    const sem = this.#sems.get(name);
+    const hold = sem?.holds.get(token);
+    if (
+      sem === undefined || hold === undefined ||
+      (hold.owner !== undefined && hold.owner !== owner)
+    ) {
+      return `Cannot release "${name}": "${token}" is neither a hold of this connection nor a lease`;
+    }
+    if (hold.owner === undefined) this.#store.deleteLease(token);
+    this.#removeHold(sem, hold);
+    this.#serve(sem);
+    return undefined;
+  }
+
+  /**
+   * Makes the lease `token` of `name` end `ttlMs` from now.
+   * @returns undefined when renewed, else why not (nothing changed)
+   * @throws what the store throws (nothing changed)
+   */
+  renew(name: string, token: string, ttlMs: number): string | undefined {
+    const sem = this.#sems.get(name);
+    const hold = sem?.holds.get(token);
+    if (sem === undefined || hold === undefined) {
+      return `Cannot renew "${name}": "${token}" is not a lease of it`;
+    }
+    if (hold.owner !== undefined) {
+      return `Cannot renew "${name}": "${token}" is bound to its connection, not a lease`;
+    }
+    const expiresAtMs = this.#clock.now() + ttlMs;
+    this.#store.putLease(record(sem, hold.token, hold.count, expiresAtMs));
+    hold.cancelExpiry();
+    hold.expiresAtMs = expiresAtMs;
+    hold.cancelExpiry = this.#clock.at(
+      expiresAtMs,
+      () => this.#expire(sem, hold),
+    );
+    return undefined;
+  }
+
+  /** Removes the waiting acquire `id` of `owner`; false when it was not waiting. */
+  withdraw(owner: O, id: string): boolean {
+    for (const sem of this.#owners.get(owner)?.keys() ?? []) {
+      const index = sem.queue.findIndex((w) =>
+        w.owner === owner && w.request.id === id
+      );
+      if (index === -1) continue;
+      sem.queue.splice(index, 1);
+      this.#ref(owner, sem, -1);
+      this.#serve(sem); // a large request at the head may have blocked smaller ones
+      return true;
+    }
+    return false;
+  }
+
+  /** The owner is gone: its waits are withdrawn and its bound holds released at once. */
+  drop(owner: O): void {
+    const sems = this.#owners.get(owner);
+    if (sems === undefined) return;
+    this.#owners.delete(owner);
+    for (const sem of sems.keys()) {
+      sem.queue = sem.queue.filter((waiter) => waiter.owner !== owner);
+      for (const hold of [...sem.holds.values()]) {
+        if (hold.owner === owner) this.#removeHold(sem, hold);
+      }
+      this.#serve(sem);
+    }
+  }
+
+  /** Cancels every expiry timer (the server stops). */
+  stop(): void {
+    for (const sem of this.#sems.values()) {
+      for (const hold of sem.holds.values()) hold.cancelExpiry();
+    }
+  }
+
+  /** The state of one semaphore, or undefined when nobody holds or waits for it. */
+  inspect(name: string): SemaphoreView<O> | undefined {
+    const sem = this.#sems.get(name);
+    if (sem === undefined) return undefined;
+    return {
+      permits: sem.permits,
+      holds: [...sem.holds.values()].map((
+        { token, count, owner, expiresAtMs },
+      ) => ({
+        token,
+        count,
+        owner,
+        expiresAtMs,
+      })),
+      queue: sem.queue.map(({ owner, request }) => ({
+        owner,
+        id: request.id,
+        count: request.count,
+      })),
+    };
+  }
+
+  /** Names of the semaphores that have holds or waiters. */
+  names(): string[] {
+    return [...this.#sems.keys()];
+  }
+
+  #semaphore(name: string, permits: number): Semaphore<O> {
+    let sem = this.#sems.get(name);
+    if (sem === undefined) {
+      sem = { name, permits, used: 0, holds: new Map(), queue: [] };
+      this.#sems.set(name, sem);
+    }
+    return sem;
+  }
+
+  #grant(sem: Semaphore<O>, owner: O, request: AcquireRequest): string {
+    const token = this.#newToken();
+    if (request.ttlMs === undefined) {
+      this.#addHold(sem, token, request.count, owner, Infinity);
+    } else {
+      const expiresAtMs = this.#clock.now() + request.ttlMs;
+      this.#store.putLease(record(sem, token, request.count, expiresAtMs));
+      this.#addHold(sem, token, request.count, undefined, expiresAtMs);
+    }
+    return token;
+  }
+
+  #addHold(
+    sem: Semaphore<O>,
+    token: string,
+    count: number,
+    owner: O | undefined,
+    expiresAtMs: number,
+  ): void {
+    const hold: Hold<O> = {
+      token,
+      count,
+      owner,
+      expiresAtMs,
+      cancelExpiry: () => {},
+    };
+    sem.holds.set(token, hold);
+    sem.used += count;
+    if (owner !== undefined) this.#ref(owner, sem, 1);
+    else {hold.cancelExpiry = this.#clock.at(expiresAtMs, () =>
+        this.#expire(sem, hold));}
+  }
+
+  #removeHold(sem: Semaphore<O>, hold: Hold<O>): void {
+    hold.cancelExpiry();
+    sem.holds.delete(hold.token);
+    sem.used -= hold.count;
+    if (hold.owner !== undefined) this.#ref(hold.owner, sem, -1);
+  }
+
+  #expire(sem: Semaphore<O>, hold: Hold<O>): void {
+    if (sem.holds.get(hold.token) !== hold) return;
+    try {
+      this.#store.deleteLease(hold.token);
+    } catch (error) {
+      this.#events.warn(
+        `Cannot record the expiry of lease "${hold.token}" of "${sem.name}": ${
+          (error as Error).message
+        }`,
+      );
+    }
+    this.#removeHold(sem, hold);
+    this.#serve(sem);
+  }
+
+  /** Grants waiters from the head while their permits are free; strict order. */
+  #serve(sem: Semaphore<O>): void {
+    while (sem.queue.length > 0) {
+      const head = sem.queue[0]!;
+      if (sem.used + head.request.count > sem.permits) break;
+      sem.queue.shift();
+      this.#ref(head.owner, sem, -1);
+      if (!this.#events.alive(head.owner)) continue;
+      let token: string;
+      try {
+        token = this.#grant(sem, head.owner, head.request);
+      } catch (error) {
+        this.#events.failed(head.owner, head.request.id, error as Error);
+        continue;
+      }
+      this.#events.granted(head.owner, head.request.id, token);
+    }
+    this.#dropIfIdle(sem);
+  }
+
+  #dropIfIdle(sem: Semaphore<O>): void {
+    if (sem.holds.size === 0 && sem.queue.length === 0) {
+      if (this.#sems.get(sem.name) === sem) this.#sems.delete(sem.name);
+    }
+  }
+
+  #ref(owner: O, sem: Semaphore<O>, delta: number): void {
+    let sems = this.#owners.get(owner);
+    if (sems === undefined) {
+      if (delta < 0) return;
+      sems = new Map();
+      this.#owners.set(owner, sems);
+    }
+    const count = (sems.get(sem) ?? 0) + delta;
+    if (count > 0) sems.set(sem, count);
+    else sems.delete(sem);
+    if (sems.size === 0) this.#owners.delete(owner);
+  }
+}
+
+function record<O>(
+  sem: Semaphore<O>,
+  token: string,
+  count: number,
+  expiresAtMs: number,
+): LeaseRecord {
+  return { name: sem.name, token, permits: sem.permits, count, expiresAtMs };
+}

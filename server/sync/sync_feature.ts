@@ -1,0 +1,220 @@
+import {
+  EmError,
+  encodeSyncReply,
+  type Message,
+  parseSyncRequest,
+  SYNC_COMMANDS,
+  SYNC_HELLO_OPTION,
+  SYNC_VERSION,
+  type SyncReply,
+  type SyncRequest,
+} from "../../protocol/mod.ts";
+import type { CommandHandler } from "../core_commands.ts";
+import type { Feature, FeatureHost } from "../feature.ts";
+import type { Session } from "../session.ts";
+import { BarrierTable } from "./barriers.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { SemaphoreTable } from "./semaphores.ts";
+import { memoryStore, type SyncStore } from "./store.ts";
+
+/** Where the sync feature logs. */
+export interface SyncLog {
+  /** A fault of a peer or of the store. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+}
+
+/** Options of {@link syncFeature}, for tests. */
+export interface SyncFeatureOptions {
+  /**
+   * The clock leases expire by.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
+}
+
+/** Request letters, client → server. */
+const REQUESTS = [
+  SYNC_COMMANDS.LATCH,
+  SYNC_COMMANDS.RESET,
+  SYNC_COMMANDS.WAIT,
+  SYNC_COMMANDS.ACQUIRE,
+  SYNC_COMMANDS.RELEASE,
+  SYNC_COMMANDS.RENEW,
+  SYNC_COMMANDS.BARRIER,
+  SYNC_COMMANDS.WITHDRAW,
+];
+
+const encoder = new TextEncoder();
+
+/**
+ * The 1.2 sync capability: latched events, mutexes and semaphores (connection-bound holds and
+ * leases), barriers; announced by the hello option `l1`. See docs/PROTOCOL.md and docs/SYNC.md.
+ */
+export function syncFeature(
+  host: FeatureHost,
+  log: SyncLog,
+  options: SyncFeatureOptions = {},
+): Feature {
+  const state = new SyncState(host, log, options.clock ?? systemClock);
+  let ready = Promise.resolve();
+  try {
+    state.load();
+  } catch (error) {
+    ready = Promise.reject(error);
+  }
+  const handler: CommandHandler = (session, message) =>
+    state.handle(session, message);
+  return {
+    commands: new Map(REQUESTS.map((letter) => [letter, handler])),
+    ready,
+    helloOptions: () => [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
+    onClose: (session) => state.drop(session),
+    stop: () => state.stop(),
+  };
+}
+
+type Handlers = {
+  [K in SyncRequest["kind"]]: (
+    session: Session,
+    request: Extract<SyncRequest, { kind: K }>,
+  ) => SyncReply | undefined;
+};
+
+class SyncState {
+  #host: FeatureHost;
+  #log: SyncLog;
+  #store: SyncStore;
+  #latches = new Set<string>();
+  #semaphores: SemaphoreTable<Session>;
+  #barriers: BarrierTable<Session>;
+
+  constructor(host: FeatureHost, log: SyncLog, clock: Clock) {
+    this.#host = host;
+    this.#log = log;
+    this.#store = host.options.syncStore ?? memoryStore();
+    this.#semaphores = new SemaphoreTable(this.#store, clock, {
+      alive: (session) => !session.connection.isClosed,
+      granted: (session, id, token) =>
+        answer(session, { kind: "granted", id, token }),
+      failed: (session, id, error) => this.#answerError(session, id, error),
+      warn: (text) => log.warn("{text}", { text }),
+    });
+    this.#barriers = new BarrierTable((session, id) =>
+      answer(session, { kind: "ok", id })
+    );
+  }
+
+  load(): void {
+    for (const name of this.#store.loadLatches()) this.#latches.add(name);
+    this.#semaphores.load();
+  }
+
+  handle(session: Session, message: Message): void {
+    const { letter } = message.command;
+    if ((session.hello?.minor ?? 0) < 2) {
+      return session.drop(`1.2 command "${letter}" from a 1.1 peer, ignored`);
+    }
+    const request = parseSyncRequest(message);
+    if ("fault" in request) {
+      session.drop(`${request.fault} on "${letter}"`);
+      if (request.id === undefined) return;
+      const text = `Bad request "${letter}": ${request.fault}`;
+      return answer(session, {
+        kind: "error",
+        id: request.id,
+        code: "protocol",
+        text,
+      });
+    }
+    let reply: SyncReply | undefined;
+    try {
+      const run = this.#handlers[request.kind] as (
+        s: Session,
+        r: SyncRequest,
+      ) => SyncReply | undefined;
+      reply = run(session, request);
+    } catch (error) {
+      return this.#answerError(session, request.id, error as Error);
+    }
+    if (reply !== undefined) answer(session, reply);
+  }
+
+  drop(session: Session): void {
+    this.#semaphores.drop(session);
+    this.#barriers.drop(session);
+  }
+
+  stop(): void {
+    this.#semaphores.stop();
+  }
+
+  #handlers: Handlers = {
+    latch: (_, { id, name }) => {
+      this.#store.setLatch(name);
+      this.#latches.add(name);
+      this.#host.fanOut(encoder.encode(`T${name}\n`));
+      return { kind: "ok", id };
+    },
+    reset: (_, { id, name }) => {
+      this.#store.clearLatch(name);
+      this.#latches.delete(name);
+      return { kind: "ok", id };
+    },
+    wait: (session, { id, names }) => {
+      if (!session.receiving) {
+        return refused(
+          id,
+          "Cannot wait: this connection does not receive triggers (send F1 first)",
+        );
+      }
+      const name = names.find((name) => this.#latches.has(name));
+      return name === undefined
+        ? { kind: "ok", id }
+        : { kind: "latched", id, name };
+    },
+    acquire: (session, request) => {
+      const result = this.#semaphores.acquire(session, request);
+      if ("refused" in result) return refused(request.id, result.refused);
+      if ("token" in result) {
+        return { kind: "granted", id: request.id, token: result.token };
+      }
+      return undefined;
+    },
+    release: (session, { id, name, token }) => {
+      const refusal = this.#semaphores.release(session, name, token);
+      return refusal === undefined ? { kind: "ok", id } : refused(id, refusal);
+    },
+    renew: (_, { id, name, token, ttlMs }) => {
+      const refusal = this.#semaphores.renew(name, token, ttlMs);
+      return refusal === undefined ? { kind: "ok", id } : refused(id, refusal);
+    },
+    barrier: (session, { id, name, parties }) => {
+      const refusal = this.#barriers.arrive(session, id, name, parties);
+      return refusal === undefined ? undefined : refused(id, refusal);
+    },
+    withdraw: (session, { id }) => {
+      if (!this.#semaphores.withdraw(session, id)) {
+        this.#barriers.withdraw(session, id);
+      }
+      return { kind: "withdrawn", id };
+    },
+  };
+
+  #answerError(session: Session, id: string, error: Error): void {
+    const code = error instanceof EmError ? error.code : "failed";
+    this.#log.warn("Sync request {id} of {peer} failed: {error}", {
+      id,
+      peer: session.peer,
+      error: error.message,
+    });
+    answer(session, { kind: "error", id, code, text: error.message });
+  }
+}
+
+function answer(session: Session, reply: SyncReply): void {
+  session.sendMessage(encodeSyncReply(reply));
+}
+
+function refused(id: string, text: string): SyncReply {
+  return { kind: "error", id, code: "refused", text };
+}
