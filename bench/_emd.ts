@@ -1,0 +1,126 @@
+/**
+ * Starts emd for the benchmark as its own process (`deno run cli/main.ts emd`), the way a user
+ * runs it, with the descriptor limit raised to the hard limit where a POSIX shell exists.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { withDeadline } from "./_deadline.ts";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+const decoder = new TextDecoder();
+
+/** How to start emd. */
+export interface EmdOptions {
+  /** Output queued per connection before a receiver that does not read is cut off. @default emd's */
+  readonly maxQueuedBytes?: number;
+  /** Deno flags placed before the script, e.g. `--cpu-prof`. @default [] */
+  readonly denoFlags?: readonly string[];
+}
+
+/** A running emd. */
+export interface Emd extends AsyncDisposable {
+  readonly port: number;
+  readonly pid: number;
+  /** emd's stderr so far (warnings only: it runs with -q). */
+  log(): string;
+  /** Stops emd (SIGTERM, SIGKILL after 5 s) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** The command that runs `args` with the soft descriptor limit raised to the hard one. */
+export function raisedLimitCommand(program: string, args: string[]): {
+  program: string;
+  args: string[];
+} {
+  if (Deno.build.os === "windows") return { program, args };
+  return {
+    program: "/bin/sh",
+    args: [
+      "-c",
+      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+      "sh",
+      program,
+      ...args,
+    ],
+  };
+}
+
+/** Starts emd on a free port of 127.0.0.1; resolves once it listens. */
+export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
+  const emdArgs = ["emd", "-q"];
+  if (options.maxQueuedBytes !== undefined) {
+    emdArgs.push("--max-queued-bytes", String(options.maxQueuedBytes));
+  }
+  const { program, args } = raisedLimitCommand(Deno.execPath(), [
+    "run",
+    "--quiet",
+    "--allow-net=127.0.0.1",
+    "--allow-env",
+    "--allow-read",
+    ...(options.denoFlags ?? []),
+    MAIN,
+    ...emdArgs,
+    "0",
+    "bench",
+  ]);
+  const child = new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr) {
+      log += decoder.decode(chunk, { stream: true });
+    }
+  })();
+  const reader = child.stdout.getReader();
+  let port: number;
+  try {
+    port = await withDeadline(readPort(reader), 20_000, "emd to listen");
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    await stderrDone;
+    throw new Error(`${(error as Error).message}\n${log}`);
+  }
+  const stdoutDone = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const killer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+      }, 5_000);
+      await child.status;
+      clearTimeout(killer);
+      await Promise.all([stdoutDone, stderrDone]);
+    })();
+  return {
+    port,
+    pid: child.pid,
+    log: () => log,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+async function readPort(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<number> {
+  let out = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("emd exited before listening");
+    out += decoder.decode(value);
+    const match = out.match(/listening on [^\s]+:(\d+)/);
+    if (match) return Number(match[1]);
+  }
+}

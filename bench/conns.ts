@@ -1,0 +1,86 @@
+/**
+ * conns: N idle receivers (10 000 by default) on a freshly started emd. Server memory per
+ * connection from its VmRSS before any connection and after all N are subscribed and have rested
+ * 0.5 s; then one trigger, and the time until the first and the last of the N read it.
+ * @module
+ */
+import { Publisher } from "./_publisher.ts";
+import { WorkerPool } from "./_pool.ts";
+import { rssKb } from "./_proc.ts";
+import { pause } from "./_deadline.ts";
+import { burstFailures } from "./fanout.ts";
+import {
+  type BenchContext,
+  round,
+  type Row,
+  type Workload,
+  type WorkloadResult,
+} from "./workload.ts";
+
+async function once(
+  context: BenchContext,
+  run: number,
+): Promise<{ row: Row; failures: string[] }> {
+  const n = context.options.conns;
+  // a fresh server: one that held and freed connections before reuses that memory
+  await using emd = await context.freshEmd();
+  const before = rssKb(emd.pid);
+  const setupStarted = performance.now();
+  await using pool = await WorkerPool.start(
+    emd.port,
+    n,
+    context.options.workers,
+  );
+  await using publisher = await Publisher.connect(emd.port);
+  await publisher.probe(pool, 60_000);
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+  await pause(500); // rest, as the yardstick does, before reading memory
+  const after = rssKb(emd.pid);
+  await pool.ask({ cmd: "phase", messages: 1 }, 10_000);
+  const started = await publisher.burst(1);
+  const stats = await pool.finish(3_000, 30_000);
+  const perConn = before === undefined || after === undefined
+    ? null
+    : round((after - before) / n, 3);
+  return {
+    row: {
+      run,
+      N: n,
+      "RSS before KB": before ?? null,
+      "RSS after KB": after ?? null,
+      "KB per conn": perConn,
+      "all got it ms": round(stats.lastMs - started),
+      "first got it ms": round(stats.firstMs - started),
+      lost: n - stats.deliveries,
+      "setup s": round(setupSeconds),
+    },
+    failures: burstFailures(`conns run ${run}`, {
+      messages: 1,
+      stats,
+      rate: 0,
+      seconds: 0,
+      serverCpuPct: undefined,
+      loadgenCpuPct: undefined,
+    }),
+  };
+}
+
+/** The conns workload. */
+export const conns: Workload = {
+  name: "conns",
+  summary: "emd RSS per idle receiver, one trigger to all (fresh emd)",
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const rows: Row[] = [];
+    const failures: string[] = [];
+    for (let run = 1; run <= context.options.reps; run++) {
+      const result = await once(context, run);
+      context.progress(
+        `conns run ${run}: ${result.row["KB per conn"]} KB/conn, ` +
+          `all in ${result.row["all got it ms"]} ms`,
+      );
+      rows.push(result.row);
+      failures.push(...result.failures);
+    }
+    return { rows, failures };
+  },
+};

@@ -1,0 +1,107 @@
+/**
+ * one-shot: the wall time of a fresh process from spawn to exit, for `emtrigger` and for `emwait`
+ * until a trigger wakes it, against `deno run` of a hello-world file (the floor of any Deno tool).
+ * One warm-up each, then the commands take turns, so drift hits all of them alike.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { Publisher } from "./_publisher.ts";
+import { pause } from "./_deadline.ts";
+import {
+  type BenchContext,
+  percentile,
+  round,
+  type Row,
+  type Workload,
+  type WorkloadResult,
+} from "./workload.ts";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+const HELLO = fileURLToPath(new URL("./hello.ts", import.meta.url));
+const WAKE = "oneshot_wake";
+
+interface Command {
+  readonly label: string;
+  readonly args: string[];
+  /** Sends triggers while the command runs (emwait: what wakes it). */
+  readonly wake?: boolean;
+}
+
+/** Runs one command; returns its wall time in ms and exit code. */
+async function timed(
+  command: Command,
+  publisher: Publisher,
+): Promise<{ ms: number; code: number }> {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: command.args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  if (command.wake) {
+    while (!exited) {
+      await publisher.trigger(WAKE);
+      await Promise.race([status, pause(1)]);
+    }
+  }
+  const { code } = await status;
+  clearTimeout(killer);
+  return { ms: performance.now() - started, code };
+}
+
+/** The one-shot workload. */
+export const oneshot: Workload = {
+  name: "oneshot",
+  summary: "wall ms of emtrigger / emwait processes vs deno run hello.ts",
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const emd = await context.emd();
+    const net = "--allow-net=127.0.0.1";
+    const target = ["127.0.0.1", String(emd.port)];
+    const commands: Command[] = [
+      { label: "deno run hello.ts", args: ["run", HELLO] },
+      {
+        label: "emtrigger",
+        args: ["run", net, MAIN, "emtrigger", ...target, "oneshot_event"],
+      },
+      {
+        label: "emwait (until woken)",
+        args: ["run", net, MAIN, "emwait", ...target, WAKE, "20000"],
+        wake: true,
+      },
+    ];
+    await using publisher = await Publisher.connect(emd.port);
+    const times = commands.map(() => [] as number[]);
+    const failures: string[] = [];
+    const runs = context.options.oneshotRuns;
+    for (let round = 0; round <= runs; round++) { // round 0 is the warm-up
+      for (const [i, command] of commands.entries()) {
+        const { ms, code } = await timed(command, publisher);
+        if (code !== 0) failures.push(`oneshot ${command.label}: exit ${code}`);
+        if (round > 0) times[i]!.push(ms);
+      }
+    }
+    const floor = median(times[0]!);
+    const rows: Row[] = commands.map((command, i) => ({
+      command: command.label,
+      runs,
+      "min ms": round(Math.min(...times[i]!)),
+      "median ms": round(median(times[i]!)),
+      "÷ hello median": round(median(times[i]!) / floor),
+    }));
+    context.progress(
+      `oneshot: emtrigger ${rows[1]!["÷ hello median"]}× hello`,
+    );
+    return { rows, failures };
+  },
+};
+
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}

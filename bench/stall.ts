@@ -1,0 +1,137 @@
+/**
+ * stall: S receivers (100 by default) in worker processes, one of them in a process of its own.
+ * A burst with everyone reading gives the others' base rate; then that one stops reading and a
+ * second burst gives the others' rate beside it. emd must cut the stalled one off at its output
+ * limit without slowing the others: the change in % is the figure, and the cut is checked.
+ * @module
+ */
+import { Publisher } from "./_publisher.ts";
+import { WorkerPool } from "./_pool.ts";
+import type { PhaseStats } from "./_receivers.ts";
+import {
+  type BenchContext,
+  round,
+  type Row,
+  type Workload,
+  type WorkloadResult,
+} from "./workload.ts";
+
+const PAD = 60; // longer names: the stalled connection's backlog passes emd's limit sooner
+const MESSAGE_BYTES = PAD + 10;
+/** Enough bytes to fill the kernel's buffers (about 4 MiB here) and emd's 1 MiB limit. */
+const MIN_BURST_BYTES = 8 * 1024 * 1024;
+const DEADLINE_MS = 60_000;
+
+async function phase(
+  others: WorkerPool,
+  stalled: WorkerPool,
+  publisher: Publisher,
+  messages: number,
+  stalling: boolean,
+  idleMs: number,
+): Promise<{ stats: PhaseStats; rate: number }> {
+  await Promise.all([
+    others.ask({ cmd: "phase", messages }, 10_000),
+    stalled.ask({ cmd: stalling ? "stall" : "phase", messages }, 10_000),
+  ]);
+  const started = await publisher.burst(messages, PAD);
+  const stats = await others.finish(idleMs, DEADLINE_MS);
+  if (!stalling) await stalled.finish(idleMs, DEADLINE_MS);
+  return {
+    stats,
+    rate: stats.deliveries / (Math.max(stats.lastMs - started, 1) / 1000),
+  };
+}
+
+function check(label: string, stats: PhaseStats, messages: number): string[] {
+  const failures: string[] = [];
+  const lost = stats.subs * messages - stats.deliveries;
+  if (lost !== 0) failures.push(`${label}: ${lost} lost by the others`);
+  if (stats.ooo !== 0) failures.push(`${label}: ${stats.ooo} out of order`);
+  if (stats.disconnected !== 0) {
+    failures.push(`${label}: ${stats.disconnected} others disconnected`);
+  }
+  return failures;
+}
+
+async function once(
+  context: BenchContext,
+  run: number,
+): Promise<{ row: Row; failures: string[] }> {
+  const emd = await context.emd();
+  const subs = context.options.stallSubs;
+  const messages = Math.ceil(MIN_BURST_BYTES / MESSAGE_BYTES);
+  await using others = await WorkerPool.start(
+    emd.port,
+    subs - 1,
+    context.options.workers,
+  );
+  await using stalled = await WorkerPool.start(emd.port, 1, 1);
+  await using publisher = await Publisher.connect(emd.port);
+  await publisher.probe({
+    awaitProbe: (what, ms) =>
+      Promise.all([others.awaitProbe(what, ms), stalled.awaitProbe(what, ms)]),
+  }, 30_000);
+  const idleMs = context.options.idleMs;
+  const warm = await phase(others, stalled, publisher, messages, false, idleMs); // not counted
+  const base = await phase(others, stalled, publisher, messages, false, idleMs);
+  const logBefore = emd.log().length;
+  const beside = await phase(
+    others,
+    stalled,
+    publisher,
+    messages,
+    true,
+    idleMs,
+  );
+  const [drained] = await stalled.ask(
+    { cmd: "drain", idleMs: 1_000, timeoutMs: 15_000 },
+    20_000,
+  );
+  const cut = drained?.closed === 1;
+  const cutLogged = /Cannot queue output/.test(emd.log().slice(logBefore));
+  const changePct = (beside.rate / base.rate - 1) * 100;
+  const failures = [
+    ...check(`stall run ${run} (warm-up)`, warm.stats, messages),
+    ...check(`stall run ${run} (all reading)`, base.stats, messages),
+    ...check(`stall run ${run} (one stalled)`, beside.stats, messages),
+  ];
+  if (!cut) {
+    failures.push(`stall run ${run}: the stalled receiver was not cut off`);
+  }
+  return {
+    row: {
+      run,
+      receivers: subs,
+      M: messages,
+      "others M msg/s, all reading": round(base.rate / 1e6),
+      "others M msg/s, one stalled": round(beside.rate / 1e6),
+      "change %": round(changePct, 2),
+      "stalled cut": cut,
+      "cut logged": cutLogged,
+      "stalled MiB read after": round(Number(drained?.bytes ?? 0) / 2 ** 20),
+    },
+    failures,
+  };
+}
+
+/** The stalled-receiver workload. */
+export const stall: Workload = {
+  name: "stall",
+  summary: "one receiver stops reading among S: the others' rate, the cut",
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const rows: Row[] = [];
+    const failures: string[] = [];
+    for (let run = 1; run <= context.options.reps; run++) {
+      const result = await once(context, run);
+      context.progress(
+        `stall run ${run}: others ${result.row["change %"]} %, cut ${
+          result.row["stalled cut"]
+        }`,
+      );
+      rows.push(result.row);
+      failures.push(...result.failures);
+    }
+    return { rows, failures };
+  },
+};

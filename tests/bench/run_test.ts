@@ -1,0 +1,91 @@
+// `deno task bench --quick` end to end: every workload runs against a real emd and reports sane,
+// loss-free results. Figures are not judged here (they live in bench/results/), only structure.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { parseOptions } from "../../bench/run.ts";
+
+const RUN = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+const decoder = new TextDecoder();
+
+async function bench(args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUN, ...args],
+    stdin: "null",
+  }).output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+Deno.test("bench: a bad option is a usage error (64) naming it", async () => {
+  const { code, stderr } = await bench(["--subs", "0,10"]);
+  assert.equal(code, 64);
+  assert.match(stderr, /invalid --subs "0,10"/);
+  assert.match(stderr, /Usage: deno task bench/);
+});
+
+Deno.test("bench: parseOptions rejects unknown workloads and non-positive sizes", () => {
+  assert.throws(
+    () => parseOptions(["--only", "nope"]),
+    /unknown workload "nope"/,
+  );
+  assert.throws(() => parseOptions(["--conns=-3"]), /invalid --conns "-3"/);
+  assert.throws(() => parseOptions(["--reps", "x"]), /invalid --reps "x"/);
+  const { options, only } = parseOptions(["--quick", "--only", "fanout,conns"]);
+  assert.deepEqual(only, ["fanout", "conns"]);
+  assert.equal(options.quick, true);
+  assert.deepEqual(options.fanoutSubs, [1, 10, 100]);
+});
+
+interface Report {
+  workloads: Record<
+    string,
+    { rows: Record<string, unknown>[]; failures: string[] }
+  >;
+  failures: string[];
+}
+
+Deno.test("bench: --quick runs every workload against a real emd and writes JSON", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bench_test_" });
+  try {
+    const out = `${dir}/bench.json`;
+    const { code, stdout, stderr } = await bench(["--quick", "--out", out]);
+    const report = JSON.parse(await Deno.readTextFile(out)) as Report;
+    const { fanout, latency, conns, oneshot, stall } = report.workloads;
+    assert.ok(fanout && latency && conns && oneshot && stall, stderr);
+    for (const [name, result] of Object.entries(report.workloads)) {
+      assert.ok(result.rows.length > 0, `${name} has no rows: ${stderr}`);
+      assert.match(stdout, new RegExp(`## ${name}\\n`));
+    }
+    assert.deepEqual(fanout.rows.map((row) => row.S), [1, 10, 100]);
+    for (const row of fanout.rows) {
+      assert.equal(row.lost, 0);
+      assert.equal(row.ooo, 0);
+      assert.equal(row.disconnected, 0);
+      assert.ok((row["M msg/s"] as number) > 0);
+    }
+    const [lat] = latency.rows;
+    assert.equal(lat!.samples, 10 * 200);
+    assert.equal(lat!.lost, 0);
+    assert.ok((lat!["p50 µs"] as number) <= (lat!["p99 µs"] as number));
+    assert.equal(conns.rows[0]!.N, 200);
+    assert.equal(conns.rows[0]!.lost, 0);
+    assert.deepEqual(
+      oneshot.rows.map((row) => row.command),
+      ["deno run hello.ts", "emtrigger", "emwait (until woken)"],
+    );
+    assert.deepEqual(oneshot.failures, []);
+    assert.equal(stall.rows[0]!["stalled cut"], true, stderr);
+    // Receivers that keep reading may still be cut by today's emd when a pipelined publisher
+    // outruns them (issue 8, flow control): until that lands, only those failures are tolerated.
+    const known =
+      /^stall run 1 \([a-z -]+\): \d+ (lost by the others|others disconnected)$/;
+    const unknown = report.failures.filter((line) => !known.test(line));
+    assert.deepEqual(unknown, [], stderr);
+    assert.equal(code, report.failures.length === 0 ? 0 : 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
