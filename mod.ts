@@ -16,6 +16,7 @@
  * @module
  */
 export {
+  type ClientTlsOptions,
   connect,
   type ConnectOptions,
   type DataEvent,
@@ -39,6 +40,7 @@ export {
   type LoggingOptions,
   type LogLevel,
   type ServerOptions,
+  type ServerTlsOptions,
   startServer,
 } from "./server/mod.ts";
 export {

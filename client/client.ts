@@ -3,11 +3,13 @@ import {
   COMMANDS,
   decodeMessage,
   EmError,
+  type EmErrorCode,
   encodeMessage,
   FLAG_RECEIVE,
   type Hello,
   HELLO_OPTIONS,
   helloBlocks,
+  importSecret,
   isCompatible,
   LineFramer,
   type Message,
@@ -29,11 +31,18 @@ import {
 import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
 import { TriggerMemory } from "./trigger_memory.ts";
 import { TriggerStream } from "./trigger_stream.ts";
-import { openSocket } from "./_socket.ts";
+import { type ClientTlsOptions, openSocket } from "./_socket.ts";
+import { answerChallenge, checkConfirmation } from "./_auth.ts";
 import { DataChannel } from "./data_channel.ts";
 import type { Subscription } from "./event_stream.ts";
 
 const encoder = new TextEncoder();
+const ERROR_CODES: readonly EmErrorCode[] = ["protocol", "auth", "refused"];
+
+/** The `EmError` code for a server's `e<code>`: its own if em knows it, else "refused". */
+function errorCode(code: string): EmErrorCode {
+  return ERROR_CODES.find((known) => known === code) ?? "refused";
+}
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -68,6 +77,13 @@ export interface ConnectOptions {
    * @default {524288}
    */
   readonly maxMessageBytes?: number;
+  /**
+   * The server's shared secret: prove we know it, and check that the server does too
+   * (docs/SECURITY.md). Connecting fails (code "auth") when only one side has a secret.
+   */
+  readonly secret?: string | Uint8Array;
+  /** Speak TLS: `true` trusts the system's authorities, `{ caCerts }` the given ones (PEM). */
+  readonly tls?: boolean | ClientTlsOptions;
 }
 
 /** A connection to an em server. */
@@ -145,14 +161,21 @@ export interface EmClient extends AsyncDisposable {
  * Connects to an em server and exchanges hellos.
  * @param options where to connect and whether to receive triggers
  * @returns the connected client
- * @throws {EmError} code "connect" when unreachable or refused, "protocol" for a bad hello,
- * "timeout" when the server does not say hello in time
+ * @throws {EmError} code "connect" when unreachable or refused (or TLS fails), "protocol" for a
+ * bad hello, "auth" when authentication fails, "timeout" when the server does not say hello in time
+ * @throws {TypeError} for an empty secret
  */
 export async function connect(options: ConnectOptions): Promise<EmClient> {
   const hostname = options.hostname ?? "127.0.0.1";
   const where = `${hostname}:${options.port}`;
-  const conn = await openSocket(hostname, options.port, options.signal);
-  const client = new Client(conn, where, options);
+  const key = options.secret === undefined
+    ? undefined
+    : await importSecret(options.secret);
+  const conn = await openSocket({ hostname, port: options.port }, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
+  const client = new Client(conn, where, options, key);
   try {
     await withTimeout(
       client.handshake(),
@@ -185,14 +208,21 @@ class Client implements EmClient {
   #writes: Promise<void> = Promise.resolve();
   #error: EmError | undefined;
   #reading: Promise<void>;
-  #hello:
-    | { resolve: (hello: Hello) => void; reject: (error: Error) => void }
-    | undefined;
+  #key: CryptoKey | undefined;
+  #helloWaiter: PromiseWithResolvers<Message> | undefined; // the handshake waits for a hello
+  #ready = false; // the handshake is over
   #closing: Promise<void> | undefined;
+  #refusal: { code: EmErrorCode; text: string } | undefined; // the server's last `e`
   #resolveClosed!: (error: EmError) => void;
 
-  constructor(conn: Deno.Conn, where: string, options: ConnectOptions) {
+  constructor(
+    conn: Deno.Conn,
+    where: string,
+    options: ConnectOptions,
+    key: CryptoKey | undefined,
+  ) {
     this.#conn = conn;
+    this.#key = key;
     this.#where = where;
     this.receiving = options.receive ?? false;
     this.#appName = options.appName;
@@ -213,12 +243,12 @@ class Client implements EmClient {
     return this.#server!;
   }
 
-  handshake(): Promise<void> {
-    return new Promise<Hello>((resolve, reject) => {
-      this.#hello = { resolve, reject };
-      this.#failures.add(reject);
-    }).then((hello) => {
-      this.#server = hello;
+  /** Exchanges hellos (and proofs, with a secret); on failure the connection is closed. */
+  async handshake(): Promise<void> {
+    try {
+      const first = await this.#nextHello();
+      const where = this.#where;
+      const answer = await answerChallenge(this.#key, { hello: first, where });
       const options: Block[] = this.#appName === undefined
         ? []
         : [{ letter: HELLO_OPTIONS.APP_NAME, params: [this.#appName] }];
@@ -226,11 +256,28 @@ class Client implements EmClient {
         const max = String(this.#limits.maxLineBytes);
         options.push({ letter: MAX_MESSAGE_OPTION, params: [max] });
       }
+      options.push(...answer?.options ?? []);
       const ours = helloBlocks(PROTOCOL_VERSION, options);
       let text = encodeMessage(ours.command, ours.options) + "\n";
       if (this.receiving) text += `${COMMANDS.FLAGS}${FLAG_RECEIVE}\n`;
-      return this.#send(text);
-    });
+      const confirmation = answer === undefined ? undefined : this.#nextHello();
+      await this.#send(text);
+      if (answer !== undefined) {
+        checkConfirmation(await confirmation!, { answer, where });
+      }
+      this.#ready = true;
+    } catch (error) {
+      if (error instanceof EmError) this.#fail(error);
+      throw error;
+    }
+  }
+
+  /** The next hello from the server (its first message must be one). */
+  #nextHello(): Promise<Message> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const waiter = this.#helloWaiter = Promise.withResolvers<Message>();
+    this.#failures.add(waiter.reject);
+    return waiter.promise.finally(() => this.#failures.delete(waiter.reject));
   }
 
   wait(
@@ -385,12 +432,7 @@ class Client implements EmClient {
       while (true) {
         const count = await this.#conn.read(buffer);
         if (count === null) {
-          reason = new EmError(
-            "closed",
-            this.#closing === undefined // our close() sends our end first; the server's follows
-              ? `Connection to "${this.#where}" closed by the server`
-              : `Connection to "${this.#where}" closed`,
-          );
+          reason = this.#endReason();
           break;
         }
         this.#framer.push(
@@ -407,6 +449,21 @@ class Client implements EmClient {
       );
     }
     this.#fail(reason);
+  }
+
+  /** Why the server's side ended: what its last `e` said, if it said anything. */
+  #endReason(): EmError {
+    if (this.#closing !== undefined) { // our close() sends our end first; the server's follows
+      return new EmError("closed", `Connection to "${this.#where}" closed`);
+    }
+    if (this.#refusal === undefined) {
+      return new EmError(
+        "closed",
+        `Connection to "${this.#where}" closed by the server`,
+      );
+    }
+    const { code, text } = this.#refusal;
+    return new EmError(code, `Refused by "${this.#where}": ${text}`);
   }
 
   #onLine(line: Uint8Array): boolean {
@@ -428,29 +485,20 @@ class Client implements EmClient {
 
   #onMessage(message: Message): void {
     const { letter, params } = message.command;
-    if (this.#hello !== undefined) {
-      const hello = parseHello(message);
-      const { resolve, reject } = this.#hello;
-      this.#hello = undefined;
-      if ("fault" in hello) {
-        return this.#fail(
-          new EmError(
-            "protocol",
-            `Bad hello from "${this.#where}": ${hello.fault}`,
-          ),
-        );
-      }
-      if (!isCompatible(hello)) {
-        return this.#fail(
-          new EmError(
-            "protocol",
-            `Cannot talk to "${this.#where}": it speaks protocol ${hello.major}.${hello.minor}`,
-          ),
-        );
-      }
-      this.#failures.delete(reject); // kept until here: #fail above rejects the handshake
-      this.#agree(hello, message);
-      return resolve(hello);
+    if (letter === COMMANDS.ERROR) {
+      const [code = "", text = "no reason given"] = params;
+      this.#refusal = { code: errorCode(code), text };
+      if (!this.#ready) this.#fail(this.#endReason()); // a refused hello: nothing will follow
+      return;
+    }
+    const waiter = this.#helloWaiter;
+    if (
+      waiter !== undefined &&
+      (this.#server === undefined || letter === COMMANDS.HELLO)
+    ) {
+      this.#helloWaiter = undefined;
+      if (this.#server === undefined && !this.#onServerHello(message)) return;
+      return waiter.resolve(message);
     }
     if (letter === COMMANDS.TRIGGER && params.length === 1) {
       const name = params[0]!;
@@ -466,6 +514,32 @@ class Client implements EmClient {
         for (const stream of this.#streams) stream.push(name);
       }
     }
+  }
+
+  /** Reads the server's first hello; false (after failing the connection) when it is bad. */
+  #onServerHello(message: Message): boolean {
+    const hello = parseHello(message);
+    if ("fault" in hello) {
+      this.#fail(
+        new EmError(
+          "protocol",
+          `Bad hello from "${this.#where}": ${hello.fault}`,
+        ),
+      );
+      return false;
+    }
+    if (!isCompatible(hello)) {
+      this.#fail(
+        new EmError(
+          "protocol",
+          `Cannot talk to "${this.#where}": it speaks protocol ${hello.major}.${hello.minor}`,
+        ),
+      );
+      return false;
+    }
+    this.#server = hello;
+    this.#agree(hello, message);
+    return true;
   }
 
   #agree(hello: Hello, message: Message): void {

@@ -3,6 +3,7 @@
  * @module
  */
 export { connect, type ConnectOptions, type EmClient } from "./client.ts";
+export type { ClientTlsOptions } from "./_socket.ts";
 export type { WaitOptions } from "./_deadline.ts";
 export type { DataEvent, Subscription } from "./event_stream.ts";
 export {

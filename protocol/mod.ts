@@ -76,3 +76,17 @@ export {
   type SyncRequest,
   syncVersionOf,
 } from "./sync.ts";
+export {
+  AUTH_OPTIONS,
+  authProof,
+  type AuthRole,
+  importSecret,
+  isNonce,
+  isProof,
+  newNonce,
+  NONCE_BYTES,
+  nonceOf,
+  proofOf,
+  type ProofInput,
+  proofsEqual,
+} from "./auth.ts";

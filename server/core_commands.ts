@@ -35,6 +35,9 @@ export function coreCommands(host: FeatureHost): Map<string, CommandHandler> {
     [COMMANDS.QUIT, (session, message) => {
       if (rejectsOptions(session, message, "")) return;
       const name = message.command.params.join(",");
+      if (host.options.remoteQuit === false) {
+        return session.drop("refused quit: quit over the network is disabled");
+      }
       if (name !== host.name) {
         return session.drop(`refused quit: wrong server name "${name}"`);
       }

@@ -2,7 +2,12 @@
  * emd as a library: start a server, embed it, stop it.
  * @module
  */
-export { type EmServer, type ServerOptions, startServer } from "./server.ts";
+export {
+  type EmServer,
+  type ServerOptions,
+  type ServerTlsOptions,
+  startServer,
+} from "./server.ts";
 export { type LimitOptions } from "./limits.ts";
 export {
   configureLogging,

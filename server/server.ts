@@ -22,6 +22,7 @@ import {
   resolveLimits,
   type ServerLimits,
 } from "./limits.ts";
+import { Authenticator } from "./auth.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -38,7 +39,8 @@ export interface ServerOptions extends LimitOptions {
    */
   readonly port?: number;
   /**
-   * Address to listen on. em 1.1 has no authentication: listen beyond loopback only on a trusted network.
+   * Address to listen on. Beyond loopback without a `secret`, anyone who can reach it may trigger
+   * events and stop the server (a warning is logged).
    * @default {"127.0.0.1"}
    */
   readonly hostname?: string;
@@ -58,6 +60,26 @@ export interface ServerOptions extends LimitOptions {
    * @default {memoryStore()}
    */
   readonly syncStore?: SyncStore;
+  /**
+   * A shared secret: every connection must prove it knows it in its hello before anything else
+   * it sends is handled (docs/SECURITY.md). 1.1 clients cannot authenticate.
+   */
+  readonly secret?: string | Uint8Array;
+  /**
+   * Whether a client may stop the server with a quit (`Q`); false refuses every quit (logged).
+   * @default {true}
+   */
+  readonly remoteQuit?: boolean;
+  /** Serve TLS instead of plain TCP, with this certificate chain and private key (PEM text). */
+  readonly tls?: ServerTlsOptions;
+}
+
+/** The certificate and key of a TLS server, both PEM text. */
+export interface ServerTlsOptions {
+  /** The server's certificate chain, PEM. */
+  readonly cert: string;
+  /** The certificate's private key, PEM. */
+  readonly key: string;
 }
 
 /** A running emd. */
@@ -95,11 +117,20 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
   }
   checkAgents(options.agents ?? []);
   const limits = resolveLimits(options);
-  const listener = Deno.listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port,
-  });
-  return ready(new Server(listener, options, limits));
+  const auth = options.secret === undefined
+    ? undefined
+    : new Authenticator(options.secret);
+  const where = { hostname: options.hostname ?? "127.0.0.1", port };
+  const listener = options.tls === undefined
+    ? Deno.listen(where)
+    : Deno.listenTls({ ...where, ...options.tls });
+  return ready(new Server(listener, options, { limits, auth }));
+}
+
+/** True for an address only this machine can reach. */
+export function isLoopback(hostname: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === "::1" || hostname === "localhost";
 }
 
 async function ready(server: Server): Promise<EmServer> {
@@ -129,15 +160,21 @@ class Server implements EmServer, FeatureHost {
   #receivers = new Set<Session>();
   #handlers: Map<string, CommandHandler>;
   #hello: Uint8Array;
+  #helloBlocks: ReturnType<typeof helloBlocks>;
+  readonly auth: Authenticator | undefined;
   #stopping: Promise<void> | undefined;
   #resolveFinished!: (reason: string) => void;
 
   constructor(
     listener: Deno.Listener,
     options: ServerOptions,
-    limits: ServerLimits,
+    { limits, auth }: {
+      limits: ServerLimits;
+      auth: Authenticator | undefined;
+    },
   ) {
     this.#listener = listener;
+    this.auth = auth;
     this.addr = listener.addr as Deno.NetAddr;
     this.name = options.name;
     this.#serverLimits = limits;
@@ -145,8 +182,10 @@ class Server implements EmServer, FeatureHost {
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.options = options;
     this.#features = FEATURES.map((create) => create(this));
-    this.ready = Promise.all(this.#features.map((feature) => feature.ready))
-      .then(() => {});
+    this.ready = Promise.all([
+      ...this.#features.map((feature) => feature.ready),
+      auth?.ready,
+    ]).then(() => {});
     this.#handlers = new Map();
     for (const feature of this.#features) {
       for (const [letter, handler] of feature.commands ?? []) {
@@ -156,19 +195,32 @@ class Server implements EmServer, FeatureHost {
         this.#handlers.set(letter, handler);
       }
     }
-    const hello = helloBlocks(
+    const hello = this.#helloBlocks = helloBlocks(
       PROTOCOL_VERSION,
       this.#features.flatMap((feature) => feature.helloOptions?.() ?? []),
     );
     this.#hello = encoder.encode(
       encodeMessage(hello.command, hello.options) + "\n",
     );
-    log.info("Listening on {hostname}:{port} as {name}", {
-      hostname: this.addr.hostname,
-      port: this.addr.port,
-      name: this.name,
-    });
+    this.#announce();
     this.#track(this.#acceptLoop());
+  }
+
+  #announce(): void {
+    const { hostname, port } = this.addr;
+    log.info("Listening on {hostname}:{port} as {name}{security}", {
+      hostname,
+      port,
+      name: this.name,
+      security: (this.options.tls ? ", TLS" : "") +
+        (this.auth ? ", shared secret required" : ""),
+    });
+    if (this.auth === undefined && !isLoopback(hostname)) {
+      log.warn(
+        "WARNING: listening on {hostname}:{port} without a shared secret: anyone who can reach it can trigger events and stop the server. Give a secret (--secret-file or EM_SECRET) or listen on 127.0.0.1",
+        { hostname, port },
+      );
+    }
   }
 
   get connectionCount(): number {
@@ -268,7 +320,7 @@ class Server implements EmServer, FeatureHost {
     const session = new Session(connection, this);
     this.#sessions.add(session);
     log.info("Accepted {peer}", { peer: connection.peer });
-    connection.send(this.#hello);
+    connection.send(this.#helloFor(session));
     this.#helloDeadlines.start(connection);
     this.#track(
       session.run().finally(() => {
@@ -292,6 +344,17 @@ class Server implements EmServer, FeatureHost {
       connection.readLoop(() => {}).then(() => {
         this.#refused.delete(connection);
       }),
+    );
+  }
+
+  /** The hello for a new session: shared bytes, or with a fresh nonce when a secret is set. */
+  #helloFor(session: Session): Uint8Array {
+    if (this.auth === undefined) return this.#hello;
+    const challenge = this.auth.challenge();
+    session.challenge = challenge.params[0];
+    const { command, options } = this.#helloBlocks;
+    return encoder.encode(
+      encodeMessage(command, [...options, challenge]) + "\n",
     );
   }
 

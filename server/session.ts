@@ -1,4 +1,5 @@
 import {
+  type Block,
   COMMANDS,
   decodeMessage,
   EmError,
@@ -10,15 +11,19 @@ import {
   LineFramer,
   type Message,
   parseHello,
+  PROTOCOL_VERSION,
   unknownRequiredOption,
 } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
+import { AUTH_FAILED, type Authenticator, type AuthOutcome } from "./auth.ts";
 import { serverLogger } from "./_log.ts";
 import { closeForLimit, type MessageRate } from "./limits.ts";
 
 const log = serverLogger("session");
 const encoder = new TextEncoder();
 const LF = 0x0a;
+/** Input held while a hello's proof is being checked; more closes the connection. */
+export const MAX_HELD_BYTES = 64 * 1024;
 const T = 0x54;
 const NAME_BYTE = new Uint8Array(256);
 for (
@@ -41,6 +46,8 @@ export interface SessionHost {
   onHello?(session: Session, message: Message): void;
   /** A new token bucket for the session's messages; none: no limit. */
   newMessageRate?(): MessageRate | undefined;
+  /** With a shared secret: checks each hello's proof before anything else is handled. */
+  readonly auth?: Authenticator;
 }
 
 /** The protocol state of one connection: hello, flags, and the hot path for triggers. */
@@ -51,6 +58,8 @@ export class Session {
   hello: { major: number; minor: number; appName?: string } | undefined;
   /** True when flag bit 1 is set: the session receives triggers. */
   receiving = false;
+  /** The nonce sent in this connection's hello, when the server has a shared secret. */
+  challenge: string | undefined;
   #host: SessionHost;
   #framer: LineFramer;
   #batch: Uint8Array[] = [];
@@ -58,6 +67,8 @@ export class Session {
   #limits: Limits;
   #rate: MessageRate | undefined;
   #lines = 0; // lines framed from the current chunk, for the message rate
+  #held: Uint8Array[] | undefined; // lines read while the hello's proof is checked
+  #heldBytes = 0;
 
   constructor(connection: Connection, host: SessionHost) {
     this.connection = connection;
@@ -147,6 +158,7 @@ export class Session {
     this.#lines++;
     if (this.connection.isClosed) return false;
     if (line.length === 0) return true; // an empty line carries nothing: skipped silently
+    if (this.#held !== undefined) return this.#hold(line);
     if (this.hello !== undefined && line[0] === T && isPlainTrigger(line)) {
       this.#batch.push(line);
       this.#batchBytes += line.length + 1;
@@ -178,8 +190,56 @@ export class Session {
         `incompatible protocol version ${hello.major}.${hello.minor}`,
       );
     }
+    const auth = this.#host.auth;
+    if (auth === undefined || this.challenge === undefined) {
+      return this.#accept(hello, message);
+    }
+    this.#held = [];
+    auth.check(this.challenge, message).then(
+      (outcome) => this.#checked(outcome, hello, message),
+      (error: Error) =>
+        this.#checked(
+          {
+            ok: false,
+            fault: `Cannot check the proof: ${error.message}`,
+            text: AUTH_FAILED,
+          },
+          hello,
+          message,
+        ),
+    );
+  }
+
+  #accept(hello: NonNullable<Session["hello"]>, message: Message): void {
     this.hello = hello;
     this.#host.onHello?.(this, message);
+  }
+
+  /** A hello's proof was checked: refuse, or confirm and handle what arrived meanwhile. */
+  #checked(
+    outcome: AuthOutcome,
+    hello: NonNullable<Session["hello"]>,
+    message: Message,
+  ): void {
+    if (this.connection.isClosed) return;
+    if (!outcome.ok) return this.refuse("auth", outcome.text, outcome.fault);
+    log.info("Authenticated {peer}", { peer: this.peer });
+    this.reply(COMMANDS.HELLO, [PROTOCOL_VERSION], [outcome.confirm]);
+    this.#accept(hello, message);
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const line of held) if (!this.#onLine(line)) break;
+    this.#flushBatch();
+  }
+
+  #hold(line: Uint8Array): boolean {
+    this.#heldBytes += line.length + 1;
+    if (this.#heldBytes > MAX_HELD_BYTES) {
+      this.fail(`over ${MAX_HELD_BYTES} bytes sent before authentication`);
+      return false;
+    }
+    this.#held!.push(line.slice());
+    return true;
   }
 
   #flushBatch(): void {
@@ -203,8 +263,12 @@ export class Session {
   }
 
   /** Encodes and sends a reply built from blocks. */
-  reply(letter: string, params: readonly string[]): void {
-    this.sendMessage(encodeMessage({ letter, params }));
+  reply(
+    letter: string,
+    params: readonly string[],
+    options: readonly Block[] = [],
+  ): void {
+    this.sendMessage(encodeMessage({ letter, params }, options));
   }
 
   /**
@@ -213,6 +277,20 @@ export class Session {
    */
   sendError(code: string, text: string): void {
     this.reply(COMMANDS.ERROR, [code, text]);
+  }
+
+  /**
+   * Tells the peer why with `e<code>,<text>`, then closes once the peer has had the chance to read
+   * it (bounded); `reason` is the log line's. Nothing the peer sends afterwards is handled.
+   */
+  refuse(code: string, text: string, reason = text): void {
+    const line = encodeMessage({
+      letter: COMMANDS.ERROR,
+      params: [code, text],
+    });
+    this.connection.closeAfterFlush(encoder.encode(line + "\n"), reason, {
+      fault: true,
+    });
   }
 }
 
