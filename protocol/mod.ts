@@ -86,7 +86,7 @@ export {
   newNonce,
   NONCE_BYTES,
   nonceOf,
-  proofOf,
   type ProofInput,
+  proofOf,
   proofsEqual,
 } from "./auth.ts";

@@ -27,6 +27,11 @@ export class RawPeer implements AsyncDisposable {
     return new RawPeer(conn);
   }
 
+  /** Wraps a connection accepted in a test (e.g. by a fake server). */
+  static wrap(conn: Deno.TcpConn): RawPeer {
+    return new RawPeer(conn);
+  }
+
   /** Connects, reads the server's hello and answers with `hello` (nothing if empty). */
   static async greeted(port: number, hello = "H1.1"): Promise<RawPeer> {
     const peer = await RawPeer.connect(port);
