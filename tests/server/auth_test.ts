@@ -270,7 +270,7 @@ Deno.test("auth: without a secret remoteQuit false refuses quit too", async () =
 });
 
 /** A fake server on port 0: sends `hello`, then answers the client's first line with `answer`. */
-async function fakeServer(
+function fakeServer(
   hello: (nonce: string) => string,
   answer: (clientHello: string, nonce: string) => Promise<string> | string,
 ) {
