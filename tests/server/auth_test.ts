@@ -6,7 +6,7 @@ import {
   newNonce,
   type ProofInput,
 } from "../../protocol/mod.ts";
-import { FLUSH_ON_CLOSE_MS } from "../../server/connection.ts";
+import { CLOSE_LINGER_MS } from "../../server/connection.ts";
 import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
 
 const SECRET = "correct horse battery staple";
@@ -335,7 +335,7 @@ Deno.test("auth: an empty secret is a TypeError, for the server and the client",
   await assert.rejects(connect({ port: 1, secret: "" }), TypeError);
 });
 
-Deno.test("auth: a refused peer that neither reads nor closes is cut off after FLUSH_ON_CLOSE_MS", async () => {
+Deno.test("auth: a refused peer that neither reads nor closes is cut off after CLOSE_LINGER_MS", async () => {
   await using server = await startServer({
     port: 0,
     name: "t",
@@ -343,7 +343,7 @@ Deno.test("auth: a refused peer that neither reads nor closes is cut off after F
   });
   await using peer = await RawPeer.connect(server.addr.port);
   await peer.send("H1.1\n"); // and never reads: the server must not wait for it forever
-  const deadline = Date.now() + FLUSH_ON_CLOSE_MS + 5_000;
+  const deadline = Date.now() + CLOSE_LINGER_MS + 5_000;
   while (server.connectionCount > 0) {
     assert.ok(Date.now() < deadline, "the refused connection was never closed");
     await new Promise((resolve) => setTimeout(resolve, 50));
