@@ -10,7 +10,7 @@ import { CLOSE_LINGER_MS } from "../../server/connection.ts";
 import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
 
 const SECRET = "correct horse battery staple";
-const PROTECTED_HELLO = /^H1\.2;m\d+;n([0-9a-f]{64})$/;
+const PROTECTED_HELLO = /^H1\.2(?:;[a-mo-z][^;]*)*;n([0-9a-f]{64})$/;
 const REQUIRED =
   "eauth,Authentication required: connect with this server's shared secret";
 const FAILED = "eauth,Authentication failed: wrong shared secret";
