@@ -275,7 +275,9 @@ function openError(dir: string, path: string, error: unknown): EmError {
   let detail = message;
   if (/database is locked|database table is locked/.test(message)) {
     detail = `another process (another emd?) is using it: ${message}`;
-  } else if (/not a database|malformed|corrupt/i.test(message)) {
+  } else if (
+    /not a database|malformed|corrupt|no such (table|column)/i.test(message)
+  ) {
     detail =
       `"${path}" is corrupt or not an em database: ${message}. Move it away to start with no state`;
   } else if (

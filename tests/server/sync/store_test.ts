@@ -242,6 +242,18 @@ Deno.test("sqlite store: a damaged page of a real database is refused", () => {
   );
 });
 
+Deno.test("sqlite store: a database whose tables are not em's is refused", () => {
+  using dir = tempDir();
+  openSqliteStore(dir.path).close();
+  const db = new DatabaseSync(join(dir.path, DATABASE_FILE));
+  db.exec("DROP TABLE latches");
+  db.close();
+  assertStorageError(
+    () => openSqliteStore(dir.path),
+    /^Cannot open data directory ".*": ".*emd\.db" is corrupt or not an em database: no such table: latches\. Move it away to start with no state$/,
+  );
+});
+
 Deno.test("sqlite store: a database from a newer em is refused", () => {
   using dir = tempDir();
   openSqliteStore(dir.path).close();
