@@ -24,6 +24,16 @@ export {
   type Subscription,
   type WaitOptions,
 } from "./client/mod.ts";
+export type {
+  BarrierOptions,
+  Condition,
+  Hold,
+  LockOptions,
+  SemaphoreOptions,
+  SyncClient,
+  TriggerOptions,
+  WaitAnyOptions,
+} from "./client/mod.ts";
 export {
   type Agent,
   type AgentContext,

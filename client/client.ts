@@ -27,6 +27,7 @@ import {
   MAX_LINE_BYTES,
   MAX_MESSAGE_OPTION,
   maxMessageOf,
+  syncVersionOf,
 } from "../protocol/mod.ts";
 import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
 import { TriggerMemory } from "./trigger_memory.ts";
@@ -35,6 +36,18 @@ import { type ClientTlsOptions, openSocket } from "./_socket.ts";
 import { answerChallenge, checkConfirmation } from "./_auth.ts";
 import { DataChannel } from "./data_channel.ts";
 import type { Subscription } from "./event_stream.ts";
+import { SyncChannel } from "./sync_channel.ts";
+import { SyncCondition } from "./_sync_hold.ts";
+import type {
+  BarrierOptions,
+  Condition,
+  Hold,
+  LockOptions,
+  SemaphoreOptions,
+  SyncClient,
+  TriggerOptions,
+  WaitAnyOptions,
+} from "./sync.ts";
 
 const encoder = new TextEncoder();
 const ERROR_CODES: readonly EmErrorCode[] = ["protocol", "auth", "refused"];
@@ -86,8 +99,8 @@ export interface ConnectOptions {
   readonly tls?: boolean | ClientTlsOptions;
 }
 
-/** A connection to an em server. */
-export interface EmClient extends AsyncDisposable {
+/** A connection to an em server; the sync methods are described in {@link SyncClient}. */
+export interface EmClient extends AsyncDisposable, SyncClient {
   /** The server's hello. */
   readonly server: Hello;
   /** True when connected with `receive: true`. */
@@ -114,6 +127,13 @@ export interface EmClient extends AsyncDisposable {
   ): AsyncIterable<string>;
   /** Sends `T<name>`; resolves once written to the socket. */
   trigger(name: string): Promise<void>;
+  /**
+   * 1.2 sync: with `{ latch: true }`, triggers `name` and latches it (see `reset`); resolves once
+   * the server has recorded it. A second argument that is exactly `{ latch: <boolean> }` is read as
+   * these options, never as data.
+   * @throws {EmError} code "protocol" when the server does not offer sync
+   */
+  trigger(name: string, options: TriggerOptions): Promise<void>;
   /**
    * 1.2: triggers `name` (a 1.2 name such as `door/front-open`) with JSON data.
    * @returns how many connections and agents received it
@@ -200,6 +220,8 @@ class Client implements EmClient {
   #limits: Limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars: 255 };
   #ourMaxMessage: number;
   #data: DataChannel;
+  #sync: SyncChannel;
+  #syncVersion: string | undefined;
   #memory: TriggerMemory;
   #streams = new Set<TriggerStream>();
   #failures = new Set<(error: Error) => void>();
@@ -234,6 +256,15 @@ class Client implements EmClient {
       serverMinor: () => this.#server?.minor ?? 0,
       maxLineBytes: () => this.#limits.maxLineBytes,
       send: (text) => this.#send(text),
+    });
+    this.#sync = new SyncChannel({
+      where,
+      receiving: this.receiving,
+      syncVersion: () => this.#syncVersion,
+      send: (text) => this.#send(text),
+      requestAny: (names, resolve) =>
+        this.#memory.requestAny(names, true, resolve),
+      flush: () => this.flush(),
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#reading = this.#readLoop();
@@ -312,9 +343,17 @@ class Client implements EmClient {
   }
 
   trigger(name: string): Promise<void>;
+  trigger(name: string, options: TriggerOptions): Promise<void>;
   trigger(name: string, data: JsonValue): Promise<number>;
-  trigger(name: string, ...data: [] | [JsonValue]): Promise<void | number> {
-    if (data.length === 1) return this.#data.triggerData(name, data[0]);
+  trigger(
+    name: string,
+    ...data: [] | [JsonValue | TriggerOptions]
+  ): Promise<void | number> {
+    if (data.length === 1 && isTriggerOptions(data[0])) {
+      if (data[0].latch) return this.#sync.latch(name);
+    } else if (data.length === 1) {
+      return this.#data.triggerData(name, data[0] as JsonValue);
+    }
     assertName(name);
     return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
   }
@@ -339,6 +378,54 @@ class Client implements EmClient {
     options: { signal?: AbortSignal } = {},
   ): Subscription {
     return this.#data.events(pattern, options.signal);
+  }
+
+  get syncAvailable(): boolean {
+    return this.#syncVersion !== undefined;
+  }
+
+  reset(name: string): Promise<void> {
+    return this.#sync.reset(name);
+  }
+
+  waitAny(
+    names: readonly string[],
+    timeoutMs: number,
+    options?: WaitAnyOptions,
+  ): Promise<string | null> {
+    return this.#sync.waitAny(names, timeoutMs, options);
+  }
+
+  lock(name: string, options?: LockOptions): Promise<Hold> {
+    return this.#sync.acquire(name, 1, options);
+  }
+
+  semaphore(
+    name: string,
+    permits: number,
+    options?: SemaphoreOptions,
+  ): Promise<Hold> {
+    return this.#sync.acquire(name, permits, options);
+  }
+
+  releaseLease(name: string, token: string): Promise<void> {
+    return this.#sync.release(name, token);
+  }
+
+  renewLease(name: string, token: string, ttlMs: number): Promise<void> {
+    return this.#sync.renew(name, token, ttlMs);
+  }
+
+  barrier(
+    name: string,
+    parties: number,
+    options?: BarrierOptions,
+  ): Promise<void> {
+    return this.#sync.barrier(name, parties, options);
+  }
+
+  condition(name: string): Condition {
+    return new SyncCondition(this.#sync, name, (event) => this.trigger(event));
   }
 
   quit(serverName: string): Promise<void> {
@@ -507,6 +594,8 @@ class Client implements EmClient {
       this.#data.onEvent(name, undefined);
     } else if (letter === COMMANDS.PING) {
       this.#pings.get(params[0] ?? "")?.();
+    } else if (this.#sync.onMessage(message)) {
+      // a sync answer
     } else if (this.#data.onMessage(letter, params)) {
       const name = params[0] ?? "";
       if (letter === DATA_COMMANDS.DATA && isValidName(name)) {
@@ -544,6 +633,7 @@ class Client implements EmClient {
 
   #agree(hello: Hello, message: Message): void {
     if (hello.minor < 2) return;
+    this.#syncVersion = syncVersionOf(message);
     const max = agreedMaxMessage(this.#ourMaxMessage, maxMessageOf(message));
     this.#limits = { maxLineBytes: max, maxParamChars: max };
     this.#framer.maxLineBytes = max;
@@ -553,6 +643,7 @@ class Client implements EmClient {
     if (this.#error !== undefined) return;
     this.#error = error;
     this.#data.fail(error);
+    this.#sync.fail(error);
     for (const fail of [...this.#failures]) fail(error);
     this.#failures.clear();
     for (const stream of this.#streams) stream.fail(error);
@@ -576,4 +667,14 @@ class Client implements EmClient {
     this.#fail(new EmError("closed", `Connection to "${this.#where}" closed`));
     await this.#reading;
   }
+}
+
+/** True for exactly `{ latch: <boolean> }`: trigger options, not data. */
+function isTriggerOptions(value: unknown): value is TriggerOptions {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return false;
+  }
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === "latch" &&
+    typeof (value as { latch: unknown }).latch === "boolean";
 }

@@ -31,3 +31,13 @@ export {
   type TriggerQueue,
   type TriggerQueueOptions,
 } from "./trigger_queue.ts";
+export type {
+  BarrierOptions,
+  Condition,
+  Hold,
+  LockOptions,
+  SemaphoreOptions,
+  SyncClient,
+  TriggerOptions,
+  WaitAnyOptions,
+} from "./sync.ts";

@@ -1,8 +1,8 @@
 /** One pending request against the memory. */
 interface Pending {
-  readonly name: string;
+  readonly names: readonly string[];
   readonly discards: boolean; // wait() discards what it skips; next() takes only its own name
-  readonly resolve: () => void;
+  readonly resolve: (name: string) => void;
 }
 
 /**
@@ -50,8 +50,22 @@ export class TriggerMemory {
     discards: boolean,
     resolve: () => void,
   ): true | (() => void) {
-    if (this.#take(name, discards)) return true;
-    const pending: Pending = { name, discards, resolve };
+    const result = this.requestAny([name], discards, resolve);
+    return typeof result === "string" ? true : result;
+  }
+
+  /**
+   * Asks for any of `names`: the first remembered trigger of one of them. Returns that name at once
+   * if the memory has one, otherwise registers `resolve` and returns a function that withdraws it.
+   */
+  requestAny(
+    names: readonly string[],
+    discards: boolean,
+    resolve: (name: string) => void,
+  ): string | (() => void) {
+    const taken = this.#take(names, discards);
+    if (taken !== undefined) return taken;
+    const pending: Pending = { names, discards, resolve };
     this.#pending.push(pending);
     return () => {
       const index = this.#pending.indexOf(pending);
@@ -62,9 +76,9 @@ export class TriggerMemory {
   #serve(): void {
     // next() requests first: they take only their own name, so a wait() cannot discard it first
     for (const pending of [...this.#pending]) {
-      if (!pending.discards && this.#take(pending.name, false)) {
-        this.#settle(pending);
-      }
+      if (pending.discards) continue;
+      const taken = this.#take(pending.names, false);
+      if (taken !== undefined) this.#settle(pending, taken);
     }
     // Then wait() requests, together: the earliest trigger any of them wants serves the first
     // wait for that name, and everything before it is discarded. With no wait pending, the
@@ -73,31 +87,34 @@ export class TriggerMemory {
       const waits = this.#pending.filter((pending) => pending.discards);
       if (waits.length === 0) return;
       const index = this.#log.findIndex((name) =>
-        waits.some((wait) => wait.name === name)
+        waits.some((wait) => wait.names.includes(name))
       );
       if (index === -1) {
         this.#log.length = 0;
         return;
       }
-      const name = this.#log[index];
+      const name = this.#log[index]!;
       this.#log.splice(0, index + 1);
-      this.#settle(waits.find((wait) => wait.name === name)!);
+      this.#settle(waits.find((wait) => wait.names.includes(name))!, name);
     }
   }
 
-  #settle(pending: Pending): void {
+  #settle(pending: Pending, name: string): void {
     this.#pending.splice(this.#pending.indexOf(pending), 1);
-    pending.resolve();
+    pending.resolve(name);
   }
 
-  #take(name: string, discards: boolean): boolean {
-    const index = this.#log.indexOf(name);
+  #take(names: readonly string[], discards: boolean): string | undefined {
+    const index = names.length === 1
+      ? this.#log.indexOf(names[0]!)
+      : this.#log.findIndex((name) => names.includes(name));
     if (index === -1) {
       if (discards) this.#log.length = 0;
-      return false;
+      return undefined;
     }
+    const name = this.#log[index]!;
     if (discards) this.#log.splice(0, index + 1);
     else this.#log.splice(index, 1);
-    return true;
+    return name;
   }
 }

@@ -1,0 +1,440 @@
+import {
+  assertName,
+  EmError,
+  type EmErrorCode,
+  encodeSyncRequest,
+  isValidExtendedName,
+  MAX_SYNC_COUNT,
+  MAX_TTL_MS,
+  type Message,
+  parseSyncReply,
+  type SyncReply,
+  type SyncRequest,
+} from "../protocol/mod.ts";
+import type {
+  BarrierOptions,
+  Hold,
+  SemaphoreOptions,
+  WaitAnyOptions,
+} from "./sync.ts";
+import { SyncHold } from "./_sync_hold.ts";
+
+/** What the sync channel needs from its client. */
+export interface SyncHost {
+  /** `host:port`, for messages. */
+  readonly where: string;
+  /** True when connected with `receive: true`. */
+  readonly receiving: boolean;
+  /** The sync version the server announced, if any. */
+  syncVersion(): string | undefined;
+  /** Queues text for the socket. */
+  send(text: string): Promise<void>;
+  /** Asks the trigger memory for any of `names` (as `wait` does). */
+  requestAny(
+    names: readonly string[],
+    resolve: (name: string) => void,
+  ): string | (() => void);
+  /** A round trip to the server (or only our writes, with a 1.1 server). */
+  flush(): Promise<void>;
+}
+
+type Pending = {
+  resolve: (reply: SyncReply) => void;
+  reject: (error: Error) => void;
+};
+
+/** Requests of protocol 1.2 sync (`l z w k v m b q`) and their answers. */
+export class SyncChannel {
+  #host: SyncHost;
+  #pending = new Map<string, Pending>();
+  #failures = new Set<(error: Error) => void>();
+  #seq = 0;
+  #error: EmError | undefined;
+
+  constructor(host: SyncHost) {
+    this.#host = host;
+  }
+
+  /** `trigger(name, { latch: true })`. */
+  async latch(name: string): Promise<void> {
+    assertName(name);
+    expectOk(await this.#ask("latch", { kind: "latch", id: this.#id(), name }));
+  }
+
+  /** `reset(name)`. */
+  async reset(name: string): Promise<void> {
+    assertName(name);
+    expectOk(await this.#ask("reset", { kind: "reset", id: this.#id(), name }));
+  }
+
+  /** `waitAny(names, timeoutMs, options)`. */
+  waitAny(
+    names: readonly string[],
+    timeoutMs: number,
+    options: WaitAnyOptions = {},
+  ): Promise<string | null> {
+    if (names.length === 0) throw new TypeError("Cannot wait for no events");
+    for (const name of names) assertName(name);
+    if (!this.#host.receiving) {
+      throw new TypeError(
+        `Cannot wait for "${names.join(",")}": connect with { receive: true }`,
+      );
+    }
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    return new Promise((resolve, reject) => {
+      new AnyWait(this, names, timeoutMs, options, resolve, reject).start();
+    });
+  }
+
+  /** `lock` and `semaphore`. */
+  async acquire(
+    name: string,
+    permits: number,
+    options: SemaphoreOptions = {},
+  ): Promise<Hold> {
+    const { count = 1, ttlMs, timeoutMs = -1, signal } = options;
+    checkSyncName(name);
+    checkCount("permits", permits, MAX_SYNC_COUNT);
+    checkCount("count", count, permits);
+    if (ttlMs !== undefined) checkCount("ttlMs", ttlMs, MAX_TTL_MS);
+    const id = this.#id();
+    const request: SyncRequest = ttlMs === undefined
+      ? { kind: "acquire", id, name, permits, count }
+      : { kind: "acquire", id, name, permits, count, ttlMs };
+    const { reply, gaveUp } = await this.#askWithdrawable(
+      `acquire "${name}"`,
+      request,
+      timeoutMs,
+      signal,
+    );
+    if (reply.kind === "withdrawn") {
+      throw withdrawal(
+        gaveUp,
+        signal,
+        `Cannot acquire "${name}": not granted within ${timeoutMs} ms`,
+      );
+    }
+    if (reply.kind !== "granted") throw unexpected(reply);
+    const hold = new SyncHold(this, {
+      name,
+      permits,
+      count,
+      ttlMs,
+      token: reply.token,
+    });
+    if (gaveUp === "abort") {
+      await hold.release().catch(() => {});
+      throw signal!.reason;
+    }
+    return hold;
+  }
+
+  /** `releaseLease` and a hold's release. */
+  async release(name: string, token: string): Promise<void> {
+    checkSyncName(name);
+    const id = this.#id();
+    expectOk(
+      await this.#ask(`release "${name}"`, {
+        kind: "release",
+        id,
+        name,
+        token,
+      }),
+    );
+  }
+
+  /** `renewLease` and a hold's renew. */
+  async renew(name: string, token: string, ttlMs: number): Promise<void> {
+    checkSyncName(name);
+    checkCount("ttlMs", ttlMs, MAX_TTL_MS);
+    const id = this.#id();
+    expectOk(
+      await this.#ask(`renew "${name}"`, {
+        kind: "renew",
+        id,
+        name,
+        token,
+        ttlMs,
+      }),
+    );
+  }
+
+  /** `barrier(name, parties, options)`. */
+  async barrier(
+    name: string,
+    parties: number,
+    options: BarrierOptions = {},
+  ): Promise<void> {
+    const { timeoutMs = -1, signal } = options;
+    checkSyncName(name);
+    checkCount("parties", parties, MAX_SYNC_COUNT);
+    const request: SyncRequest = {
+      kind: "barrier",
+      id: this.#id(),
+      name,
+      parties,
+    };
+    const { reply, gaveUp } = await this.#askWithdrawable(
+      `arrive at "${name}"`,
+      request,
+      timeoutMs,
+      signal,
+    );
+    if (reply.kind === "withdrawn") {
+      throw withdrawal(
+        gaveUp,
+        signal,
+        `Cannot pass barrier "${name}": ${parties} parties did not arrive within ${timeoutMs} ms`,
+      );
+    }
+    if (reply.kind !== "ok") throw unexpected(reply);
+    if (gaveUp === "abort") throw signal!.reason;
+  }
+
+  /**
+   * Sends `w` for a wait (a 1.2 server with sync) and reports the answer; without sync, confirms
+   * with a round trip instead.
+   */
+  confirmWait(
+    names: readonly string[],
+    onAnswer: (latched: string | undefined) => void,
+    onError: (error: Error) => void,
+  ): () => void {
+    if (this.#host.syncVersion() === undefined) {
+      let live = true;
+      this.#host.flush().then(
+        () => live && onAnswer(undefined),
+        (e) => live && onError(e),
+      );
+      return () => live = false;
+    }
+    const id = this.#id();
+    this.#ask("wait", { kind: "wait", id, names }).then((reply) => {
+      if (reply.kind === "latched") onAnswer(reply.name);
+      else if (reply.kind === "ok") onAnswer(undefined);
+      else onError(unexpected(reply));
+    }, onError);
+    return () => void this.#pending.delete(id); // the answer is no longer wanted
+  }
+
+  /** The memory request of a wait. */
+  requestAny(
+    names: readonly string[],
+    resolve: (name: string) => void,
+  ): string | (() => void) {
+    return this.#host.requestAny(names, resolve);
+  }
+
+  /** Registers a listener for the connection's end; returns its removal. */
+  onFailure(listener: (error: Error) => void): () => void {
+    if (this.#error !== undefined) {
+      listener(this.#error);
+      return () => {};
+    }
+    this.#failures.add(listener);
+    return () => this.#failures.delete(listener);
+  }
+
+  /** Handles `o y g q` and an `e` naming a request; returns false for other messages. */
+  onMessage(message: Message): boolean {
+    const reply = parseSyncReply(message);
+    if (reply === undefined) return false;
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return true; // an answer nobody waits for any more
+    this.#pending.delete(reply.id);
+    pending.resolve(reply);
+    return true;
+  }
+
+  /** Fails every pending request and wait. */
+  fail(error: EmError): void {
+    if (this.#error !== undefined) return;
+    this.#error = error;
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+    for (const listener of [...this.#failures]) listener(error);
+    this.#failures.clear();
+  }
+
+  #id(): string {
+    return `s${++this.#seq}`;
+  }
+
+  /** Sends a request; resolves with its answer; an `e` answer rejects with an `EmError`. */
+  #ask(what: string, request: SyncRequest): Promise<SyncReply> {
+    if (this.#host.syncVersion() === undefined) {
+      return Promise.reject(
+        new EmError(
+          "protocol",
+          `Cannot ${what} on "${this.#host.where}": the server does not offer sync`,
+        ),
+      );
+    }
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const answered = new Promise<SyncReply>((resolve, reject) => {
+      this.#pending.set(request.id, { resolve, reject });
+    }).then((reply) => {
+      if (reply.kind !== "error") return reply;
+      throw new EmError(errorCode(reply.code), reply.text);
+    });
+    this.#host.send(encodeSyncRequest(request) + "\n").catch((error) => {
+      const pending = this.#pending.get(request.id);
+      this.#pending.delete(request.id);
+      pending?.reject(error);
+    });
+    return answered;
+  }
+
+  /** Sends a request that waits; on timeout or abort withdraws it and still takes its answer. */
+  async #askWithdrawable(
+    what: string,
+    request: SyncRequest,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ reply: SyncReply; gaveUp: "timeout" | "abort" | undefined }> {
+    if (signal?.aborted) throw signal.reason;
+    let gaveUp: "timeout" | "abort" | undefined;
+    const withdraw = (why: "timeout" | "abort"): void => {
+      if (gaveUp !== undefined) return;
+      gaveUp = why;
+      this.#host.send(
+        encodeSyncRequest({ kind: "withdraw", id: request.id }) + "\n",
+      )
+        .catch(() => {}); // a closed connection rejects the request itself
+    };
+    const timer = timeoutMs >= 0
+      ? setTimeout(() => withdraw("timeout"), timeoutMs)
+      : undefined;
+    const onAbort = (): void => withdraw("abort");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const reply = await this.#ask(what, request);
+      return { reply, gaveUp };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/** One `waitAny`: the memory, the server's confirmation, the timer and the signal. */
+class AnyWait {
+  #done = false;
+  #ready = false;
+  #cleanups: (() => void)[] = [];
+
+  constructor(
+    readonly channel: SyncChannel,
+    readonly names: readonly string[],
+    readonly timeoutMs: number,
+    readonly options: WaitAnyOptions,
+    readonly resolve: (name: string | null) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    const taken = this.channel.requestAny(
+      this.names,
+      (name) => this.#fired(name),
+    );
+    if (typeof taken === "string") return this.#fired(taken);
+    this.#cleanups.push(taken);
+    this.#cleanups.push(
+      this.channel.onFailure((error) => this.#end(() => this.reject(error))),
+    );
+    if (this.#done) return;
+    const { signal } = this.options;
+    const onAbort = (): void => this.#end(() => this.reject(signal!.reason));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#cleanups.push(() => signal?.removeEventListener("abort", onAbort));
+    if (this.timeoutMs >= 0) {
+      const timer = setTimeout(
+        () => this.#end(() => this.resolve(null)),
+        this.timeoutMs,
+      );
+      this.#cleanups.push(() => clearTimeout(timer));
+    }
+    this.#cleanups.push(this.channel.confirmWait(
+      this.names,
+      (latched) =>
+        latched === undefined ? this.#callReady() : this.#fired(latched),
+      (error) => this.#end(() => this.reject(error)),
+    ));
+  }
+
+  #fired(name: string): void {
+    if (this.#done) return;
+    this.#callReady();
+    this.#end(() => this.resolve(name));
+  }
+
+  #callReady(): void {
+    if (this.#ready || this.#done) return;
+    this.#ready = true;
+    try {
+      this.options.onReady?.();
+    } catch (error) {
+      this.#end(() => this.reject(error));
+    }
+  }
+
+  #end(outcome: () => void): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    outcome();
+  }
+}
+
+const CODES: readonly EmErrorCode[] = [
+  "protocol",
+  "connect",
+  "closed",
+  "timeout",
+  "auth",
+  "refused",
+  "failed",
+  "storage",
+];
+
+function errorCode(code: string): EmErrorCode {
+  return (CODES as readonly string[]).includes(code)
+    ? code as EmErrorCode
+    : "failed";
+}
+
+function expectOk(reply: SyncReply): void {
+  if (reply.kind !== "ok") throw unexpected(reply);
+}
+
+function unexpected(reply: SyncReply): EmError {
+  return new EmError(
+    "protocol",
+    `Unexpected sync answer "${reply.kind}" to request ${reply.id}`,
+  );
+}
+
+function withdrawal(
+  gaveUp: "timeout" | "abort" | undefined,
+  signal: AbortSignal | undefined,
+  text: string,
+): unknown {
+  return gaveUp === "abort" ? signal!.reason : new EmError("timeout", text);
+}
+
+function checkSyncName(name: string): void {
+  if (!isValidExtendedName(name)) {
+    throw new TypeError(
+      `Invalid name "${name}": use 1 to 255 characters of [A-Za-z0-9_./-], not starting with . / -`,
+    );
+  }
+}
+
+function checkCount(what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(
+      `Invalid ${what} "${value}": use an integer from 1 to ${max}`,
+    );
+  }
+}
