@@ -573,6 +573,7 @@ class Client implements EmClient {
   #onMessage(message: Message): void {
     const { letter, params } = message.command;
     if (letter === COMMANDS.ERROR) {
+      if (this.#sync.onMessage(message)) return; // names a sync request: not about the connection
       const [code = "", text = "no reason given"] = params;
       this.#refusal = { code: errorCode(code), text };
       if (!this.#ready) this.#fail(this.#endReason()); // a refused hello: nothing will follow
