@@ -29,6 +29,7 @@ Options:
   --oneshot-runs N        runs per command for one-shot (default 21)
   --stall-subs N          receivers in the stalled-receiver workload (default 100)
   --out PATH              JSON file to write (default bench/results/bench.json)
+  --profile DIR           run every emd with --cpu-prof, profiles into DIR
   -h, --help
 
 Workloads:
@@ -47,6 +48,7 @@ const CONFIG = {
   "oneshot-runs": { type: "string" },
   "stall-subs": { type: "string" },
   out: { type: "string" },
+  profile: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -69,6 +71,7 @@ export function parseOptions(args: string[]): {
   options: BenchOptions;
   only: string[];
   out: string | undefined;
+  emd: EmdOptions;
   help: boolean;
 } {
   const { values } = parseArgs({ args, options: CONFIG, strict: true });
@@ -112,6 +115,9 @@ export function parseOptions(args: string[]): {
     },
     only,
     out: values.out,
+    emd: values.profile === undefined
+      ? {}
+      : { denoFlags: ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] },
     help: values.help ?? false,
   };
 }
@@ -124,12 +130,13 @@ function progress(line: string): void {
 export async function runBench(
   options: BenchOptions,
   only: readonly string[],
+  emd: EmdOptions = {},
 ): Promise<Record<string, unknown>> {
   let shared: Emd | undefined;
   const context: BenchContext = {
     options,
-    emd: async () => shared ??= await startEmd(),
-    freshEmd: (emdOptions?: EmdOptions) => startEmd(emdOptions),
+    emd: async () => shared ??= await startEmd(emd),
+    freshEmd: (emdOptions?: EmdOptions) => startEmd({ ...emd, ...emdOptions }),
     progress,
   };
   const results: Record<string, WorkloadResult & { seconds: number }> = {};
@@ -179,7 +186,7 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const report = await runBench(parsed.options, parsed.only);
+  const report = await runBench(parsed.options, parsed.only, parsed.emd);
   const workloads = report.workloads as Record<string, WorkloadResult>;
   for (const [name, result] of Object.entries(workloads)) {
     // deno-lint-ignore no-console

@@ -1,0 +1,174 @@
+/**
+ * The comparison's summary: per workload one row with emd's, emd_ref's and Redis's figures
+ * (medians over the runs), the ratios emd/emd_ref and emd/Redis, and issue 8's target for it.
+ * @module
+ */
+import type { ResultLine } from "./_yardstick.ts";
+import { percentile, round, type Row } from "./workload.ts";
+
+/** A RESULT record with the target and configuration it belongs to. */
+export interface Measured {
+  readonly workload: "fanout" | "latency" | "conns";
+  /** S for fanout, N for conns, 10 for latency. */
+  readonly size: number;
+  readonly label: string;
+  readonly result: ResultLine;
+}
+
+/** One-shot figures, wall ms medians. */
+export interface OneShot {
+  readonly label: string;
+  readonly median: number;
+  readonly min: number;
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+function figure(
+  all: readonly Measured[],
+  workload: Measured["workload"],
+  size: number,
+  label: string,
+  field: string,
+  scale = 1,
+): number | undefined {
+  const values = all
+    .filter((m) =>
+      m.workload === workload && m.size === size && m.label === label
+    )
+    .map((m) => m.result[field])
+    .filter((v): v is number => typeof v === "number");
+  const value = median(values);
+  return value === undefined ? undefined : value * scale;
+}
+
+const ratio = (a?: number, b?: number) =>
+  a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
+const cell = (v?: number) => (v === undefined ? null : round(v, 3));
+
+interface Spec {
+  workload: Measured["workload"];
+  size: number;
+  what: string;
+  field: string;
+  scale?: number;
+  /** The target as text, and whether the figures meet it. */
+  target: string;
+  met: (emd?: number, ref?: number, redis?: number) => boolean | null;
+}
+
+function specs(all: readonly Measured[]): Spec[] {
+  const sizes = (workload: Measured["workload"]) =>
+    [...new Set(all.filter((m) => m.workload === workload).map((m) => m.size))]
+      .sort((a, b) => a - b);
+  const known = (...values: Array<number | undefined>) =>
+    values.every((v) => v !== undefined);
+  const list: Spec[] = [];
+  for (const s of sizes("fanout")) {
+    list.push({
+      workload: "fanout",
+      size: s,
+      what: `fanout S=${s}, M msg/s delivered`,
+      field: "rate",
+      scale: 1e-6,
+      target: s === 1 ? "≥ 3× Redis" : "≥ emd_ref",
+      met: (emd, ref, redis) =>
+        s === 1
+          ? (known(emd, redis) ? emd! >= 3 * redis! : null)
+          : (known(emd, ref) ? emd! >= ref! : null),
+    });
+  }
+  for (const n of sizes("latency")) {
+    for (const p of ["p50", "p99"]) {
+      list.push({
+        workload: "latency",
+        size: n,
+        what: `latency ${p} µs (${n} receivers, 1000/s)`,
+        field: `${p}_us`,
+        target: p === "p99" ? "≤ 1.2× Redis and < 1000 µs" : "–",
+        met: (emd, _ref, redis) =>
+          p !== "p99" || !known(emd, redis)
+            ? null
+            : emd! <= 1.2 * redis! && emd! < 1000,
+      });
+    }
+  }
+  for (const n of sizes("conns")) {
+    list.push({
+      workload: "conns",
+      size: n,
+      what: `conns N=${n}, KB per connection`,
+      field: "kb_per_conn",
+      target: "≤ 4 KB",
+      met: (emd) => (emd === undefined ? null : emd <= 4),
+    }, {
+      workload: "conns",
+      size: n,
+      what: `conns N=${n}, ms for one trigger to reach all`,
+      field: "all_ms",
+      target: "≤ 1.2× Redis",
+      met: (emd, _ref, redis) =>
+        known(emd, redis) ? emd! <= 1.2 * redis! : null,
+    });
+  }
+  return list;
+}
+
+/** The comparison table rows for the load-generator workloads. */
+export function compareRows(all: readonly Measured[]): Row[] {
+  return specs(all).map((spec) => {
+    const get = (label: string) =>
+      figure(all, spec.workload, spec.size, label, spec.field, spec.scale);
+    const [emd, ref, redis] = [get("emd"), get("emd_ref"), get("redis")];
+    const met = spec.met(emd, ref, redis);
+    return {
+      figure: spec.what,
+      emd: cell(emd),
+      emd_ref: cell(ref),
+      redis: cell(redis),
+      "emd/emd_ref": ratio(emd, ref),
+      "emd/redis": ratio(emd, redis),
+      target: spec.target,
+      met: met === null ? "–" : met ? "yes" : "NO",
+    };
+  });
+}
+
+/** Losses, disorder and disconnects per target, summed over every recorded run. */
+export function cleanlinessRows(all: readonly Measured[]): Row[] {
+  const labels = [...new Set(all.map((m) => m.label))];
+  const sum = (label: string, field: string) =>
+    all.filter((m) => m.label === label)
+      .reduce((n, m) => n + (Number(m.result[field]) || 0), 0);
+  return labels.map((label) => ({
+    target: label,
+    runs: all.filter((m) => m.label === label).length,
+    lost: sum(label, "lost"),
+    ooo: sum(label, "ooo"),
+    disconnected: sum(label, "disconnected"),
+    "timed out": sum(label, "timed_out"),
+  }));
+}
+
+/** One-shot rows: wall ms and the ratio to `deno run hello.ts`. */
+export function oneShotRows(all: readonly OneShot[]): Row[] {
+  const how = (label: string) => label.match(/\(([^()]*)\)$/)?.[1];
+  const helloOf = (label: string) =>
+    all.find((o) =>
+      o.label.startsWith("deno run hello") && how(o.label) === how(label)
+    )?.median;
+  const emTool = /^em(trigger|wait)\b/;
+  return all.map((o) => ({
+    command: o.label,
+    "min ms": round(o.min, 3),
+    "median ms": round(o.median, 3),
+    "÷ hello": ratio(o.median, helloOf(o.label)),
+    target: emTool.test(o.label) ? "≤ 1.2× hello" : "–",
+    met: emTool.test(o.label) && helloOf(o.label) !== undefined
+      ? (o.median <= 1.2 * helloOf(o.label)! ? "yes" : "NO")
+      : "–",
+  }));
+}

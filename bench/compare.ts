@@ -1,0 +1,381 @@
+/**
+ * `deno run -A bench/compare.ts`: the same workloads, with the yardstick's C load generator,
+ * against emd, emd_ref and Redis back to back in one run (all three servers run side by side;
+ * each configuration is measured on the three in turn), then one-shot wall times with `wallrun`.
+ * Prints the ratios emd/emd_ref and emd/Redis with issue 8's targets and saves raw lines and
+ * tables under bench/results/compare/. Needs the yardstick (`../shared/bench`, or
+ * `--yardstick PATH`), gcc, and redis-server (installed with apt-get when missing and allowed).
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  buildYardstick,
+  emdRefTarget,
+  emdTarget,
+  ensureRedis,
+  findYardstick,
+  loadgen,
+  redisTarget,
+  type Target,
+  versions,
+  wallrun,
+} from "./_yardstick.ts";
+import {
+  cleanlinessRows,
+  compareRows,
+  type Measured,
+  type OneShot,
+  oneShotRows,
+} from "./_compare_table.ts";
+import { markdownTable } from "./_table.ts";
+import { pause } from "./_deadline.ts";
+import { oneshot } from "./oneshot.ts";
+import type { Emd } from "./_emd.ts";
+import type { BenchContext } from "./workload.ts";
+import { parseOptions } from "./run.ts";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const USAGE = `Usage: deno run -A bench/compare.ts [OPTIONS]
+
+Runs the yardstick's C load generator against emd, emd_ref and Redis back to back.
+
+Options:
+  --yardstick PATH   the yardstick folder (default: ../shared/bench from the repository)
+  --only LIST        fanout,latency,conns,oneshot (default: all)
+  --reps N           runs per configuration and server (default 1)
+  --subs LIST        fanout receiver counts (default 1,10,100,1000)
+  --conns LIST       conns connection counts (default 10000)
+  --seconds S        fanout run length to calibrate for (default 2.5)
+  --oneshot-runs N   wallrun runs per command (default 21)
+  --no-redis         leave Redis out (no apt-get)
+  --quick            small sizes: subs 1,10; conns 1000; 0.5 s runs; 5 one-shot runs
+  --out DIR          where raw lines and tables go (default bench/results/compare)
+  -h, --help`;
+
+interface Settings {
+  yardstick: string;
+  only: string[];
+  reps: number;
+  subs: number[];
+  conns: number[];
+  seconds: number;
+  oneshotRuns: number;
+  redis: boolean;
+  out: string;
+}
+
+const raw: string[] = [];
+function say(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`compare: ${line}\n`));
+}
+
+function settings(args: string[]): Settings | number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      yardstick: { type: "string" },
+      only: { type: "string" },
+      reps: { type: "string" },
+      subs: { type: "string" },
+      conns: { type: "string" },
+      seconds: { type: "string" },
+      "oneshot-runs": { type: "string" },
+      "no-redis": { type: "boolean" },
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return 0;
+  const quick = values.quick ?? false;
+  const list = (text: string | undefined, fallback: number[]) =>
+    text === undefined ? fallback : text.split(",").map(Number);
+  const yardstick = findYardstick(values.yardstick);
+  if (yardstick === undefined) {
+    say(
+      `no yardstick (loadgen.c) at ${
+        values.yardstick ?? "../shared/bench"
+      }: pass --yardstick PATH`,
+    );
+    return 1;
+  }
+  return {
+    yardstick,
+    only: values.only?.split(",") ?? ["fanout", "latency", "conns", "oneshot"],
+    reps: Number(values.reps ?? 1),
+    subs: list(values.subs, quick ? [1, 10] : [1, 10, 100, 1000]),
+    conns: list(values.conns, quick ? [1000] : [10_000]),
+    seconds: Number(values.seconds ?? (quick ? 0.5 : 2.5)),
+    oneshotRuns: Number(values["oneshot-runs"] ?? (quick ? 5 : 21)),
+    redis: !values["no-redis"],
+    out: values.out ?? `${REPO}bench/results/compare`,
+  };
+}
+
+/** Pilot runs (not recorded), as the yardstick's run.sh does: M for about `seconds`. */
+async function calibrate(
+  build: string,
+  target: Target,
+  subs: number,
+  seconds: number,
+): Promise<number> {
+  let messages = Math.max(100, Math.round(200_000 / subs));
+  for (let pilot = 0; pilot < 4; pilot++) {
+    const { result } = await loadgen(build, target, [
+      "fanout",
+      "-s",
+      String(subs),
+      "-m",
+      String(messages),
+      "-T",
+      "60",
+    ]);
+    if (result === undefined) return 0;
+    const secs = Number(result.secs);
+    if (secs >= 0.3 || pilot === 3) {
+      const m = Math.round(Number(result.rate) * seconds / subs);
+      return Math.min(200_000_000, Math.max(100, m));
+    }
+    messages = Math.round(messages * Math.min(50, Math.max(2, 0.6 / secs)));
+  }
+  return messages;
+}
+
+async function measure(
+  build: string,
+  target: Target,
+  workload: Measured["workload"],
+  size: number,
+  args: string[],
+): Promise<Measured | undefined> {
+  const { result, raw: line, stderr } = await loadgen(build, target, args);
+  if (result === undefined) {
+    say(`${workload} ${size} on ${target.label}: no result ${stderr}`);
+    raw.push(`# no result: ${target.label} ${args.join(" ")}: ${stderr}`);
+    return undefined;
+  }
+  raw.push(line);
+  say(`${target.label} ${workload} ${size}: ${line.slice(0, 160)}`);
+  return { workload, size, label: target.label, result };
+}
+
+async function loadgenWorkloads(
+  s: Settings,
+  build: string,
+  targets: Target[],
+): Promise<Measured[]> {
+  const all: Measured[] = [];
+  const keep = (m: Measured | undefined) => m && all.push(m);
+  if (s.only.includes("fanout")) {
+    for (const subs of s.subs) {
+      const ms = new Map<Target, number>();
+      for (const t of targets) {
+        ms.set(t, await calibrate(build, t, subs, s.seconds));
+      }
+      for (let rep = 1; rep <= s.reps; rep++) {
+        for (const t of targets) {
+          const m = String(ms.get(t));
+          keep(
+            await measure(build, t, "fanout", subs, [
+              "fanout",
+              ...["-s", String(subs), "-m", m, "-r", String(rep), "-T", "60"],
+            ]),
+          );
+        }
+      }
+    }
+  }
+  if (s.only.includes("latency")) {
+    for (let rep = 1; rep <= s.reps; rep++) {
+      for (const t of targets) {
+        keep(
+          await measure(build, t, "latency", 10, [
+            "latency",
+            ...["-s", "10", "-m", "2000", "-i", "1000", "-r", String(rep)],
+          ]),
+        );
+      }
+    }
+  }
+  if (s.only.includes("conns")) {
+    for (const n of s.conns) {
+      for (let rep = 1; rep <= s.reps; rep++) {
+        for (const t of targets) {
+          await t.restart(); // fresh memory for every conns run, as the yardstick does
+          await pause(500);
+          keep(
+            await measure(build, t, "conns", n, [
+              "conns",
+              ...["-s", String(n), "-r", String(rep), "-T", "90"],
+            ]),
+          );
+        }
+      }
+    }
+  }
+  return all;
+}
+
+async function oneShots(
+  s: Settings,
+  build: string,
+  emd: Target,
+  ref: Target,
+  redis: Target | undefined,
+): Promise<OneShot[]> {
+  const deno = Deno.execPath();
+  const net = "--allow-net=127.0.0.1";
+  const main = `${REPO}cli/main.ts`;
+  const commands: Array<[string, string[]]> = [
+    ["deno run hello.ts", [deno, "run", `${REPO}bench/hello.ts`]],
+    ["emtrigger", [
+      deno,
+      "run",
+      net,
+      main,
+      "emtrigger",
+      "127.0.0.1",
+      String(emd.port),
+      "bench",
+    ]],
+    ["emtrigger_ref (C)", [
+      `${build}/emtrigger_ref`,
+      "-p",
+      String(ref.port),
+      "bench",
+    ]],
+    ["yardstick oneshot/trigger.ts (Deno)", [
+      deno,
+      "run",
+      net,
+      `${s.yardstick}/oneshot/trigger.ts`,
+      String(ref.port),
+      "bench",
+    ]],
+  ];
+  if (redis) {
+    commands.push(["redis-cli PUBLISH", [
+      "redis-cli",
+      "-p",
+      String(redis.port),
+      "PUBLISH",
+      "bench",
+      "x",
+    ]]);
+  }
+  const figures: OneShot[] = [];
+  for (const [label, command] of commands) {
+    const w = await wallrun(build, s.oneshotRuns, command);
+    raw.push(`${label.padEnd(36)} ${w.raw}`);
+    say(`${label}: median ${w.median} ms`);
+    figures.push({ label: `${label} (wallrun)`, median: w.median, min: w.min });
+  }
+  return figures;
+}
+
+/** emwait's figure comes from bench/oneshot.ts (it needs a trigger to end), same machine, same minute. */
+async function emwaitShot(s: Settings, emd: Target): Promise<OneShot[]> {
+  const asEmd: Emd = {
+    port: emd.port,
+    pid: emd.pid,
+    log: () => "",
+    stop: () => Promise.resolve(),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+  const context: BenchContext = {
+    options: { ...parseOptions([]).options, oneshotRuns: s.oneshotRuns },
+    emd: () => Promise.resolve(asEmd),
+    freshEmd: () => Promise.reject(new Error("not in compare")),
+    progress: say,
+  };
+  const { rows } = await oneshot.run(context);
+  return rows.map((row) => ({
+    label: `${row.command} (spawn, bench/oneshot.ts)`,
+    median: Number(row["median ms"]),
+    min: Number(row["min ms"]),
+  }));
+}
+
+async function startTargets(
+  s: Settings,
+  build: string,
+  stateDir: string,
+): Promise<Target[]> {
+  const targets: Target[] = [];
+  try {
+    targets.push(await emdTarget());
+    targets.push(await emdRefTarget(build));
+    if (s.redis && await ensureRedis(say)) {
+      targets.push(await redisTarget(stateDir));
+    }
+  } catch (error) {
+    await Promise.allSettled(targets.map((t) => t.stop()));
+    throw error;
+  }
+  return targets;
+}
+
+async function main(args: string[]): Promise<number> {
+  let s: Settings | number;
+  try {
+    s = settings(args);
+  } catch (error) {
+    say(`${(error as Error).message}\n${USAGE}`);
+    return 64;
+  }
+  if (typeof s === "number") {
+    if (s === 0) say(USAGE);
+    return s;
+  }
+  const build = await Deno.makeTempDir({ prefix: "em_yardstick_" });
+  const started = new Date();
+  try {
+    say(`building the yardstick from ${s.yardstick} into ${build}`);
+    await buildYardstick(s.yardstick, build);
+    const targets = await startTargets(s, build, build);
+    const header = await versions();
+    let measured: Measured[] = [];
+    const shots: OneShot[] = [];
+    try {
+      say(`targets: ${targets.map((t) => `${t.label}:${t.port}`).join(", ")}`);
+      measured = await loadgenWorkloads(s, build, targets);
+      if (s.only.includes("oneshot")) {
+        const [emd, ref] = targets as [Target, Target];
+        shots.push(...await oneShots(s, build, emd, ref, targets[2]));
+        shots.push(...await emwaitShot(s, emd));
+      }
+    } finally {
+      await Promise.allSettled(targets.map((t) => t.stop()));
+    }
+    const text = [
+      `# emd vs emd_ref vs Redis, one run (${started.toISOString()})`,
+      "",
+      "```",
+      `deno run -A bench/compare.ts ${args.join(" ")}`.trim(),
+      ...header,
+      "```",
+      "",
+      markdownTable(compareRows(measured)),
+      "",
+      markdownTable(cleanlinessRows(measured)),
+      "",
+      shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",
+    ].join("\n");
+    // deno-lint-ignore no-console
+    console.log(text);
+    await Deno.mkdir(s.out, { recursive: true });
+    await Deno.writeTextFile(`${s.out}/table.md`, text + "\n");
+    await Deno.writeTextFile(`${s.out}/raw.txt`, raw.join("\n") + "\n");
+    await Deno.writeTextFile(
+      `${s.out}/compare.json`,
+      JSON.stringify({ header, measured, shots }, null, 2) + "\n",
+    );
+    say(`wrote ${s.out}/table.md, raw.txt, compare.json`);
+    return 0;
+  } finally {
+    await Deno.remove(build, { recursive: true });
+  }
+}
+
+if (import.meta.main) Deno.exitCode = await main(Deno.args);
