@@ -1,0 +1,123 @@
+// bench/compare.ts's pure parts: reading loadgen's RESULT lines and turning them into the ratio
+// table with issue 8's targets. The run itself needs gcc, Redis and the yardstick: bench only.
+import assert from "node:assert/strict";
+import { findYardstick, parseResult } from "../../bench/_yardstick.ts";
+import {
+  cleanlinessRows,
+  compareRows,
+  type Measured,
+  oneShotRows,
+} from "../../bench/_compare_table.ts";
+
+Deno.test("compare: output without a RESULT line parses to undefined", () => {
+  assert.equal(parseResult(""), undefined);
+  assert.equal(parseResult("# fanout: 3 subs\nerror: refused\n"), undefined);
+});
+
+Deno.test("compare: a RESULT line becomes numbers where they parse", () => {
+  assert.deepEqual(
+    parseResult(
+      "# people\nRESULT target=emd proto=em workload=fanout subs=10 rate=1.5e6 lost=0 x=\n",
+    ),
+    {
+      target: "emd",
+      proto: "em",
+      workload: "fanout",
+      subs: 10,
+      rate: 1.5e6,
+      lost: 0,
+      x: "",
+    },
+  );
+});
+
+Deno.test("compare: a missing yardstick is undefined, not an error", () => {
+  assert.equal(findYardstick("/nonexistent/shared/bench"), undefined);
+});
+
+const m = (
+  workload: Measured["workload"],
+  size: number,
+  label: string,
+  result: Record<string, number>,
+): Measured => ({ workload, size, label, result });
+
+Deno.test("compare: ratios use medians per server and judge each target", () => {
+  const rows = compareRows([
+    m("fanout", 1, "emd", { rate: 4e6 }),
+    m("fanout", 1, "emd", { rate: 6e6 }),
+    m("fanout", 1, "emd", { rate: 5e6 }),
+    m("fanout", 1, "redis", { rate: 2e6 }),
+    m("fanout", 100, "emd", { rate: 30e6 }),
+    m("fanout", 100, "emd_ref", { rate: 40e6 }),
+    m("latency", 10, "emd", { p50_us: 100, p99_us: 1100 }),
+    m("latency", 10, "redis", { p50_us: 100, p99_us: 1000 }),
+    m("conns", 10000, "emd", { kb_per_conn: 5, all_ms: 100 }),
+    m("conns", 10000, "redis", { kb_per_conn: 10, all_ms: 100 }),
+  ]);
+  const pick = (figure: string) => rows.find((r) => r.figure === figure)!;
+  const s1 = pick("fanout S=1, M msg/s delivered");
+  assert.equal(s1.emd, 5);
+  assert.equal(s1["emd/redis"], 2.5);
+  assert.equal(s1["emd/emd_ref"], null);
+  assert.equal(s1.met, "NO"); // 2.5× Redis, target 3×
+  assert.equal(pick("fanout S=100, M msg/s delivered").met, "NO");
+  assert.equal(pick("latency p99 µs (10 receivers, 1000/s)").met, "NO"); // 1.1× Redis, but not under 1 ms
+  assert.equal(pick("latency p50 µs (10 receivers, 1000/s)").met, "–");
+  assert.equal(pick("conns N=10000, KB per connection").met, "NO");
+  assert.equal(
+    pick("conns N=10000, ms for one trigger to reach all").met,
+    "yes",
+  );
+});
+
+Deno.test("compare: p99 within 1.2× Redis and under 1 ms is met", () => {
+  const rows = compareRows([
+    m("latency", 10, "emd", { p50_us: 90, p99_us: 200 }),
+    m("latency", 10, "redis", { p50_us: 100, p99_us: 170 }),
+  ]);
+  assert.equal(rows[1]!.met, "yes");
+  assert.equal(rows[1]!["emd/redis"], 1.18);
+});
+
+Deno.test("compare: losses, disorder and disconnects are summed per server", () => {
+  assert.deepEqual(
+    cleanlinessRows([
+      m("fanout", 1, "emd", { lost: 3, ooo: 1, disconnected: 0 }),
+      m("conns", 10, "emd", { lost: 2, disconnected: 1, timed_out: 1 }),
+      m("fanout", 1, "redis", { lost: 0 }),
+    ]),
+    [
+      {
+        target: "emd",
+        runs: 2,
+        lost: 5,
+        ooo: 1,
+        disconnected: 1,
+        "timed out": 1,
+      },
+      {
+        target: "redis",
+        runs: 1,
+        lost: 0,
+        ooo: 0,
+        disconnected: 0,
+        "timed out": 0,
+      },
+    ],
+  );
+});
+
+Deno.test("compare: one-shot ratios are to the hello of the same method", () => {
+  const rows = oneShotRows([
+    { label: "deno run hello.ts (wallrun)", median: 20, min: 19 },
+    { label: "emtrigger (wallrun)", median: 23, min: 22 },
+    { label: "emtrigger_ref (C) (wallrun)", median: 1, min: 1 },
+    { label: "deno run hello.ts (spawn)", median: 40, min: 39 },
+    { label: "emwait (until woken) (spawn)", median: 60, min: 50 },
+  ]);
+  assert.deepEqual(
+    rows.map((r) => [r["÷ hello"], r.met]),
+    [[1, "–"], [1.15, "yes"], [0.05, "–"], [1, "–"], [1.5, "NO"]],
+  );
+});
