@@ -78,13 +78,13 @@ export class SemaphoreTable<O> {
   #store: SyncStore;
   #clock: Clock;
   #events: SemaphoreEvents<O>;
-  #newToken: () => string;
+  #newToken: (request: AcquireRequest) => string;
 
   constructor(
     store: SyncStore,
     clock: Clock,
     events: SemaphoreEvents<O>,
-    newToken: () => string = () => crypto.randomUUID(),
+    newToken: (request: AcquireRequest) => string = () => crypto.randomUUID(),
   ) {
     this.#store = store;
     this.#clock = clock;
@@ -255,7 +255,7 @@ export class SemaphoreTable<O> {
   }
 
   #grant(sem: Semaphore<O>, owner: O, request: AcquireRequest): string {
-    const token = this.#newToken();
+    const token = this.#newToken(request);
     if (request.ttlMs === undefined) {
       this.#addHold(sem, token, request.count, owner, Infinity);
     } else {
