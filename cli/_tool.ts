@@ -57,7 +57,10 @@ export function parseTool(spec: ToolSpec, args: string[]): Parsed {
     return usageError(spec, describeParseError(error as Error));
   }
   if (parsed.values.help) {
-    out(`Usage: ${spec.name} ${spec.usage}\n\n${spec.help}`);
+    const client = spec.options?.["secret-file"] === undefined
+      ? ""
+      : `\n\n${CLIENT_HELP}`;
+    out(`Usage: ${spec.name} ${spec.usage}\n\n${spec.help}${client}`);
     return EXIT.OK;
   }
   if (parsed.values.version) {
@@ -98,10 +101,85 @@ export function parsePort(text: string, allowZero = false): number | undefined {
  * Options every client tool takes, spread into its spec's `options`; connection settings that
  * apply to every tool (security, say) are added here once.
  */
-export const CLIENT_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {};
+export const CLIENT_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
+  "secret-file": { type: "string" },
+  tls: { type: "boolean" },
+  "tls-ca": { type: "string" },
+};
+
+/** What --help adds for the CLIENT_OPTIONS, after the tool's own help. */
+export const CLIENT_HELP = `Connection options (every client tool):
+  --secret-file PATH      the server's shared secret, read from PATH (a trailing
+                          newline is ignored); without it EM_SECRET is used.
+                          Never put a secret on the command line
+  --tls                   speak TLS, trusting the system's certificate authorities
+  --tls-ca PATH           speak TLS, trusting the authority certificate (PEM) in PATH
+A secret or TLS that cannot be read: exit 1.`;
 
 /** Where (and how) a client tool connects; spread it into `connect()`. */
-export type ServerTarget = Pick<ConnectOptions, "hostname" | "port">;
+export type ServerTarget = Pick<
+  ConnectOptions,
+  "hostname" | "port" | "secret" | "tls"
+>;
+
+/** The environment variable holding the shared secret (when no --secret-file is given). */
+export const SECRET_ENV = "EM_SECRET";
+
+/**
+ * The shared secret from `--secret-file PATH` (a trailing newline dropped), else from EM_SECRET
+ * (when set, not empty and readable). Prints why and returns exit code 1 when the file cannot be
+ * read or is empty.
+ */
+export function readSecret(
+  tool: string,
+  values: Record<string, unknown>,
+): string | undefined | number {
+  const path = values["secret-file"];
+  if (typeof path === "string") {
+    const secret = readText(tool, path, "secret file")?.replace(/\r?\n$/, "");
+    if (secret === undefined) return EXIT.FAILURE;
+    if (secret !== "") return secret;
+    err(`${tool}: Cannot use secret file "${path}": it is empty`);
+    return EXIT.FAILURE;
+  }
+  const permission = Deno.permissions.querySync({
+    name: "env",
+    variable: SECRET_ENV,
+  });
+  if (permission.state !== "granted") return undefined; // never prompt for it
+  return Deno.env.get("EM_SECRET") || undefined;
+}
+
+/** A file's text, or undefined after printing why it cannot be read. */
+export function readText(
+  tool: string,
+  path: string,
+  what: string,
+): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    const reason = (error as Error).message.replace(
+      /\s*\(os error \d+\).*$/s,
+      "",
+    );
+    err(`${tool}: Cannot read ${what} "${path}": ${reason}`);
+    return undefined;
+  }
+}
+
+/** The client's TLS settings from --tls and --tls-ca; exit code 1 when the CA cannot be read. */
+function readClientTls(
+  tool: string,
+  values: Record<string, unknown>,
+): ConnectOptions["tls"] | number {
+  const caPath = values["tls-ca"];
+  if (typeof caPath === "string") {
+    const ca = readText(tool, caPath, "TLS authority certificate");
+    return ca === undefined ? EXIT.FAILURE : { caCerts: [ca] };
+  }
+  return values.tls === true ? true : undefined;
+}
 
 /**
  * Reads the `hostname port` that open every client tool's positionals (and the CLIENT_OPTIONS).
@@ -114,7 +192,16 @@ export function parseServer(
   const [hostname, portText] = parsed.positionals as [string, string];
   const port = parsePort(portText);
   if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
-  return { hostname, port };
+  const secret = readSecret(spec.name, parsed.values);
+  if (typeof secret === "number") return secret;
+  const tls = readClientTls(spec.name, parsed.values);
+  if (typeof tls === "number") return tls;
+  return {
+    hostname,
+    port,
+    ...(secret === undefined ? {} : { secret }),
+    ...(tls === undefined ? {} : { tls }),
+  };
 }
 
 /** Checks a 1.1 name (event or server); returns undefined or the usage exit code. */

@@ -6,6 +6,8 @@ import {
   type LimitOptions,
   type LogLevel,
   openSqliteStore,
+  type ServerOptions,
+  type ServerTlsOptions,
   startServer,
   type SyncStore,
 } from "../server/mod.ts";
@@ -16,6 +18,8 @@ import {
   out,
   parsePort,
   parseTool,
+  readSecret,
+  readText,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -34,15 +38,16 @@ const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--host ADDR] [LIMITS] [--agent MODULE]... [--data DIR] port server_name",
+    "[-q | -Q] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] port server_name",
   help:
     `Runs the em server on port (0 picks a free one) with the name a quit must give.
 
 Options:
   -q                      no informational messages (warnings and errors only)
   -Q                      no messages at all
-  --host ADDR             address to listen on (default 127.0.0.1). em 1.1 has no
-                          authentication: listen elsewhere only on a trusted network
+  --host ADDR             address to listen on (default 127.0.0.1). Elsewhere
+                          without a secret, anyone who reaches it can trigger
+                          events and stop emd: a warning says so
   --agent MODULE          host the agent MODULE exports by default (a path or URL;
                           repeat for several). A module that fails to load, or two
                           agents with one API name, stop emd at start (exit 1)
@@ -53,6 +58,14 @@ Options:
                           use by another emd, or holds a corrupt database stops
                           emd at start (exit 1)
   -h, --help, --version
+
+Security (docs/SECURITY.md):
+  --secret-file PATH      require every client to prove it knows the shared secret
+                          in PATH (a trailing newline is ignored); without it
+                          EM_SECRET is used. 1.1 clients cannot connect then
+  --tls-cert PATH --tls-key PATH
+                          serve TLS with this certificate chain and key (PEM)
+  --no-remote-quit        refuse every quit from the network (logged)
 
 Limits (a peer past one is told why with an "elimit" line and closed):
   --max-connections N     open connections at most (default 50000)
@@ -78,6 +91,10 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
     ),
     agent: { type: "string", multiple: true },
     data: { type: "string" },
+    "secret-file": { type: "string" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "no-remote-quit": { type: "boolean" },
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -95,6 +112,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const limits = readLimits(values);
   if (typeof limits === "string") return usageError(spec, limits);
+  const security = readSecurity(values);
+  if (typeof security === "number") return security;
   const level: LogLevel = values.Q ? null : values.q ? "warning" : "info";
   await configureLogging({ level, prefix: "emd" });
   const agents = await loadAgents((values.agent ?? []) as string[]);
@@ -108,6 +127,7 @@ export async function run(args: string[]): Promise<number> {
       name: name!,
       hostname: values.host as string,
       ...limits,
+      ...security,
       agents,
       syncStore,
     });
@@ -130,6 +150,31 @@ export async function run(args: string[]): Promise<number> {
     syncStore?.close(); // after the server: every change it acknowledged is written
   }
   return EXIT.OK;
+}
+
+/** The shared secret, TLS files and quit setting; an exit code after printing why. */
+function readSecurity(
+  values: Record<string, unknown>,
+): Pick<ServerOptions, "secret" | "tls" | "remoteQuit"> | number {
+  const secret = readSecret(spec.name, values);
+  if (typeof secret === "number") return secret;
+  const [certPath, keyPath] = [values["tls-cert"], values["tls-key"]];
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    return usageError(spec, "--tls-cert and --tls-key go together");
+  }
+  let tls: ServerTlsOptions | undefined;
+  if (typeof certPath === "string" && typeof keyPath === "string") {
+    const cert = readText(spec.name, certPath, "TLS certificate");
+    if (cert === undefined) return EXIT.FAILURE;
+    const key = readText(spec.name, keyPath, "TLS key");
+    if (key === undefined) return EXIT.FAILURE;
+    tls = { cert, key };
+  }
+  return {
+    ...(secret === undefined ? {} : { secret }),
+    ...(tls === undefined ? {} : { tls }),
+    ...(values["no-remote-quit"] === true ? { remoteQuit: false } : {}),
+  };
 }
 
 /** Opens `--data DIR`'s store (none without it: the server keeps state in memory); 1 on failure. */

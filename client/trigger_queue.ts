@@ -1,5 +1,5 @@
 import { EmError } from "../protocol/mod.ts";
-import { connect, type EmClient } from "./client.ts";
+import { connect, type ConnectOptions, type EmClient } from "./client.ts";
 
 /** Options of {@link openTriggerQueue}. */
 export interface TriggerQueueOptions {
@@ -12,6 +12,10 @@ export interface TriggerQueueOptions {
   readonly hostname?: string;
   /** Application name sent in the hello. */
   readonly appName?: string;
+  /** The server's shared secret (see `connect`); an authentication failure ends the queue. */
+  readonly secret?: string | Uint8Array;
+  /** Speak TLS (see `connect`). */
+  readonly tls?: ConnectOptions["tls"];
   /** Also receive triggers, and end (`ended` settles with "quit") once this event is triggered. */
   readonly quitEvent?: string;
   /**
@@ -157,7 +161,9 @@ class Queue implements TriggerQueue {
       const client = await this.#connect();
       if (client instanceof EmError) {
         if (this.#done) return;
-        if (this.#options.retry === false) return this.#finish(client);
+        if (this.#options.retry === false || client.code === "auth") {
+          return this.#finish(client); // a wrong secret stays wrong: retrying cannot help
+        }
         if (!this.#away) this.#notice(`${client.message}; retrying`);
         this.#setAway(true);
         await pause(pauseMs, this.#abort.signal);
@@ -181,6 +187,8 @@ class Queue implements TriggerQueue {
         port: this.#options.port,
         ...(this.#options.hostname ? { hostname: this.#options.hostname } : {}),
         ...(this.#options.appName ? { appName: this.#options.appName } : {}),
+        ...(this.#options.secret ? { secret: this.#options.secret } : {}),
+        ...(this.#options.tls ? { tls: this.#options.tls } : {}),
         receive: this.#options.quitEvent !== undefined,
         signal: this.#abort.signal,
       });

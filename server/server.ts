@@ -217,7 +217,7 @@ class Server implements EmServer, FeatureHost {
     });
     if (this.auth === undefined && !isLoopback(hostname)) {
       log.warn(
-        "WARNING: listening on {hostname}:{port} without a shared secret: anyone who can reach it can trigger events and stop the server. Give a secret (--secret-file or EM_SECRET) or listen on 127.0.0.1",
+        "Listening on {hostname}:{port} WITHOUT A SHARED SECRET: anyone who can reach it can trigger events and stop the server. Give a secret (--secret-file or EM_SECRET) or listen on 127.0.0.1",
         { hostname, port },
       );
     }

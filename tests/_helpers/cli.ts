@@ -121,9 +121,11 @@ export async function startEmd(
   name = "t",
   flags: string[] = [],
   extraArgs: string[] = [],
+  options: { env?: Record<string, string> } = {},
 ): Promise<EmdProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...RUN_FLAGS, MAIN, "emd", ...flags, "0", name, ...extraArgs],
+    ...(options.env ? { env: options.env } : {}),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

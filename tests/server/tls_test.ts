@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { connect, EmError, startServer } from "../../mod.ts";
+import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
+import { captureLogs } from "../_helpers/wire.ts";
+
+const ignore = OPENSSL_MISSING !== undefined;
+
+Deno.test({
+  name:
+    "tls: a client that does not trust the certificate fails with code connect",
+  ignore,
+  async fn() {
+    await using certs = await makeCertificates();
+    await using logs = await captureLogs();
+    await using server = await startServer({
+      port: 0,
+      name: "t",
+      tls: { cert: certs.cert, key: certs.key },
+    });
+    const { port } = server.addr;
+    await assert.rejects(
+      connect({ port, tls: true }), // the system's authorities do not know our test CA
+      (error) =>
+        error instanceof EmError && error.code === "connect" &&
+        error.message ===
+          `Cannot connect to "127.0.0.1:${port}": TLS: invalid peer certificate: UnknownIssuer`,
+    );
+    await logs.waitFor(/Closed 127\.0\.0\.1:\d+: Cannot read: /);
+  },
+});
+
+Deno.test({
+  name: "tls: triggers go round trip over TLS, with a shared secret too",
+  ignore,
+  async fn() {
+    await using certs = await makeCertificates();
+    await using server = await startServer({
+      port: 0,
+      name: "t",
+      tls: { cert: certs.cert, key: certs.key },
+      secret: "s3cret",
+    });
+    const options = {
+      port: server.addr.port,
+      tls: { caCerts: [certs.ca] },
+      secret: "s3cret",
+    };
+    await using waiter = await connect({ ...options, receive: true });
+    await using sender = await connect(options);
+    await waiter.flush();
+    await sender.trigger("secure");
+    assert.equal(await waiter.wait("secure", 5_000), true);
+    await using byName = await connect({ ...options, hostname: "localhost" });
+    await byName.flush();
+  },
+});
+
+Deno.test({
+  name: "tls: a plain TCP client cannot talk to a TLS server",
+  ignore,
+  async fn() {
+    await using certs = await makeCertificates();
+    await using server = await startServer({
+      port: 0,
+      name: "t",
+      tls: { cert: certs.cert, key: certs.key },
+    });
+    await assert.rejects(
+      connect({ port: server.addr.port, connectTimeoutMs: 300 }),
+      (error) => error instanceof EmError && error.code === "timeout",
+    );
+  },
+});
