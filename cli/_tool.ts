@@ -57,10 +57,7 @@ export function parseTool(spec: ToolSpec, args: string[]): Parsed {
     return usageError(spec, describeParseError(error as Error));
   }
   if (parsed.values.help) {
-    const client = spec.options?.["secret-file"] === undefined
-      ? ""
-      : `\n\n${CLIENT_HELP}`;
-    out(`Usage: ${spec.name} ${spec.usage}\n\n${spec.help}${client}`);
+    out(`Usage: ${spec.name} ${spec.usage}\n\n${helpText(spec)}`);
     return EXIT.OK;
   }
   if (parsed.values.version) {
@@ -115,6 +112,13 @@ export const CLIENT_HELP = `Connection options (every client tool):
   --tls                   speak TLS, trusting the system's certificate authorities
   --tls-ca PATH           speak TLS, trusting the authority certificate (PEM) in PATH
 A secret or TLS that cannot be read: exit 1.`;
+
+/** A tool's --help text after its usage line: its own help, then CLIENT_HELP for client tools. */
+export function helpText(spec: ToolSpec): string {
+  return spec.options?.["tls-ca"] === undefined
+    ? spec.help
+    : `${spec.help}\n\n${CLIENT_HELP}`;
+}
 
 /** Where (and how) a client tool connects; spread it into `connect()`. */
 export type ServerTarget = Pick<

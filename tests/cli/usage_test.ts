@@ -1,7 +1,7 @@
 // Every tool's argument handling, through real processes: usage errors (exit 64, usage on stderr),
 // --help and --version (exit 0, stdout), and an unreachable server (exit 1, one stderr line).
 import assert from "node:assert/strict";
-import { type ToolSpec, versionLine } from "../../cli/_tool.ts";
+import { helpText, type ToolSpec, versionLine } from "../../cli/_tool.ts";
 import { HELP, TOOLS } from "../../cli/main.ts";
 import { closedPort, runTool, type ToolResult } from "../_helpers/cli.ts";
 
@@ -16,7 +16,7 @@ async function usageOf(name: string): Promise<string> {
 }
 
 async function helpOf(name: string): Promise<string> {
-  return `${await usageOf(name)}\n\n${(await specOf(name)).help}\n`;
+  return `${await usageOf(name)}\n\n${helpText(await specOf(name))}\n`;
 }
 
 async function usageError(name: string, reason: string): Promise<ToolResult> {
