@@ -1,4 +1,4 @@
-import { connect } from "../client/mod.ts";
+import { connect, type EmClient } from "../client/mod.ts";
 import {
   checkName,
   CLIENT_OPTIONS,
@@ -14,16 +14,39 @@ import {
 /** emwait's command line. */
 export const spec: ToolSpec = {
   name: "emwait",
-  usage: "hostname port ev_name ms_timeout",
-  help: `Waits until ev_name is triggered on the em server at hostname:port.
-ms_timeout is in milliseconds; -1 waits forever.
+  usage:
+    "[--print] [--ready-file PATH] hostname port ev_name[,ev_name…] ms_timeout",
+  help:
+    `Waits until ev_name is triggered on the em server at hostname:port, or finds
+it latched (emtrigger --latch). ms_timeout is in milliseconds; -1 waits forever.
 
-Exit 0: triggered. Exit 2: timed out (prints "timeout" on stdout).
-Exit 1: server unreachable, refused or lost. Exit 64: bad arguments.`,
-  options: { ...CLIENT_OPTIONS },
+Several names, separated by commas (build_done,build_failed), wait for whichever
+comes first and print its name on stdout. One name prints nothing, as in EM 1.1,
+unless --print is given.
+
+--ready-file PATH   write emwait's process ID to PATH once the server has
+                    confirmed the wait: a trigger sent after PATH appears is never
+                    missed. PATH may be a FIFO (mkfifo) the script reads.
+
+Exit 0: triggered or latched. Exit 2: timed out (prints "timeout" on stdout).
+Exit 1: server unreachable, refused or lost, or PATH not writable.
+Exit 64: bad arguments.`,
+  options: {
+    ...CLIENT_OPTIONS,
+    print: { type: "boolean" },
+    "ready-file": { type: "string" },
+  },
   minPositionals: 4,
   maxPositionals: 4,
 };
+
+/** What one emwait run waits for. */
+interface WaitPlan {
+  readonly names: readonly string[];
+  readonly timeoutMs: number;
+  readonly print: boolean;
+  readonly readyFile: string | undefined;
+}
 
 /** Runs emwait; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
@@ -31,25 +54,104 @@ export async function run(args: string[]): Promise<number> {
   if (typeof parsed === "number") return parsed;
   const server = parseServer(spec, parsed);
   if (typeof server === "number") return server;
-  const [name, timeoutText] = parsed.positionals.slice(2) as [string, string];
-  const badName = checkName(spec, name);
-  if (badName !== undefined) return badName;
+  const [list, timeoutText] = parsed.positionals.slice(2) as [string, string];
+  const names = list.split(",");
+  for (const name of names) {
+    const badName = checkName(spec, name);
+    if (badName !== undefined) return badName;
+  }
   if (!/^(-1|\d{1,10})$/.test(timeoutText)) {
     return usageError(
       spec,
       `invalid ms_timeout "${timeoutText}": use milliseconds or -1`,
     );
   }
+  const plan: WaitPlan = {
+    names: [...new Set(names)],
+    timeoutMs: Number(timeoutText),
+    print: names.length > 1 || parsed.values.print === true,
+    readyFile: parsed.values["ready-file"] as string | undefined,
+  };
+  const state = { readyWritten: false };
   try {
     await using client = await connect({
       ...server,
       receive: true,
       appName: "emwait",
     });
-    if (await client.wait(name, Number(timeoutText))) return EXIT.OK;
-    out("timeout");
-    return EXIT.TIMEOUT;
+    const fired = await waitFor(client, plan, state);
+    if (fired === null) {
+      out("timeout");
+      return EXIT.TIMEOUT;
+    }
+    if (plan.print) out(fired);
+    return EXIT.OK;
   } catch (error) {
     return reportFailure(spec.name, error);
+  } finally {
+    // a script reading a FIFO ready file gets its end rather than hanging
+    if (plan.readyFile !== undefined && !state.readyWritten) {
+      await closeFifo(plan.readyFile);
+    }
   }
+}
+
+/** The name that fired (or was latched), or null on timeout; the ready file is written once. */
+async function waitFor(
+  client: EmClient,
+  plan: WaitPlan,
+  state: { readyWritten: boolean },
+): Promise<string | null> {
+  const ready = Promise.withResolvers<void>();
+  const fired = waitAny(client, plan, ready.resolve);
+  if (plan.readyFile === undefined) return await fired;
+  const first = await Promise.race([
+    ready.promise.then(() => true),
+    fired.then((name) => name !== null, () => false),
+  ]);
+  if (first) { // subscribed, or already woken
+    await writeReadyFile(plan.readyFile);
+    state.readyWritten = true;
+  }
+  return await fired;
+}
+
+/** Waits for whichever of the names comes first; `onReady` once the server has our flags. */
+async function waitAny(
+  client: EmClient,
+  plan: WaitPlan,
+  onReady: () => void,
+): Promise<string | null> {
+  const stop = new AbortController();
+  const waits = plan.names.map((name) =>
+    client.wait(name, plan.timeoutMs, { signal: stop.signal })
+      .then((ok) => ok ? name : null)
+  );
+  try {
+    await client.flush({ timeoutMs: 10_000 }); // the receive flag has been processed
+    onReady();
+    return await Promise.race(waits);
+  } finally {
+    stop.abort();
+    await Promise.allSettled(waits);
+  }
+}
+
+/** Writes emwait's process ID to `path` (a file, or a FIFO a script reads). */
+async function writeReadyFile(path: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, `${Deno.pid}\n`);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot write ready file "${path}": ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Opens and closes `path` if it is a FIFO, so that its reader sees an end without a line. */
+async function closeFifo(path: string): Promise<void> {
+  try {
+    if (!(await Deno.stat(path)).isFifo) return;
+    (await Deno.open(path, { write: true })).close();
+  } catch { /* not there, or not ours to open: nothing is waiting on it */ }
 }
