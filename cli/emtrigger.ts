@@ -16,7 +16,7 @@ import {
 /** emtrigger's command line. */
 export const spec: ToolSpec = {
   name: "emtrigger",
-  usage: "[--data JSON] hostname port ev_name",
+  usage: "[--latch | --reset | --data JSON] hostname port ev_name",
   help:
     `Triggers ev_name on the em server at hostname:port, waking every waiter.
 The trigger has reached the server before emtrigger exits.
@@ -25,8 +25,17 @@ With --data JSON (protocol 1.2), the event carries JSON data, ev_name may also
 contain "/", "-" and "." (door/front-open), and emtrigger prints how many
 connections and agents received it.
 
+With --latch (protocol 1.2 sync), ev_name also stays set: every later emwait for
+it returns at once until "emtrigger --reset" clears it. --reset clears a latch
+and triggers nothing. Both are recorded by the server before emtrigger exits.
+
 Exit 0: sent. Exit 1: server unreachable, refused or lost. Exit 64: bad arguments.`,
-  options: { ...CLIENT_OPTIONS, data: { type: "string" } },
+  options: {
+    ...CLIENT_OPTIONS,
+    data: { type: "string" },
+    latch: { type: "boolean" },
+    reset: { type: "boolean" },
+  },
   minPositionals: 3,
   maxPositionals: 3,
 };
@@ -38,6 +47,12 @@ export async function run(args: string[]): Promise<number> {
   const server = parseServer(spec, parsed);
   if (typeof server === "number") return server;
   const name = parsed.positionals[2]!;
+  const modes = ["data", "latch", "reset"].filter((mode) =>
+    parsed.values[mode] !== undefined
+  );
+  if (modes.length > 1) {
+    return usageError(spec, `--${modes.join(" and --")} do not go together`);
+  }
   if (parsed.values.data !== undefined) {
     return await triggerData(server, name, parsed.values.data as string);
   }
@@ -48,8 +63,12 @@ export async function run(args: string[]): Promise<number> {
       ...server,
       appName: "emtrigger",
     });
-    await client.trigger(name);
-    await client.flush({ timeoutMs: 10_000 }); // the server has processed it, not just received it
+    if (parsed.values.latch) await client.trigger(name, { latch: true });
+    else if (parsed.values.reset) await client.reset(name);
+    else {
+      await client.trigger(name);
+      await client.flush({ timeoutMs: 10_000 }); // the server has processed it, not just received it
+    }
     return EXIT.OK;
   } catch (error) {
     return reportFailure(spec.name, error);

@@ -18,7 +18,8 @@ export const spec: ToolSpec = {
     "[--print] [--ready-file PATH] hostname port ev_name[,ev_name…] ms_timeout",
   help:
     `Waits until ev_name is triggered on the em server at hostname:port, or finds
-it latched (emtrigger --latch). ms_timeout is in milliseconds; -1 waits forever.
+it latched (emtrigger --latch). ms_timeout is in milliseconds from the moment
+the server confirmed the wait (0: only a latched event); -1 waits forever.
 
 Several names, separated by commas (build_done,build_failed), wait for whichever
 comes first and print its name on stdout. One name prints nothing, as in EM 1.1,
@@ -39,6 +40,9 @@ Exit 64: bad arguments.`,
   minPositionals: 4,
   maxPositionals: 4,
 };
+
+/** The abort reason of a wait whose time is up. */
+const TIMED_OUT = new Error("timed out");
 
 /** What one emwait run waits for. */
 interface WaitPlan {
@@ -96,44 +100,44 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** The name that fired (or was latched), or null on timeout; the ready file is written once. */
+/**
+ * The name that fired (or was latched), or null on timeout; the ready file is written once. The
+ * timeout counts from the server's confirmation, so 0 still learns whether a name is latched.
+ */
 async function waitFor(
   client: EmClient,
   plan: WaitPlan,
   state: { readyWritten: boolean },
 ): Promise<string | null> {
   const ready = Promise.withResolvers<void>();
-  const fired = waitAny(client, plan, ready.resolve);
-  if (plan.readyFile === undefined) return await fired;
-  const first = await Promise.race([
-    ready.promise.then(() => true),
-    fired.then((name) => name !== null, () => false),
-  ]);
-  if (first) { // subscribed, or already woken
-    await writeReadyFile(plan.readyFile);
-    state.readyWritten = true;
-  }
-  return await fired;
-}
-
-/** Waits for whichever of the names comes first; `onReady` once the server has our flags. */
-async function waitAny(
-  client: EmClient,
-  plan: WaitPlan,
-  onReady: () => void,
-): Promise<string | null> {
-  const stop = new AbortController();
-  const waits = plan.names.map((name) =>
-    client.wait(name, plan.timeoutMs, { signal: stop.signal })
-      .then((ok) => ok ? name : null)
-  );
+  const timeUp = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onReady = (): void => {
+    if (plan.timeoutMs >= 0) {
+      timer = setTimeout(() => timeUp.abort(TIMED_OUT), plan.timeoutMs);
+    }
+    ready.resolve();
+  };
+  const fired = client.waitAny(plan.names, -1, {
+    signal: timeUp.signal,
+    onReady,
+  }).catch((error) => {
+    if (error === TIMED_OUT) return null;
+    throw error;
+  });
   try {
-    await client.flush({ timeoutMs: 10_000 }); // the receive flag has been processed
-    onReady();
-    return await Promise.race(waits);
+    if (plan.readyFile === undefined) return await fired;
+    const first = await Promise.race([
+      ready.promise.then(() => true),
+      fired.then((name) => name !== null, () => false),
+    ]);
+    if (first) { // subscribed, or already woken
+      await writeReadyFile(plan.readyFile);
+      state.readyWritten = true;
+    }
+    return await fired;
   } finally {
-    stop.abort();
-    await Promise.allSettled(waits);
+    clearTimeout(timer);
   }
 }
 
