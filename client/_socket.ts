@@ -74,7 +74,7 @@ function describe(error: unknown): string {
   ) {
     return "unknown host";
   }
-  if (/certificate|tls|handshake/i.test(message)) {
+  if (/certificate|tls|handshake|corrupt message/i.test(message)) {
     return `TLS: ${message.replace(/\s*\(os error \d+\)$/, "")}`;
   }
   return message.replace(/\s*\(os error \d+\)$/, "").toLowerCase();

@@ -71,3 +71,14 @@ Deno.test({
     );
   },
 });
+
+Deno.test("tls: a TLS client fails at once against a plain server", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  const { port } = server.addr;
+  await assert.rejects(
+    connect({ port, tls: true }),
+    (error) =>
+      error instanceof EmError && error.code === "connect" &&
+      error.message.startsWith(`Cannot connect to "127.0.0.1:${port}": TLS: `),
+  );
+});
