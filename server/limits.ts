@@ -143,6 +143,42 @@ export class HelloDeadlines {
   }
 }
 
+/** First and longest pause before accepting again after accept() failed. */
+const ACCEPT_RETRY_FIRST_MS = 10, ACCEPT_RETRY_MAX_MS = 500;
+
+/**
+ * Paces the accept loop when accept() fails, e.g. with no file descriptors left (`ulimit -n` below
+ * `maxConnections`): retrying at once would spin and write a log line per attempt. One log line
+ * per episode, pauses doubling from 10 to 500 ms, and one line when accepting works again.
+ */
+export class AcceptBackoff {
+  #failures = 0;
+
+  /** Records a failed accept; resolves once it is time to try again. */
+  async failed(error: Error): Promise<void> {
+    if (this.#failures === 0) {
+      log.error("Cannot accept: {error}; retrying quietly", {
+        error: error.message,
+      });
+    }
+    const ms = Math.min(
+      ACCEPT_RETRY_MAX_MS,
+      ACCEPT_RETRY_FIRST_MS * 2 ** Math.min(this.#failures, 16),
+    );
+    this.#failures++;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Records an accepted connection; ends an episode of failures with one log line. */
+  accepted(): void {
+    if (this.#failures === 0) return;
+    log.info("Accepting again after {failures} failed attempts", {
+      failures: this.#failures,
+    });
+    this.#failures = 0;
+  }
+}
+
 /**
  * A token bucket counting one connection's messages: it holds up to `burst` tokens, gains
  * `perSecond` a second, and each message takes one. Checked once per read, not per message.

@@ -15,6 +15,7 @@ import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
 import type { SyncStore } from "./sync/store.ts";
 import {
+  AcceptBackoff,
   closeForLimit,
   HelloDeadlines,
   type LimitOptions,
@@ -293,6 +294,7 @@ class Server implements EmServer, FeatureHost {
   }
 
   async #acceptLoop(): Promise<void> {
+    const backoff = new AcceptBackoff();
     while (this.#stopping === undefined) {
       let conn: Deno.Conn;
       try {
@@ -300,11 +302,10 @@ class Server implements EmServer, FeatureHost {
       } catch (error) {
         if (this.#stopping !== undefined) return;
         if (error instanceof Deno.errors.BadResource) return;
-        log.error("Cannot accept: {error}", {
-          error: (error as Error).message,
-        });
+        await backoff.failed(error as Error);
         continue;
       }
+      backoff.accepted();
       this.#open(conn);
     }
   }

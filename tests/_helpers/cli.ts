@@ -116,14 +116,17 @@ export interface EmdProcess extends AsyncDisposable {
   waitForLog(text: string | RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Starts `emd [flags…] 0 name` and reads its bound port from stdout. */
+/**
+ * Starts `emd [flags…] 0 name` and reads its bound port from stdout; `options.executable` starts
+ * it through another program (e.g. a shell script that lowers a limit, then runs deno).
+ */
 export async function startEmd(
   name = "t",
   flags: string[] = [],
   extraArgs: string[] = [],
-  options: { env?: Record<string, string> } = {},
+  options: Pick<ToolOptions, "env" | "executable"> = {},
 ): Promise<EmdProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(options.executable ?? Deno.execPath(), {
     args: [...RUN_FLAGS, MAIN, "emd", ...flags, "0", name, ...extraArgs],
     ...(options.env ? { env: options.env } : {}),
     stdin: "null",

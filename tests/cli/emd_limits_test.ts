@@ -50,3 +50,47 @@ Deno.test("emd: a bad limit value is a usage error", async () => {
     );
   }
 });
+
+Deno.test({
+  name:
+    "emd: out of file descriptors, accept pauses with one log line and recovers",
+  ignore: Deno.build.os === "windows", // needs sh and ulimit
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "emd_nofile_" });
+    try {
+      const script = `${dir}/deno_nofile.sh`; // deno with few descriptors left for connections
+      await Deno.writeTextFile(
+        script,
+        `#!/bin/sh\nulimit -n 64 || exit 99\nexec "${Deno.execPath()}" "$@"\n`,
+      );
+      await Deno.chmod(script, 0o755);
+      await using emd = await startEmd("srv", ["-q"], [], {
+        executable: script,
+      });
+      const peers: Deno.TcpConn[] = [];
+      try {
+        for (let i = 0; i < 100; i++) {
+          peers.push(
+            await Deno.connect({ hostname: "127.0.0.1", port: emd.port }),
+          );
+        }
+        await emd.waitForLog("Cannot accept: ");
+      } finally {
+        for (const peer of peers) peer.close();
+      }
+      await using late = await RawPeer.greeted(emd.port); // served once descriptors are free
+      await late.roundTrip();
+      const failures = emd.stderr().match(/Cannot accept: /g) ?? [];
+      assert.ok(
+        failures.length <= 20, // without the pause: thousands a second
+        `${failures.length} lines:\n${emd.stderr()}`,
+      );
+      assert.match(
+        emd.stderr(),
+        /^emd ERROR Cannot accept: .*; retrying quietly$/m,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

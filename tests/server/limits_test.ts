@@ -8,6 +8,7 @@ import {
   MessageRate,
   resolveLimits,
 } from "../../server/limits.ts";
+import { CLOSE_LINGER_MS } from "../../server/connection.ts";
 import { RawPeer } from "../_helpers/wire.ts";
 
 /** em's log records (level info and up), properties included, until disposed. */
@@ -238,4 +239,26 @@ Deno.test("limits: an s past maxSubscriptions fails with code limit; the same pa
   assert.deepEqual(await peer.roundTrip(), ["r5", "r6"]);
   assertOneHit(logs.limitHits(), peer.name, "maxSubscriptions", 2);
   assert.match(logs.limitHits()[0]!.message.join(""), /subscription "c"/);
+});
+
+Deno.test("limits: a told peer that never closes is closed after CLOSE_LINGER_MS; a stop does not wait for it", async () => {
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    helloTimeoutMs: 50,
+  });
+  await using stays = await RawPeer.connect(server.addr.port);
+  assert.deepEqual((await stays.untilClosed()).slice(1), [
+    "elimit,No hello in time",
+  ]); // our side stays open: the server waits for our close, then gives up
+  const toldMs = performance.now();
+  await until(() => server.connectionCount === 0, CLOSE_LINGER_MS + 5_000);
+  assert.ok(performance.now() - toldMs > CLOSE_LINGER_MS / 2, "closed early");
+
+  await using lingering = await RawPeer.connect(server.addr.port);
+  await lingering.untilClosed();
+  assert.equal(server.connectionCount, 1);
+  const stopMs = performance.now();
+  await server.close();
+  assert.ok(performance.now() - stopMs < CLOSE_LINGER_MS, "stop waited");
 });
