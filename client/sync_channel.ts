@@ -18,6 +18,7 @@ import type {
   WaitAnyOptions,
 } from "./sync.ts";
 import { SyncHold } from "./_sync_hold.ts";
+import { AnyWait } from "./_any_wait.ts";
 
 /** What the sync channel needs from its client. */
 export interface SyncHost {
@@ -315,75 +316,6 @@ export class SyncChannel {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     }
-  }
-}
-
-/** One `waitAny`: the memory, the server's confirmation, the timer and the signal. */
-class AnyWait {
-  #done = false;
-  #ready = false;
-  #cleanups: (() => void)[] = [];
-
-  constructor(
-    readonly channel: SyncChannel,
-    readonly names: readonly string[],
-    readonly timeoutMs: number,
-    readonly options: WaitAnyOptions,
-    readonly resolve: (name: string | null) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-
-  start(): void {
-    const taken = this.channel.requestAny(
-      this.names,
-      (name) => this.#fired(name),
-    );
-    if (typeof taken === "string") return this.#fired(taken);
-    this.#cleanups.push(taken);
-    this.#cleanups.push(
-      this.channel.onFailure((error) => this.#end(() => this.reject(error))),
-    );
-    if (this.#done) return;
-    const { signal } = this.options;
-    const onAbort = (): void => this.#end(() => this.reject(signal!.reason));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    this.#cleanups.push(() => signal?.removeEventListener("abort", onAbort));
-    if (this.timeoutMs >= 0) {
-      const timer = setTimeout(
-        () => this.#end(() => this.resolve(null)),
-        this.timeoutMs,
-      );
-      this.#cleanups.push(() => clearTimeout(timer));
-    }
-    this.#cleanups.push(this.channel.confirmWait(
-      this.names,
-      (latched) =>
-        latched === undefined ? this.#callReady() : this.#fired(latched),
-      (error) => this.#end(() => this.reject(error)),
-    ));
-  }
-
-  #fired(name: string): void {
-    if (this.#done) return;
-    this.#callReady();
-    this.#end(() => this.resolve(name));
-  }
-
-  #callReady(): void {
-    if (this.#ready || this.#done) return;
-    this.#ready = true;
-    try {
-      this.options.onReady?.();
-    } catch (error) {
-      this.#end(() => this.reject(error));
-    }
-  }
-
-  #end(outcome: () => void): void {
-    if (this.#done) return;
-    this.#done = true;
-    for (const cleanup of this.#cleanups.splice(0)) cleanup();
-    outcome();
   }
 }
 
