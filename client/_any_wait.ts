@@ -21,6 +21,8 @@ export interface AnyWaitHost {
 export class AnyWait {
   #done = false;
   #ready = false;
+  #answered = false; // the server said whether a name is latched (or the round trip came back)
+  #timedOut = false;
   #cleanups: (() => void)[] = [];
 
   constructor(
@@ -48,18 +50,24 @@ export class AnyWait {
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#cleanups.push(() => signal?.removeEventListener("abort", onAbort));
     if (this.timeoutMs >= 0) {
-      const timer = setTimeout(
-        () => this.#end(() => this.resolve(null)),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        this.#timedOut = true; // a timeout never ends the wait before the server's answer
+        if (this.#answered) this.#end(() => this.resolve(null));
+      }, this.timeoutMs);
       this.#cleanups.push(() => clearTimeout(timer));
     }
     this.#cleanups.push(this.channel.confirmWait(
       this.names,
-      (latched) =>
-        latched === undefined ? this.#callReady() : this.#fired(latched),
+      (latched) => this.#answer(latched),
       (error) => this.#end(() => this.reject(error)),
     ));
+  }
+
+  #answer(latched: string | undefined): void {
+    this.#answered = true;
+    if (latched !== undefined) return this.#fired(latched);
+    this.#callReady();
+    if (this.#timedOut) this.#end(() => this.resolve(null));
   }
 
   #fired(name: string): void {

@@ -118,7 +118,8 @@ export interface SyncClient {
   reset(name: string): Promise<void>;
   /**
    * Waits for any of `names` (1.1 event names): resolves with the one that was triggered, or that
-   * is latched on the server, or null once `timeoutMs` (negative: never) has passed. Like `wait`, it
+   * is latched on the server, or null once `timeoutMs` (negative: never) has passed and the server
+   * has answered whether one is latched (so `0` polls: a latched or remembered name, else null). Like `wait`, it
    * takes remembered triggers and discards those it passes. Works against servers without sync too
    * (plain triggers only). Needs `receive: true`.
    * @throws {TypeError} when not receiving, for no names or a bad name

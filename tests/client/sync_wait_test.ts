@@ -144,3 +144,13 @@ Deno.test("waitAny: a closed connection rejects a pending wait", async () => {
   await assert.rejects(waiting, isEmError("closed"));
   await waiter.close();
 });
+
+Deno.test("waitAny: a zero timeout still sees a latch (the server answers first)", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using client = await connect({ port: server.addr.port, receive: true });
+  assert.equal(await client.waitAny(["flag"], 0), null);
+  await client.trigger("flag", { latch: true });
+  for (let i = 0; i < 20; i++) { // not a race the timer can win, however slow the machine
+    assert.equal(await client.waitAny(["flag"], 0), "flag");
+  }
+});
