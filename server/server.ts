@@ -124,7 +124,11 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
   const where = { hostname: options.hostname ?? "127.0.0.1", port };
   const listener = options.tls === undefined
     ? Deno.listen(where)
-    : Deno.listenTls({ ...where, ...options.tls });
+    : Deno.listenTls({
+      ...where,
+      cert: options.tls.cert,
+      key: options.tls.key,
+    });
   return ready(new Server(listener, options, { limits, auth }));
 }
 

@@ -32,6 +32,11 @@ async function provingHello(
   return `H1.2;n${clientNonce};h${proof}`;
 }
 
+/** A server on port 0 named "t" that requires SECRET. */
+function protectedServer() {
+  return startServer({ port: 0, name: "t", secret: SECRET });
+}
+
 async function rejection(promise: Promise<unknown>): Promise<EmError> {
   try {
     await promise;
@@ -44,11 +49,7 @@ async function rejection(promise: Promise<unknown>): Promise<EmError> {
 
 Deno.test("auth: a client with the wrong secret is refused with code auth and a log line", async () => {
   await using logs = await captureLogs();
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   const error = await rejection(
     connect({ port: server.addr.port, secret: "not the secret" }),
   );
@@ -63,11 +64,7 @@ Deno.test("auth: a client with the wrong secret is refused with code auth and a 
 });
 
 Deno.test("auth: a client without a secret is told the server requires one", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   const error = await rejection(connect({ port: server.addr.port }));
   assert.equal(error.code, "auth");
   assert.equal(
@@ -78,11 +75,7 @@ Deno.test("auth: a client without a secret is told the server requires one", asy
 
 Deno.test("auth: a 1.1 peer gets one e line, then the close; its trigger and quit do nothing", async () => {
   await using logs = await captureLogs();
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using waiter = await connect({
     port: server.addr.port,
     secret: SECRET,
@@ -112,11 +105,7 @@ Deno.test("auth: a 1.1 peer gets one e line, then the close; its trigger and qui
 });
 
 Deno.test("auth: a peer with a wrong proof receives nothing but the e line", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using sender = await connect({
     port: server.addr.port,
     secret: SECRET,
@@ -130,11 +119,7 @@ Deno.test("auth: a peer with a wrong proof receives nothing but the e line", asy
 });
 
 Deno.test("auth: the e line reaches a peer that keeps sending after it was refused", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using peer = await RawPeer.connect(server.addr.port);
   await peer.readLine();
   const flood = "Tflood\n".repeat(20_000); // 140 kB the server reads and ignores while closing
@@ -144,11 +129,7 @@ Deno.test("auth: the e line reaches a peer that keeps sending after it was refus
 });
 
 Deno.test("auth: a captured handshake replayed on a new connection is refused", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using first = await RawPeer.connect(server.addr.port);
   const captured = await provingHello(await first.readLine());
   await first.send(captured + "\n");
@@ -163,11 +144,7 @@ Deno.test("auth: a captured handshake replayed on a new connection is refused", 
 });
 
 Deno.test("auth: a proof made for the server's role is refused as a client's", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using peer = await RawPeer.connect(server.addr.port);
   const hello = await provingHello(await peer.readLine(), { role: "server" });
   await peer.send(hello + "\n");
@@ -175,11 +152,7 @@ Deno.test("auth: a proof made for the server's role is refused as a client's", a
 });
 
 Deno.test("auth: a peer that sends back the server's own nonce is refused", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using peer = await RawPeer.connect(server.addr.port);
   const nonce = String(await peer.readLine()).match(PROTECTED_HELLO)?.[1];
   await peer.send(`H1.2;n${nonce};h${"0".repeat(64)}\n`);
@@ -187,11 +160,7 @@ Deno.test("auth: a peer that sends back the server's own nonce is refused", asyn
 });
 
 Deno.test("auth: malformed nonces and proofs are refused", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   for (
     const options of [
       `n${"a".repeat(63)};h${"0".repeat(64)}`,
@@ -210,11 +179,7 @@ Deno.test("auth: malformed nonces and proofs are refused", async () => {
 
 Deno.test("auth: authenticated clients trigger, wait and quit", async () => {
   await using logs = await captureLogs();
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using waiter = await connect({
     port: server.addr.port,
     secret: new TextEncoder().encode(SECRET),
@@ -273,6 +238,7 @@ Deno.test("auth: without a secret remoteQuit false refuses quit too", async () =
 function fakeServer(
   hello: (nonce: string) => string,
   answer: (clientHello: string, nonce: string) => Promise<string> | string,
+  options: { closeAfterAnswer?: boolean } = {},
 ) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
@@ -282,7 +248,7 @@ function fakeServer(
     await peer.send(hello(nonce) + "\n");
     const line = await peer.readLine();
     if (line !== null) await peer.send(await answer(line, nonce) + "\n");
-    await peer.untilClosed();
+    if (!options.closeAfterAnswer) await peer.untilClosed();
   })();
   return {
     port: (listener.addr as Deno.NetAddr).port,
@@ -336,11 +302,7 @@ Deno.test("auth: an empty secret is a TypeError, for the server and the client",
 });
 
 Deno.test("auth: a refused peer that neither reads nor closes is cut off after CLOSE_LINGER_MS", async () => {
-  await using server = await startServer({
-    port: 0,
-    name: "t",
-    secret: SECRET,
-  });
+  await using server = await protectedServer();
   await using peer = await RawPeer.connect(server.addr.port);
   await peer.send("H1.1\n"); // and never reads: the server must not wait for it forever
   const deadline = Date.now() + CLOSE_LINGER_MS + 5_000;
@@ -348,4 +310,29 @@ Deno.test("auth: a refused peer that neither reads nor closes is cut off after C
     assert.ok(Date.now() < deadline, "the refused connection was never closed");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+});
+
+Deno.test("auth: an e line before the server closes becomes the client's closed reason", async () => {
+  await using server = fakeServer(
+    () => "H1.2",
+    () => "elimit,Too many messages",
+    { closeAfterAnswer: true },
+  );
+  await using client = await connect({ port: server.port });
+  const reason = await client.closed;
+  assert.equal(reason.code, "refused");
+  assert.equal(
+    reason.message,
+    `Refused by "127.0.0.1:${server.port}": Too many messages`,
+  );
+});
+
+Deno.test("auth: an e line during the handshake fails the connect with its code", async () => {
+  await using server = fakeServer(
+    (nonce) => `H1.2;n${nonce}`,
+    () => "eauth,Go away",
+  );
+  const error = await rejection(connect({ port: server.port, secret: SECRET }));
+  assert.equal(error.code, "auth");
+  assert.equal(error.message, `Refused by "127.0.0.1:${server.port}": Go away`);
 });

@@ -12,11 +12,7 @@ Deno.test({
   async fn() {
     await using certs = await makeCertificates();
     await using logs = await captureLogs();
-    await using server = await startServer({
-      port: 0,
-      name: "t",
-      tls: { cert: certs.cert, key: certs.key },
-    });
+    await using server = await startServer({ port: 0, name: "t", tls: certs });
     const { port } = server.addr;
     await assert.rejects(
       connect({ port, tls: true }), // the system's authorities do not know our test CA
@@ -37,7 +33,7 @@ Deno.test({
     await using server = await startServer({
       port: 0,
       name: "t",
-      tls: { cert: certs.cert, key: certs.key },
+      tls: certs,
       secret: "s3cret",
     });
     const options = {
@@ -60,11 +56,7 @@ Deno.test({
   ignore,
   async fn() {
     await using certs = await makeCertificates();
-    await using server = await startServer({
-      port: 0,
-      name: "t",
-      tls: { cert: certs.cert, key: certs.key },
-    });
+    await using server = await startServer({ port: 0, name: "t", tls: certs });
     await assert.rejects(
       connect({ port: server.addr.port, connectTimeoutMs: 300 }),
       (error) => error instanceof EmError && error.code === "timeout",
