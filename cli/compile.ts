@@ -30,7 +30,7 @@ export const TARGETS: readonly string[] = [
 export const ENV_VARS: readonly string[] = ["EM_SECRET"];
 
 /**
- * The permissions baked into the binary, and why each is needed. No `-A`, no run, ffi or sys.
+ * The permissions baked into the binary, and why each is needed. No `-A`, no ffi or sys.
  * Read and write are unscoped because their paths come from the command line at run time
  * (`emtail FILE`, `emd --data DIR`, `em install-links DIR`; install-links also needs full read
  * and write for `Deno.symlink` and read for `Deno.execPath()`).
@@ -40,6 +40,7 @@ export const PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   `--allow-env=${ENV_VARS.join(",")}`, // EM_SECRET: the shared secret, never on argv
+  "--allow-run", // emlock, emsem: run the command given after "--" while holding
 ];
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));

@@ -10,6 +10,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { READY_FILE_OPTION, ReadyFile } from "./_ready_file.ts";
 
 /** emwait's command line. */
 export const spec: ToolSpec = {
@@ -35,7 +36,7 @@ Exit 64: bad arguments.`,
   options: {
     ...CLIENT_OPTIONS,
     print: { type: "boolean" },
-    "ready-file": { type: "string" },
+    ...READY_FILE_OPTION,
   },
   minPositionals: 4,
   maxPositionals: 4,
@@ -49,7 +50,7 @@ interface WaitPlan {
   readonly names: readonly string[];
   readonly timeoutMs: number;
   readonly print: boolean;
-  readonly readyFile: string | undefined;
+  readonly readyFile: ReadyFile;
 }
 
 /** Runs emwait; returns the exit code. */
@@ -74,16 +75,15 @@ export async function run(args: string[]): Promise<number> {
     names: [...new Set(names)],
     timeoutMs: Number(timeoutText),
     print: names.length > 1 || parsed.values.print === true,
-    readyFile: parsed.values["ready-file"] as string | undefined,
+    readyFile: new ReadyFile(parsed.values["ready-file"] as string | undefined),
   };
-  const state = { readyWritten: false };
   try {
     await using client = await connect({
       ...server,
       receive: true,
       appName: "emwait",
     });
-    const fired = await waitFor(client, plan, state);
+    const fired = await waitFor(client, plan);
     if (fired === null) {
       out("timeout");
       return EXIT.TIMEOUT;
@@ -93,10 +93,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     return reportFailure(spec.name, error);
   } finally {
-    // a script reading a FIFO ready file gets its end rather than hanging
-    if (plan.readyFile !== undefined && !state.readyWritten) {
-      await closeFifo(plan.readyFile);
-    }
+    await plan.readyFile.end(); // a script reading a FIFO gets its end rather than hanging
   }
 }
 
@@ -107,7 +104,6 @@ export async function run(args: string[]): Promise<number> {
 async function waitFor(
   client: EmClient,
   plan: WaitPlan,
-  state: { readyWritten: boolean },
 ): Promise<string | null> {
   const ready = Promise.withResolvers<void>();
   const timeUp = new AbortController();
@@ -126,36 +122,14 @@ async function waitFor(
     throw error;
   });
   try {
-    if (plan.readyFile === undefined) return await fired;
+    if (plan.readyFile.path === undefined) return await fired;
     const first = await Promise.race([
       ready.promise.then(() => true),
       fired.then((name) => name !== null, () => false),
     ]);
-    if (first) { // subscribed, or already woken
-      await writeReadyFile(plan.readyFile);
-      state.readyWritten = true;
-    }
+    if (first) await plan.readyFile.write(); // subscribed, or already woken
     return await fired;
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Writes emwait's process ID to `path` (a file, or a FIFO a script reads). */
-async function writeReadyFile(path: string): Promise<void> {
-  try {
-    await Deno.writeTextFile(path, `${Deno.pid}\n`);
-  } catch (error) {
-    throw new TypeError(
-      `Cannot write ready file "${path}": ${(error as Error).message}`,
-    );
-  }
-}
-
-/** Opens and closes `path` if it is a FIFO, so that its reader sees an end without a line. */
-async function closeFifo(path: string): Promise<void> {
-  try {
-    if (!(await Deno.stat(path)).isFifo) return;
-    (await Deno.open(path, { write: true })).close();
-  } catch { /* not there, or not ours to open: nothing is waiting on it */ }
 }

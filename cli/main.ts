@@ -30,6 +30,18 @@ export const TOOLS: Readonly<
       import("./install_links.ts").then((m) => m.forTools(Object.keys(TOOLS))),
   },
   emtail: { summary: "log lines to events", load: () => import("./emtail.ts") },
+  emlock: {
+    summary: "run a command holding a lock",
+    load: () => import("./emlock.ts"),
+  },
+  emsem: {
+    summary: "run a command holding a semaphore permit",
+    load: () => import("./emsem.ts"),
+  },
+  embarrier: {
+    summary: "wait until N parties arrive",
+    load: () => import("./embarrier.ts"),
+  },
 };
 
 /** What `em --help` prints. */

@@ -5,23 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect, startServer } from "../../mod.ts";
 import { runTool, spawnTool } from "../_helpers/cli.ts";
-
-const POSIX = Deno.build.os !== "windows"; // FIFOs need mkfifo
-
-/** A temporary directory, removed on dispose. */
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "em_emwait_" });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  };
-}
-
-/** Makes a FIFO at `path` with mkfifo. */
-async function mkfifo(path: string): Promise<void> {
-  const { code } = await new Deno.Command("mkfifo", { args: [path] }).output();
-  assert.equal(code, 0, `mkfifo ${path} failed`);
-}
+import { mkfifo, POSIX, tempDir, untilFile } from "../_helpers/sync_cli.ts";
 
 /** Reads the FIFO at `path` to its end: blocks until a writer opens and closes it. */
 function readFifo(path: string): Promise<string> {
@@ -149,17 +133,3 @@ Deno.test("emwait: an unwritable ready file is one stderr line and exit 1", asyn
     new RegExp(`^emwait: Cannot write ready file ".+ready": .+\n$`),
   );
 });
-
-/** Waits (bounded) until a regular ready file exists. */
-async function untilFile(path: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      await Deno.stat(path);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-  throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-}

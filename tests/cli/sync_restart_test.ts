@@ -1,0 +1,47 @@
+// emd --data through the tools: a latch and a lease made with emtrigger and emlock survive kill -9
+// of emd and a restart on the same directory; a hold bound to a connection does not.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runTool, startEmd } from "../_helpers/cli.ts";
+import { tempDir } from "../_helpers/sync_cli.ts";
+
+const OK = { code: 0, stdout: "", stderr: "" };
+const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
+
+Deno.test("emd --data: latches and leases made by the tools survive kill -9 and a restart", async () => {
+  await using dir = await tempDir();
+  const data = ["--data", join(dir.path, "state")];
+  let token: string;
+  {
+    await using emd = await startEmd("t", data);
+    const at = ["127.0.0.1", String(emd.port)];
+    assert.deepEqual(
+      await runTool(["emtrigger", "--latch", ...at, "built"]),
+      OK,
+    );
+    const lease = await runTool(
+      ["emlock", "--acquire", "--ttl", "600000", ...at, "deploy"],
+    );
+    assert.equal(lease.code, 0, lease.stderr);
+    token = lease.stdout.trim();
+    emd.child.kill("SIGKILL");
+    assert.equal((await emd.exited()).code, 137);
+  }
+  await using emd = await startEmd("t", data);
+  const at = ["127.0.0.1", String(emd.port)];
+  assert.deepEqual(await runTool(["emwait", ...at, "built", "0"]), OK);
+  assert.deepEqual(
+    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", "true"]),
+    TIMEOUT,
+  );
+  assert.deepEqual(
+    await runTool(["emlock", "--release", ...at, "deploy", token]),
+    OK,
+  );
+  assert.deepEqual(
+    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", "true"]),
+    OK,
+  );
+  assert.deepEqual(await runTool(["emtrigger", "--reset", ...at, "built"]), OK);
+  assert.deepEqual(await runTool(["emwait", ...at, "built", "0"]), TIMEOUT);
+});
