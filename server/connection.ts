@@ -1,7 +1,7 @@
 import { serverLogger } from "./_log.ts";
 
 const log = serverLogger("connection");
-const FIRST_READ_BYTES = 1024; // idle receivers stay small; busy senders grow their buffer
+const FIRST_READ_BYTES = 128; // idle receivers stay small; busy senders grow their buffer ×4
 const MAX_READ_BYTES = 64 * 1024;
 /** How long {@link Connection.closeAfterFlush} waits for its last bytes to go and the peer to close. */
 export const CLOSE_LINGER_MS = 2_000;
@@ -35,8 +35,6 @@ export interface CloseOptions {
 export class Connection {
   /** `host:port` of the peer, for log lines. */
   readonly peer: string;
-  /** Settles once, with the reason, when the connection is closed. */
-  readonly closed: Promise<CloseReason>;
   #conn: Deno.Conn;
   #maxQueuedBytes: number;
   #queue: Uint8Array[] = [];
@@ -45,17 +43,26 @@ export class Connection {
   #closeReason: CloseReason | undefined;
   #shut = false; // the socket itself is closed (after closeAfterFlush, later than #closeReason)
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  #resolveClosed!: (reason: CloseReason) => void;
+  #closed: Promise<CloseReason> | undefined; // made on first use: most connections never need it
+  #resolveClosed: ((reason: CloseReason) => void) | undefined;
 
   constructor(conn: Deno.Conn, maxQueuedBytes: number) {
     this.#conn = conn;
     this.#maxQueuedBytes = maxQueuedBytes;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.peer = `${addr.hostname}:${addr.port}`;
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     try {
       (conn as Deno.TcpConn).setNoDelay?.(true);
     } catch { /* not a TCP socket or already shut: nothing to tune */ }
+  }
+
+  /** Settles once, with the reason, when the connection is closed. */
+  get closed(): Promise<CloseReason> {
+    if (this.#closed !== undefined) return this.#closed;
+    this.#closed = this.#shut
+      ? Promise.resolve(this.#closeReason!)
+      : new Promise((resolve) => this.#resolveClosed = resolve);
+    return this.#closed;
   }
 
   /** True once {@link close} has run. */
@@ -132,7 +139,7 @@ export class Connection {
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
-    this.#resolveClosed(this.#closeReason!);
+    this.#resolveClosed?.(this.#closeReason!);
   }
 
   /** After the last frame of a closeAfterFlush is written: FIN, then wait for the peer's. */
@@ -184,7 +191,12 @@ export class Connection {
         const frames = this.#queue;
         this.#queue = [];
         const bytes = frames.length === 1 ? frames[0]! : concat(frames);
-        await this.#writeAll(bytes);
+        let offset = 0; // one await per write: no nested async call per frame
+        while (offset < bytes.length && !this.#shut) {
+          offset += await this.#conn.write(
+            offset === 0 ? bytes : bytes.subarray(offset),
+          );
+        }
         this.#queuedBytes -= bytes.byteLength;
       }
       if (this.#closeReason !== undefined && !this.#shut) this.#halfClose();
@@ -192,13 +204,6 @@ export class Connection {
       this.close(`Cannot write: ${(error as Error).message}`);
     } finally {
       this.#writing = false;
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length && !this.#shut) {
-      offset += await this.#conn.write(bytes.subarray(offset));
     }
   }
 }

@@ -327,14 +327,14 @@ class Server implements EmServer, FeatureHost {
     log.info("Accepted {peer}", { peer: connection.peer });
     connection.send(this.#helloFor(session));
     this.#helloDeadlines.start(connection);
-    this.#track(
-      session.run().finally(() => {
-        this.#helloDeadlines.done(connection);
-        this.#sessions.delete(session);
-        this.#receivers.delete(session);
-        for (const feature of this.#features) feature.onClose?.(session);
-      }),
-    );
+    const task: Promise<void> = session.run().finally(() => {
+      this.#helloDeadlines.done(connection);
+      this.#sessions.delete(session);
+      this.#receivers.delete(session);
+      this.#running.delete(task); // tracked without #track: one closure less per connection
+      for (const feature of this.#features) feature.onClose?.(session);
+    });
+    this.#running.add(task);
   }
 
   /** Past maxConnections: an `e` line, then closed (at once when many refusals are pending). */

@@ -69,6 +69,7 @@ export class Session {
   #lines = 0; // lines framed from the current chunk, for the message rate
   #held: Uint8Array[] | undefined; // lines read while the hello's proof is checked
   #heldBytes = 0;
+  #onChunkBound = (chunk: Uint8Array): void => this.#onChunk(chunk);
 
   constructor(connection: Connection, host: SessionHost) {
     this.connection = connection;
@@ -112,11 +113,14 @@ export class Session {
     });
   }
 
-  /** Runs the read loop until the connection ends. */
-  async run(): Promise<void> {
-    const result = await this.connection.readLoop((chunk) =>
-      this.#onChunk(chunk)
+  /** Runs the read loop until the connection ends (no async frame of its own: idle peers stay small). */
+  run(): Promise<void> {
+    return this.connection.readLoop(this.#onChunkBound).then((result) =>
+      this.#ended(result)
     );
+  }
+
+  #ended(result: "eof" | "closed" | Error): void {
     if (result === "eof") {
       const pending = this.#framer.pendingBytes;
       if (pending > 0) {
