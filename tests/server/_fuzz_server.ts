@@ -1,6 +1,6 @@
 // The server under fuzz, run as its own process with --v8-flags=--expose-gc so that its heap can be
 // measured after a full garbage collection (a test process cannot collect garbage on demand).
-// Prints "port N", then answers each line on stdin: "heap" → one JSON line
+// An argument, if any, is the server's shared secret. Prints "port N", then answers each line on stdin: "heap" → one JSON line
 // {"heapUsed":bytes,"connections":n} after collecting garbage; "quit" → stops and exits.
 import { defineAgent, startServer } from "../../server/mod.ts";
 
@@ -16,6 +16,7 @@ const server = await startServer({
   name: "fuzz",
   agents: [echo],
   helloTimeoutMs: 2_000,
+  ...(Deno.args[0] === undefined ? {} : { secret: Deno.args[0] }),
 });
 const encoder = new TextEncoder();
 const say = (line: string) =>

@@ -1,11 +1,19 @@
 // Server-level fuzz: thousands of random and mutated-valid byte streams from many connections at
 // once against one server process, then: a well-behaved client still gets its triggers, the server
 // still accepts connections, every fuzz connection is gone, and the server's heap after a full
-// garbage collection is back near where it was. Deterministic: the seed is printed, EM_FUZZ_SEED
-// replays it, EM_FUZZ_CASES changes the count.
+// garbage collection is back near where it was. Once without and once with a shared secret (then
+// every fuzz peer is unauthenticated). Deterministic: the seed is printed, EM_FUZZ_SEED replays it,
+// EM_FUZZ_CASES changes the count (the run with a secret does 2/5 of it).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
+import {
+  AUTH_CORPUS,
+  caseRandom,
+  CORPUS,
+  fuzzCase,
+  type Sent,
+} from "./_fuzz_cases.ts";
 
 const SEED = Number(Deno.env.get("EM_FUZZ_SEED") ?? Date.now() % 2 ** 31);
 const CASES = Number(Deno.env.get("EM_FUZZ_CASES") ?? 5000);
@@ -23,124 +31,21 @@ const MAX_HEAP_GROWTH_BYTES = 1.5 * 1024 * 1024;
 const CLOSE_DEADLINE_MS = 10_000; // a fuzz connection's end after its EOF: the server must close
 const encoder = new TextEncoder();
 
-/** mulberry32: a small, fast, seeded generator; the same seed gives the same cases. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Valid sessions of every kind the server speaks; mutated to make most of the fuzz cases. */
-const CORPUS = [
-  "H1.1\nF1\nTbuild_done\nTa\rTb\r\nQwrong_name\npsync\nF0\n",
-  "H1,1;aapp\nF1;x\nTx;yz,1\nF\nT\nTa,b\n",
-  'H1.2;m65536\nF1\ns1,speed/*\nt2,door/open,{"a":[1,2,{"b":null}]}\n' +
-  'c3,fuzz/echo,[1,"\\x2C\\x3B"]\nu4,speed/*\npq\n',
-  "H1.2\nF1\nl1,fuzz_latch\nw2,fuzz_latch,other\nz3,fuzz_latch\n" +
-  "k4,fuzz_lock,1,1\nv5,fuzz_lock,tok\nb6,fuzz_barrier,2\nq6\n",
-  "H1.2\nc1,fuzz/nothing\nc2,nope/echo,{}\nt3,a,not json\ns4,*\nd5,x\n",
-  `H1.1\nT${"n".repeat(255)}\nT${"n".repeat(256)}\np\\xZZ\np\\xC3\\xA9\n`,
-];
-
-type Random = () => number;
-const pick = <T>(rnd: Random, items: readonly T[]): T =>
-  items[Math.floor(rnd() * items.length)]!;
-const int = (rnd: Random, max: number) => Math.floor(rnd() * max);
-
-function randomBytes(rnd: Random, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = int(rnd, 256);
-  return bytes;
-}
-
-/** One mutation of a byte stream: what a broken or hostile peer might send instead. */
-const MUTATIONS: ((rnd: Random, b: Uint8Array) => Uint8Array)[] = [
-  (rnd, b) => b.map((x, i) => i === int(rnd, b.length) ? int(rnd, 256) : x),
-  (rnd, b) =>
-    splice(b, int(rnd, b.length + 1), 0, randomBytes(rnd, 1 + int(rnd, 16))),
-  (rnd, b) => splice(b, int(rnd, b.length + 1), int(rnd, 32), new Uint8Array()),
-  (rnd, b) => {
-    const start = int(rnd, b.length + 1);
-    const part = b.subarray(start, start + 1 + int(rnd, 64));
-    const copies = 1 + int(rnd, 80); // may build a line far over the limit
-    return splice(b, start, 0, concat(Array(copies).fill(part)));
-  },
-  (rnd, b) =>
-    splice(
-      b,
-      int(rnd, b.length + 1),
-      0,
-      encoder.encode(
-        pick(rnd, ["\r", "\n", "\r\n", "\n\r", ";", ",", "\\x", "\\xFF", "\0"]),
-      ),
-    ),
-  (rnd, b) =>
-    splice(
-      b,
-      int(rnd, b.length + 1),
-      0,
-      encoder.encode("x".repeat(4000 + int(rnd, 1200))),
-    ),
-  (rnd, b) => b.map((x, i) => i === int(rnd, b.length) ? x ^ 0x20 : x), // flip a letter's case
-  (rnd, b) => b.subarray(0, int(rnd, b.length + 1)), // truncated mid-message
-];
-
-function splice(b: Uint8Array, at: number, remove: number, insert: Uint8Array) {
-  return concat([b.subarray(0, at), insert, b.subarray(at + remove)]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** What the fuzz sent, for the report. */
-const sent = { random: 0, mutated: 0, bytes: 0, readToEnd: 0 };
-
-/** One fuzz case: a byte stream, how it is cut into writes, and how the peer ends. */
-function fuzzCase(rnd: Random) {
-  let bytes: Uint8Array;
-  const kind = rnd();
-  if (kind < 0.25) {
-    sent.random++;
-    bytes = randomBytes(rnd, int(rnd, 6000));
-    if (rnd() < 0.5) bytes = concat([encoder.encode("H1.2\nF1\n"), bytes]);
-  } else {
-    sent.mutated++;
-    bytes = encoder.encode(pick(rnd, CORPUS));
-    for (let n = 1 + int(rnd, 4); n > 0; n--) {
-      bytes = pick(rnd, MUTATIONS)(rnd, bytes);
-    }
-  }
-  const cuts = Array.from(
-    { length: int(rnd, 5) },
-    () => int(rnd, bytes.length + 1),
-  )
-    .sort((a, b) => a - b);
-  const readToEnd = rnd() < 0.5;
-  sent.bytes += bytes.length;
-  if (readToEnd) sent.readToEnd++;
-  return { bytes, cuts, readToEnd };
-}
-
-/** Case `index` of a run: its own generator, so any one case can be rebuilt from seed and index. */
-function caseRandom(index: number): Random {
-  return random((SEED ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0);
+/** One fuzz run's server, cases and report. */
+interface Run {
+  readonly port: number;
+  readonly corpus: readonly string[];
+  readonly sent: Sent;
 }
 
 /** Sends one case. Half the peers then half-close and read until the server closes. */
-async function runCase(port: number, index: number): Promise<"ok" | "stuck"> {
-  const { bytes, cuts, readToEnd } = fuzzCase(caseRandom(index));
+async function runCase(run: Run, index: number): Promise<"ok" | "stuck"> {
+  const { bytes, cuts, readToEnd } = fuzzCase(
+    caseRandom(SEED, index),
+    run.corpus,
+    run.sent,
+  );
+  const port = run.port;
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     let start = 0;
@@ -181,11 +86,11 @@ async function untilClosed(conn: Deno.Conn): Promise<"ok" | "stuck"> {
 }
 
 /** Runs cases `first` to `end - 1`, CONCURRENT at a time; returns how many were never closed. */
-async function fuzz(port: number, first: number, end: number): Promise<number> {
+async function fuzz(run: Run, first: number, end: number): Promise<number> {
   let next = first, stuck = 0;
   const worker = async () => {
     while (next < end) {
-      if (await runCase(port, next++) === "stuck") stuck++;
+      if (await runCase(run, next++) === "stuck") stuck++;
     }
   };
   await Promise.all(Array.from({ length: CONCURRENT }, worker));
@@ -193,13 +98,14 @@ async function fuzz(port: number, first: number, end: number): Promise<number> {
 }
 
 /** The server process, spoken to over stdin/stdout (see _fuzz_server.ts). */
-async function startFuzzServer() {
+async function startFuzzServer(secret: string | undefined) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--v8-flags=--expose-gc",
       "--allow-net=127.0.0.1",
       fileURLToPath(new URL("./_fuzz_server.ts", import.meta.url)),
+      ...(secret === undefined ? [] : [secret]),
     ],
     stdin: "piped",
     stdout: "piped",
@@ -259,25 +165,36 @@ async function settle(
   return heap;
 }
 
-Deno.test("emd fuzz: random and mutated streams from many connections leave the server serving and its heap flat", async () => {
+/** One fuzz run against a fresh server process; fails on any check, prints its figures. */
+async function fuzzRun(
+  cases: number,
+  options: { secret?: string; corpus: readonly string[] },
+): Promise<void> {
   const started = performance.now();
+  const what = options.secret === undefined ? "open" : "with a secret";
   // deno-lint-ignore no-console
   console.log(
-    `fuzz: seed ${SEED}, ${CASES} cases (+${WARM_UP_CASES} warm-up), ${CONCURRENT} at once`,
+    `fuzz (${what}): seed ${SEED}, ${cases} cases (+${WARM_UP_CASES} warm-up), ${CONCURRENT} at once`,
   );
-  await using server = await startFuzzServer();
-  await using waiter = await connect({ port: server.port, receive: true });
-  await using sender = await connect({ port: server.port });
+  await using server = await startFuzzServer(options.secret);
+  const run: Run = {
+    port: server.port,
+    corpus: options.corpus,
+    sent: { random: 0, mutated: 0, bytes: 0, readToEnd: 0 },
+  };
+  const client = { port: server.port, secret: options.secret };
+  await using waiter = await connect({ ...client, receive: true });
+  await using sender = await connect(client);
   await waiter.flush();
 
-  assert.equal(await fuzz(server.port, 0, WARM_UP_CASES), 0);
+  assert.equal(await fuzz(run, 0, WARM_UP_CASES), 0);
   const before = await settle(server, 2);
 
   let stuck = 0;
-  const end = WARM_UP_CASES + CASES;
+  const end = WARM_UP_CASES + cases;
   for (let done = WARM_UP_CASES; done < end; done += CHECK_EVERY) {
     const [roundStuck] = await Promise.all([
-      fuzz(server.port, done, Math.min(done + CHECK_EVERY, end)),
+      fuzz(run, done, Math.min(done + CHECK_EVERY, end)),
       (async () => { // served while the fuzz runs
         await sender.trigger(`during_${done}`);
         assert.equal(await waiter.wait(`during_${done}`, 10_000), true);
@@ -290,16 +207,17 @@ Deno.test("emd fuzz: random and mutated streams from many connections leave the 
   await sender.trigger("after_fuzz");
   assert.equal(await waiter.wait("after_fuzz", 10_000), true);
   {
-    await using late = await connect({ port: server.port, receive: true });
+    await using late = await connect({ ...client, receive: true });
     await late.flush();
     await sender.trigger("late");
     assert.equal(await late.wait("late", 10_000), true);
   }
   const after = await settle(server, 2);
   const growth = after.heapUsed - before.heapUsed;
+  const { sent } = run;
   // deno-lint-ignore no-console
   console.log(
-    `fuzz: ${CASES + WARM_UP_CASES} cases in ${
+    `fuzz (${what}): ${cases + WARM_UP_CASES} cases in ${
       ((performance.now() - started) / 1000).toFixed(1)
     } s; ` +
       `heap after GC ${(before.heapUsed / 2 ** 20).toFixed(2)} → ${
@@ -311,4 +229,15 @@ Deno.test("emd fuzz: random and mutated streams from many connections leave the 
     growth < MAX_HEAP_GROWTH_BYTES,
     `heap grew by ${growth} bytes (seed ${SEED})`,
   );
+}
+
+Deno.test("emd fuzz: random and mutated streams from many connections leave the server serving and its heap flat", async () => {
+  await fuzzRun(CASES, { corpus: CORPUS });
+});
+
+Deno.test("emd fuzz: with a shared secret, unauthenticated streams change nothing and leave the heap flat", async () => {
+  await fuzzRun(Math.round(CASES * 2 / 5), {
+    secret: "fuzz-secret",
+    corpus: AUTH_CORPUS,
+  });
 });

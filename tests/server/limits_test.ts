@@ -1,6 +1,8 @@
 // Every limit of server/limits.ts: the default, the peer past it (told why with an `e` line, then
 // closed, or refused a request), the one structured log line, and that others stay served.
 import assert from "node:assert/strict";
+import { connect } from "../../client/mod.ts";
+import type { EmError } from "../../protocol/mod.ts";
 import { startServer } from "../../server/mod.ts";
 import { configure, type LogRecord, reset } from "../../server/_log.ts";
 import {
@@ -261,4 +263,22 @@ Deno.test("limits: a told peer that never closes is closed after CLOSE_LINGER_MS
   const stopMs = performance.now();
   await server.close();
   assert.ok(performance.now() - stopMs < CLOSE_LINGER_MS, "stop waited");
+});
+
+Deno.test("limits: em's client reports a full server as refused, with the server's reason", async () => {
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    maxConnections: 1,
+  });
+  await using first = await connect({ port: server.addr.port });
+  await first.flush();
+  await assert.rejects(
+    connect({ port: server.addr.port }),
+    (error: EmError) => {
+      assert.equal(error.code, "refused");
+      assert.match(error.message, /Too many connections/);
+      return true;
+    },
+  );
 });
