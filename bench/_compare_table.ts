@@ -137,12 +137,21 @@ export function compareRows(all: readonly Measured[]): Row[] {
   });
 }
 
-/** Losses, disorder and disconnects per target, summed over every recorded run. */
+/**
+ * Losses, disorder and disconnects per target, summed over every recorded run, and how busy the
+ * machine's cores were during its fanout runs (near 100 %: the run competed with other work).
+ */
 export function cleanlinessRows(all: readonly Measured[]): Row[] {
   const labels = [...new Set(all.map((m) => m.label))];
   const sum = (label: string, field: string) =>
     all.filter((m) => m.label === label)
       .reduce((n, m) => n + (Number(m.result[field]) || 0), 0);
+  const busy = (label: string) =>
+    median(
+      all.filter((m) => m.label === label && m.workload === "fanout")
+        .map((m) => Number(m.result.machine_busy_pct))
+        .filter((v) => Number.isFinite(v)),
+    );
   return labels.map((label) => ({
     target: label,
     runs: all.filter((m) => m.label === label).length,
@@ -150,6 +159,7 @@ export function cleanlinessRows(all: readonly Measured[]): Row[] {
     ooo: sum(label, "ooo"),
     disconnected: sum(label, "disconnected"),
     "timed out": sum(label, "timed_out"),
+    "machine busy % (fanout, median)": cell(busy(label)),
   }));
 }
 

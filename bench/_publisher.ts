@@ -76,18 +76,26 @@ export class Publisher implements AsyncDisposable {
   }
 
   /**
-   * Sends `Tready` every 20 ms until every receiver has one, then `Tfence` until every
-   * receiver has that: no probe is still in flight afterwards, so every subscription is active.
+   * Sends `Tready` until every receiver has one, then `Tfence` likewise until every receiver has
+   * that: no probe is still in flight afterwards, so every subscription is active. The first probe
+   * goes after `everyMs`, each later gap is twice the one before, up to 1 s: a server that is slow
+   * to reach N receivers is not buried under probes.
    */
-  async probe(receivers: Probed, timeoutMs: number): Promise<void> {
+  async probe(
+    receivers: Probed,
+    timeoutMs: number,
+    everyMs = 20,
+  ): Promise<void> {
     for (const what of ["ready", "fenced"] as const) {
       let settled = false;
       const answered = receivers.awaitProbe(what, timeoutMs)
         .finally(() => settled = true);
       const deadline = epochMs() + timeoutMs;
+      let gapMs = everyMs;
       while (!settled && epochMs() < deadline) {
         await this.trigger(what === "ready" ? "ready" : "fence");
-        await Promise.race([answered.catch(() => {}), pause(20)]);
+        await Promise.race([answered.catch(() => {}), pause(gapMs)]);
+        gapMs = Math.min(1_000, gapMs * 2);
       }
       await withDeadline(answered, 5_000, `receivers to see "${what}"`);
     }

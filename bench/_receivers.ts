@@ -147,9 +147,26 @@ export class ReceiverSet {
   }
 
   /** Resolves once every connection has seen the probe `what`. */
-  awaitProbe(what: "ready" | "fenced", timeoutMs: number): Promise<void> {
+  async awaitProbe(
+    what: "ready" | "fenced",
+    timeoutMs: number,
+  ): Promise<void> {
     const count = what === "ready" ? () => this.#ready : () => this.#fenced;
-    return this.until(() => count() === this.#subs.length, timeoutMs);
+    const closed = () => this.#subs.filter((s) => s.closed).length;
+    await this.until(
+      () => count() === this.#subs.length || closed() > 0,
+      timeoutMs,
+    ).catch(() => {
+      throw new Error(
+        `${this.#subs.length - count()} of ${this.#subs.length} receivers ` +
+          `never saw "${what}" within ${timeoutMs} ms`,
+      );
+    });
+    if (count() < this.#subs.length) {
+      throw new Error(
+        `${closed()} receivers were disconnected before seeing "${what}"`,
+      );
+    }
   }
 
   /** Starts counting a burst of `messages` triggers on every connection. */

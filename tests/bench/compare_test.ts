@@ -85,7 +85,7 @@ Deno.test("compare: losses, disorder and disconnects are summed per server", () 
     cleanlinessRows([
       m("fanout", 1, "emd", { lost: 3, ooo: 1, disconnected: 0 }),
       m("conns", 10, "emd", { lost: 2, disconnected: 1, timed_out: 1 }),
-      m("fanout", 1, "redis", { lost: 0 }),
+      m("fanout", 1, "redis", { lost: 0, machine_busy_pct: 40 }),
     ]),
     [
       {
@@ -95,6 +95,7 @@ Deno.test("compare: losses, disorder and disconnects are summed per server", () 
         ooo: 1,
         disconnected: 1,
         "timed out": 1,
+        "machine busy % (fanout, median)": null,
       },
       {
         target: "redis",
@@ -103,6 +104,7 @@ Deno.test("compare: losses, disorder and disconnects are summed per server", () 
         ooo: 0,
         disconnected: 0,
         "timed out": 0,
+        "machine busy % (fanout, median)": 40,
       },
     ],
   );
