@@ -9,6 +9,7 @@ import { latency } from "./latency.ts";
 import { conns } from "./conns.ts";
 import { oneshot } from "./oneshot.ts";
 import { stall } from "./stall.ts";
+import { sync } from "./sync_bench.ts";
 
 /** The registry: name → workload, in run order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -17,4 +18,5 @@ export const WORKLOADS: readonly Workload[] = [
   conns,
   oneshot,
   stall,
+  sync,
 ];

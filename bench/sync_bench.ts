@@ -1,0 +1,335 @@
+/**
+ * Locks: emd's mutex against the common Redis lock recipe (`SET key token NX PX ms`, then a
+ * compare-and-delete in Lua through `EVAL`), on the same machine in the same run.
+ *
+ * - uncontended: one client takes and releases one lock in a loop; lock+unlock pairs per second
+ *   (two round trips each, for both).
+ * - contended: N clients (default 100) on one lock; total acquisitions per second, and the
+ *   fewest and most one client got. em queues waiters (first come, first served, the grant is
+ *   pushed to the next waiter); Redis has no queue, so its clients retry `SET NX` at once: the
+ *   recipe's best throughput (a retry delay, as libraries use, only lowers it).
+ *
+ * Both check mutual exclusion while they run (a second holder is a failure). emd and redis-server
+ * run as their own processes; the clients share this one.
+ *
+ * ```sh
+ * deno run -A bench/sync_bench.ts [--seconds S] [--clients N] [--no-redis] [--out PATH]
+ * deno task bench --only sync      # the same workload inside em's benchmark
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { connect, type EmClient } from "../mod.ts";
+import { startEmd } from "./_emd.ts";
+import { RespClient } from "./_resp.ts";
+import { ensureRedis, hasProgram, redisTarget } from "./_yardstick.ts";
+import { markdownTable } from "./_table.ts";
+import {
+  type BenchContext,
+  round,
+  type Row,
+  type Workload,
+  type WorkloadResult,
+} from "./workload.ts";
+
+/** Settings of one sync benchmark run. */
+export interface SyncBenchOptions {
+  /** Seconds each measurement runs (after a short warm-up). */
+  readonly seconds: number;
+  /** Clients contending for one lock. */
+  readonly clients: number;
+  /** Progress lines. */
+  readonly say: (line: string) => void;
+}
+
+/** Compare-and-delete: release only if the key still holds our token. */
+const RELEASE_SCRIPT =
+  'if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end';
+
+/** The lock's TTL in the Redis recipe: far longer than any hold here. */
+const REDIS_TTL_MS = "30000";
+
+/** One side of the comparison: how a client connects, locks and unlocks. */
+interface LockSide {
+  readonly label: string;
+  open(): Promise<LockClient>;
+}
+
+interface LockClient {
+  /** Takes the lock, waiting or retrying as the recipe does; returns the number of tries. */
+  lock(name: string): Promise<number>;
+  unlock(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function emSide(port: number): LockSide {
+  return {
+    label: "emd",
+    async open() {
+      const client: EmClient = await connect({ port });
+      const holds = new Map<string, { release(): Promise<void> }>();
+      return {
+        async lock(name) {
+          holds.set(name, await client.lock(name));
+          return 1;
+        },
+        async unlock(name) {
+          await holds.get(name)!.release();
+          holds.delete(name);
+        },
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
+function redisSide(port: number): LockSide {
+  let seq = 0;
+  return {
+    label: "redis",
+    async open() {
+      const redis = await RespClient.connect(port);
+      const tokens = new Map<string, string>();
+      return {
+        async lock(name) {
+          const token = `t${++seq}`;
+          for (let tries = 1;; tries++) {
+            const set = await redis.command(
+              "SET",
+              name,
+              token,
+              "NX",
+              "PX",
+              REDIS_TTL_MS,
+            );
+            if (set === "OK") {
+              tokens.set(name, token);
+              return tries;
+            }
+          }
+        },
+        async unlock(name) {
+          const token = tokens.get(name)!;
+          tokens.delete(name);
+          await redis.command("EVAL", RELEASE_SCRIPT, "1", name, token);
+        },
+        close: () => Promise.resolve(redis.close()),
+      };
+    },
+  };
+}
+
+/** What one measurement found. */
+interface Measured {
+  readonly perSecond: number;
+  readonly minPerClient: number;
+  readonly maxPerClient: number;
+  readonly triesPerLock: number;
+  readonly overlaps: number;
+}
+
+/** `clients` clients lock and unlock `name` for `seconds`; counts what finished in time. */
+async function measure(
+  side: LockSide,
+  name: string,
+  clients: number,
+  seconds: number,
+): Promise<Measured> {
+  const opened = await Promise.all(
+    Array.from({ length: clients }, () => side.open()),
+  );
+  const counts = new Array<number>(clients).fill(0);
+  let tries = 0, overlaps = 0, holders = 0;
+  let deadline = Infinity;
+  const loop = async (client: LockClient, index: number, until: number) => {
+    while (performance.now() < Math.min(until, deadline)) {
+      const took = await client.lock(name);
+      if (++holders > 1) overlaps++;
+      if (performance.now() < deadline) {
+        counts[index]!++;
+        tries += took;
+      }
+      holders--;
+      await client.unlock(name);
+    }
+  };
+  try {
+    const warm = performance.now() + Math.min(500, seconds * 250); // JIT, connections, caches
+    await Promise.all(opened.map((client, i) => loop(client, i, warm)));
+    counts.fill(0);
+    tries = 0;
+    const started = performance.now();
+    deadline = started + seconds * 1000;
+    await Promise.all(opened.map((client, i) => loop(client, i, Infinity)));
+    const total = counts.reduce((sum, n) => sum + n, 0);
+    return {
+      perSecond: total / seconds,
+      minPerClient: Math.min(...counts),
+      maxPerClient: Math.max(...counts),
+      triesPerLock: total === 0 ? 0 : tries / total,
+      overlaps,
+    };
+  } finally {
+    await Promise.all(opened.map((client) => client.close()));
+  }
+}
+
+/**
+ * Runs both measurements for emd on `emdPort` and, when `redisPort` is given, for Redis.
+ * @returns one row per measurement, and failures (mutual exclusion broken)
+ */
+export async function runSyncBench(
+  ports: { emd: number; redis?: number },
+  options: SyncBenchOptions,
+): Promise<WorkloadResult> {
+  const sides = [emSide(ports.emd)];
+  if (ports.redis !== undefined) sides.push(redisSide(ports.redis));
+  const shapes = [
+    { label: "lock+unlock, 1 client", clients: 1, unit: "pairs/s" },
+    {
+      label: `${options.clients} clients on one lock`,
+      clients: options.clients,
+      unit: "acquisitions/s",
+    },
+  ];
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  for (const [i, shape] of shapes.entries()) {
+    const found: Record<string, Measured> = {};
+    for (const side of sides) {
+      options.say(`sync: ${side.label}, ${shape.label}…`);
+      const m = await measure(
+        side,
+        `bench_lock_${i}`,
+        shape.clients,
+        options.seconds,
+      );
+      found[side.label] = m;
+      options.say(`sync: ${side.label}: ${round(m.perSecond)} ${shape.unit}`);
+      if (m.overlaps > 0) {
+        failures.push(`${side.label}: ${m.overlaps} overlapping holds`);
+      }
+    }
+    rows.push(rowOf(shape, found));
+  }
+  return { rows, failures };
+}
+
+function rowOf(
+  shape: { label: string; clients: number; unit: string },
+  found: Record<string, Measured>,
+): Row {
+  const em = found.emd!, redis = found.redis;
+  const spread = (m: Measured | undefined) =>
+    m === undefined ? null : `${m.minPerClient}–${m.maxPerClient}`;
+  return {
+    measurement: shape.label,
+    unit: shape.unit,
+    emd: round(em.perSecond),
+    redis: redis === undefined ? null : round(redis.perSecond),
+    "emd/redis": redis === undefined
+      ? null
+      : round(em.perSecond / redis.perSecond),
+    "emd per client": shape.clients > 1 ? spread(em) : null,
+    "redis per client": shape.clients > 1 ? spread(redis) : null,
+    "redis SETs per lock": redis === undefined
+      ? null
+      : round(redis.triesPerLock),
+  };
+}
+
+/**
+ * Starts redis-server on a free port, runs `body`, stops it. With `install`, a missing
+ * redis-server is installed with apt-get first; without, or when that fails, `body` gets no port.
+ */
+export async function withRedis<T>(
+  install: boolean,
+  say: (line: string) => void,
+  body: (port: number | undefined) => Promise<T>,
+): Promise<T> {
+  const present = install
+    ? await ensureRedis(say)
+    : await hasProgram("redis-server");
+  if (!present) {
+    say("sync: no redis-server: emd only");
+    return await body(undefined);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "em_sync_bench_" });
+  const redis = await redisTarget(dir);
+  try {
+    return await body(redis.port);
+  } finally {
+    await redis.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The workload for `deno task bench`: the shared emd against a Redis of its own. */
+export const sync: Workload = {
+  name: "sync",
+  summary: "mutex lock+unlock and 100 contending clients, emd vs Redis",
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const emd = await context.emd();
+    const { quick } = context.options;
+    return await withRedis( // never installs from inside `deno task bench` (or its test)
+      false,
+      (line) => context.progress(line),
+      (redis) =>
+        runSyncBench(
+          { emd: emd.port, ...(redis === undefined ? {} : { redis }) },
+          {
+            seconds: quick ? 0.3 : 3,
+            clients: quick ? 10 : 100,
+            say: (line) => context.progress(line),
+          },
+        ),
+    );
+  },
+};
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: "string", default: "3" },
+      clients: { type: "string", default: "100" },
+      "no-redis": { type: "boolean" },
+      out: { type: "string" },
+    },
+  });
+  const options: SyncBenchOptions = {
+    seconds: Number(values.seconds),
+    clients: Number(values.clients),
+    say: (line) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
+  };
+  await using emd = await startEmd();
+  const run = (redis: number | undefined) =>
+    runSyncBench(
+      { emd: emd.port, ...(redis === undefined ? {} : { redis }) },
+      options,
+    );
+  const result = values["no-redis"]
+    ? await run(undefined)
+    : await withRedis(true, options.say, run);
+  const out = values.out ??
+    fileURLToPath(new URL("./results/sync.json", import.meta.url));
+  const record = {
+    date: new Date().toISOString(),
+    deno: Deno.version.deno,
+    cpus: navigator.hardwareConcurrency,
+    loadavg: Deno.loadavg(),
+    seconds: options.seconds,
+    clients: options.clients,
+    ...result,
+  };
+  await Deno.writeTextFile(out, JSON.stringify(record, null, 2) + "\n");
+  Deno.stdout.writeSync(
+    new TextEncoder().encode(markdownTable(result.rows) + "\n"),
+  );
+  options.say(`sync: wrote ${out}`);
+  for (const failure of result.failures) options.say(`sync: FAILED ${failure}`);
+  return result.failures.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
