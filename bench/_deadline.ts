@@ -24,3 +24,26 @@ export async function withDeadline<T>(
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Sends `signal` to `child` (if given), then waits for it to exit, killing it (SIGKILL) once
+ * `graceMs` have passed: a process of the benchmark never outlives its run.
+ */
+export async function reap(
+  child: Deno.ChildProcess,
+  graceMs: number,
+  signal?: Deno.Signal,
+): Promise<Deno.CommandStatus> {
+  const kill = (how: Deno.Signal) => {
+    try {
+      child.kill(how);
+    } catch { /* already exited */ }
+  };
+  if (signal !== undefined) kill(signal);
+  const killer = setTimeout(() => kill("SIGKILL"), graceMs);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(killer);
+  }
+}

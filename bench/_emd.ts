@@ -4,7 +4,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { withDeadline } from "./_deadline.ts";
+import { reap, withDeadline } from "./_deadline.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
@@ -91,16 +91,7 @@ export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
   let stopped: Promise<void> | undefined;
   const stop = () =>
     stopped ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      const killer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* exited meanwhile */ }
-      }, 5_000);
-      await child.status;
-      clearTimeout(killer);
+      await reap(child, 5_000, "SIGTERM");
       await Promise.all([stdoutDone, stderrDone]);
     })();
   return {

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { raisedLimitCommand } from "./_emd.ts";
-import { withDeadline } from "./_deadline.ts";
+import { reap, withDeadline } from "./_deadline.ts";
 import type { PhaseStats } from "./_receivers.ts";
 import type { WorkerCommand } from "./_worker.ts";
 
@@ -93,13 +93,7 @@ class WorkerProcess {
     try {
       await this.#writer.close();
     } catch { /* already closed */ }
-    const killer = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* exited meanwhile */ }
-    }, 5_000);
-    await this.child.status;
-    clearTimeout(killer);
+    await reap(this.child, 5_000);
     await this.#done;
   }
 }

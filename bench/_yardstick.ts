@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { raisedLimitCommand, startEmd } from "./_emd.ts";
-import { pause, withDeadline } from "./_deadline.ts";
+import { pause, reap, withDeadline } from "./_deadline.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const decoder = new TextDecoder();
@@ -39,21 +39,15 @@ export async function runProgram(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const killer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited meanwhile */ }
-  }, timeoutMs);
-  try {
-    const { code, stdout, stderr } = await child.output();
-    return {
-      code,
-      stdout: decoder.decode(stdout),
-      stderr: decoder.decode(stderr),
-    };
-  } finally {
-    clearTimeout(killer);
-  }
+  const [{ code, stdout, stderr }] = await Promise.all([
+    child.output(),
+    reap(child, timeoutMs),
+  ]);
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
 }
 
 /** Builds loadgen, emd_ref, emtrigger_ref and wallrun from `yardstick` into `dir` with gcc. */
@@ -139,16 +133,7 @@ async function processTarget(
     await listening(port, child);
   };
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const killer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited meanwhile */ }
-    }, 5_000);
-    await child.status;
-    clearTimeout(killer);
+    await reap(child, 5_000, "SIGTERM");
   };
   await start();
   return {

@@ -11,8 +11,9 @@ import { pause } from "./_deadline.ts";
 import { burstFailures } from "./fanout.ts";
 import {
   type BenchContext,
+  repeatRuns,
   round,
-  type Row,
+  type RunResult,
   type Workload,
   type WorkloadResult,
 } from "./workload.ts";
@@ -20,7 +21,7 @@ import {
 async function once(
   context: BenchContext,
   run: number,
-): Promise<{ row: Row; failures: string[] }> {
+): Promise<RunResult> {
   const n = context.options.conns;
   // a fresh server: one that held and freed connections before reuses that memory
   await using emd = await context.freshEmd();
@@ -69,18 +70,13 @@ async function once(
 export const conns: Workload = {
   name: "conns",
   summary: "emd RSS per idle receiver, one trigger to all (fresh emd)",
-  async run(context: BenchContext): Promise<WorkloadResult> {
-    const rows: Row[] = [];
-    const failures: string[] = [];
-    for (let run = 1; run <= context.options.reps; run++) {
-      const result = await once(context, run);
-      context.progress(
-        `conns run ${run}: ${result.row["KB per conn"]} KB/conn, ` +
-          `all in ${result.row["all got it ms"]} ms`,
-      );
-      rows.push(result.row);
-      failures.push(...result.failures);
-    }
-    return { rows, failures };
-  },
+  run: (context: BenchContext): Promise<WorkloadResult> =>
+    repeatRuns(
+      context,
+      once,
+      (row) =>
+        `conns: ${row["KB per conn"]} KB/conn, all in ${
+          row["all got it ms"]
+        } ms`,
+    ),
 };

@@ -11,8 +11,9 @@ import { pause } from "./_deadline.ts";
 import {
   type BenchContext,
   percentile,
+  repeatRuns,
   round,
-  type Row,
+  type RunResult,
   type Workload,
   type WorkloadResult,
 } from "./workload.ts";
@@ -20,7 +21,7 @@ import {
 async function once(
   context: BenchContext,
   run: number,
-): Promise<{ row: Row; failures: string[] }> {
+): Promise<RunResult> {
   const { latencySubs: subs, latencyMessages: messages, latencyRate } =
     context.options;
   const emd = await context.emd();
@@ -89,15 +90,6 @@ async function once(
 export const latency: Workload = {
   name: "latency",
   summary: "µs from a trigger's write to each receiver's read, 10 receivers",
-  async run(context: BenchContext): Promise<WorkloadResult> {
-    const rows: Row[] = [];
-    const failures: string[] = [];
-    for (let run = 1; run <= context.options.reps; run++) {
-      const result = await once(context, run);
-      context.progress(`latency run ${run}: p99 ${result.row["p99 µs"]} µs`);
-      rows.push(result.row);
-      failures.push(...result.failures);
-    }
-    return { rows, failures };
-  },
+  run: (context: BenchContext): Promise<WorkloadResult> =>
+    repeatRuns(context, once, (row) => `latency: p99 ${row["p99 µs"]} µs`),
 };

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { Publisher } from "./_publisher.ts";
-import { pause } from "./_deadline.ts";
+import { pause, reap } from "./_deadline.ts";
 import {
   type BenchContext,
   percentile,
@@ -40,11 +40,10 @@ async function timed(
     stderr: "null",
   }).spawn();
   let exited = false;
-  const status = child.status.then((s) => {
+  const status = reap(child, 20_000).then((s) => {
     exited = true;
     return s;
   });
-  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
   if (command.wake) {
     while (!exited) {
       await publisher.trigger(WAKE);
@@ -52,7 +51,6 @@ async function timed(
     }
   }
   const { code } = await status;
-  clearTimeout(killer);
   return { ms: performance.now() - started, code };
 }
 

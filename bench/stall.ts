@@ -10,8 +10,9 @@ import { WorkerPool } from "./_pool.ts";
 import type { PhaseStats } from "./_receivers.ts";
 import {
   type BenchContext,
+  repeatRuns,
   round,
-  type Row,
+  type RunResult,
   type Workload,
   type WorkloadResult,
 } from "./workload.ts";
@@ -55,7 +56,7 @@ function check(label: string, stats: PhaseStats, messages: number): string[] {
 async function once(
   context: BenchContext,
   run: number,
-): Promise<{ row: Row; failures: string[] }> {
+): Promise<RunResult> {
   const emd = await context.emd();
   const subs = context.options.stallSubs;
   const messages = Math.ceil(MIN_BURST_BYTES / MESSAGE_BYTES);
@@ -115,19 +116,10 @@ async function once(
 export const stall: Workload = {
   name: "stall",
   summary: "one receiver stops reading among S: the others' rate, the cut",
-  async run(context: BenchContext): Promise<WorkloadResult> {
-    const rows: Row[] = [];
-    const failures: string[] = [];
-    for (let run = 1; run <= context.options.reps; run++) {
-      const result = await once(context, run);
-      context.progress(
-        `stall run ${run}: others ${result.row["change %"]} %, cut ${
-          result.row["stalled cut"]
-        }`,
-      );
-      rows.push(result.row);
-      failures.push(...result.failures);
-    }
-    return { rows, failures };
-  },
+  run: (context: BenchContext): Promise<WorkloadResult> =>
+    repeatRuns(
+      context,
+      once,
+      (row) => `stall: others ${row["change %"]} %, cut ${row["stalled cut"]}`,
+    ),
 };

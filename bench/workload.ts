@@ -74,3 +74,29 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
+
+/** What one run of a workload measured. */
+export interface RunResult {
+  readonly row: Row;
+  readonly failures: string[];
+}
+
+/**
+ * Runs `once` `context.options.reps` times (run numbers from 1), with a progress line from
+ * `describe` after each, and gathers rows and failures.
+ */
+export async function repeatRuns(
+  context: BenchContext,
+  once: (context: BenchContext, run: number) => Promise<RunResult>,
+  describe: (row: Row) => string,
+): Promise<WorkloadResult> {
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  for (let run = 1; run <= context.options.reps; run++) {
+    const result = await once(context, run);
+    context.progress(`${describe(result.row)} (run ${run})`);
+    rows.push(result.row);
+    failures.push(...result.failures);
+  }
+  return { rows, failures };
+}
