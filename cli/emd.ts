@@ -32,6 +32,7 @@ const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
   ["max-messages-per-second", "maxMessagesPerSecond"],
   ["message-burst", "messageBurst"],
   ["max-subscriptions", "maxSubscriptions"],
+  ["max-calls-in-flight", "maxCallsInFlight"],
 ];
 
 /** emd's command line. */
@@ -78,6 +79,8 @@ Limits (a peer past one is told why with an "elimit" line and closed):
   --message-burst N       messages above that average at once (default 50000000)
   --max-subscriptions N   "s" subscriptions per connection; more are refused
                           (default 1000)
+  --max-calls-in-flight N agent calls per connection waiting for their answer;
+                          more are refused (default 1000)
 
 With port 0 the bound address is printed on stdout: "listening on HOST:PORT".
 SIGINT and SIGTERM stop the server cleanly (exit 0). A quit with the right name

@@ -39,6 +39,12 @@ export interface LimitOptions {
    * @default {1000}
    */
   readonly maxSubscriptions?: number;
+  /**
+   * Agent calls (`c`, protocol 1.2) one connection may have waiting for their answer; one more is
+   * answered at once with the failure code `limit`.
+   * @default {1000}
+   */
+  readonly maxCallsInFlight?: number;
 }
 
 /** {@link LimitOptions} with every default filled in. */
@@ -52,6 +58,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   maxMessagesPerSecond: 1_000_000,
   messageBurst: 50_000_000,
   maxSubscriptions: 1000,
+  maxCallsInFlight: 1000,
 });
 
 /** Names of the limits, as written in log lines (`limit` property). */

@@ -49,10 +49,13 @@ export function agentsFeature(host: FeatureHost, log: AgentsLog): Feature {
     host.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   );
   const hub = new Hub(host, maxMessageBytes, log);
-  const { maxSubscriptions } = resolveLimits(host.options);
+  const { maxSubscriptions, maxCallsInFlight } = resolveLimits(host.options);
   const registry = new AgentRegistry(hub, host.options.agents ?? []);
   const commands = new Map<string, CommandHandler>([
-    [DATA_COMMANDS.CALL, only12(callHandler(registry, hub))],
+    [
+      DATA_COMMANDS.CALL,
+      only12(callHandler(registry, hub, maxCallsInFlight)),
+    ],
     [DATA_COMMANDS.SUBSCRIBE, only12(subscribeHandler(hub, maxSubscriptions))],
     [DATA_COMMANDS.UNSUBSCRIBE, only12(subscribeHandler(hub, 0))],
     [DATA_COMMANDS.TRIGGER, only12(triggerHandler(hub))],
@@ -93,7 +96,13 @@ function requestId(session: Session, message: Message): string | undefined {
   return undefined;
 }
 
-function callHandler(registry: AgentRegistry, hub: Hub): CommandHandler {
+/** `c`: calls a verb; at most `maxCallsInFlight` unanswered calls per connection. */
+function callHandler(
+  registry: AgentRegistry,
+  hub: Hub,
+  maxCallsInFlight: number,
+): CommandHandler {
+  const inFlight = new WeakMap<Session, number>();
   return (session, message) => {
     const id = requestId(session, message);
     if (id === undefined) return;
@@ -111,8 +120,25 @@ function callHandler(registry: AgentRegistry, hub: Hub): CommandHandler {
         `${verb}: ${args.fault}`,
       );
     }
+    const calls = inFlight.get(session) ?? 0;
+    if (calls >= maxCallsInFlight) {
+      logLimit(
+        session.peer,
+        "maxCallsInFlight",
+        maxCallsInFlight,
+        `call "${verb}"`,
+      );
+      return session.reply(DATA_COMMANDS.FAIL, [
+        id,
+        FAILURES.LIMIT,
+        `Cannot call "${verb}": over ${maxCallsInFlight} calls in flight`,
+      ]);
+    }
+    inFlight.set(session, calls + 1);
     const receiver = registry.hub.receiverOf(session);
-    registry.call(verb, args.value, receiver, session.peer).then(
+    registry.call(verb, args.value, receiver, session.peer).finally(() =>
+      inFlight.set(session, inFlight.get(session)! - 1)
+    ).then(
       (data) => answer(hub, session, id, JSON.stringify(data)),
       (error) => {
         const failure = error instanceof CallError

@@ -39,6 +39,7 @@ Deno.test("emd: a bad limit value is a usage error", async () => {
       ["--max-connections", "0", "positive"],
       ["--message-burst", "1e3", "positive"],
       ["--max-subscriptions", "lots", "positive"],
+      ["--max-calls-in-flight", "0", "positive"],
       ["--max-messages-per-second", "1.5", "non-negative"],
     ]
   ) {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { connect } from "../../client/mod.ts";
 import type { EmError } from "../../protocol/mod.ts";
-import { startServer } from "../../server/mod.ts";
+import { defineAgent, startServer } from "../../server/mod.ts";
 import { configure, type LogRecord, reset } from "../../server/_log.ts";
 import {
   DEFAULT_SERVER_LIMITS,
@@ -281,4 +281,41 @@ Deno.test("limits: em's client reports a full server as refused, with the server
       return true;
     },
   );
+});
+
+Deno.test("limits: a c past maxCallsInFlight fails with code limit until answers free the slots", async () => {
+  await using logs = await captureRecords();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const slow = defineAgent({
+    api: "slow",
+    verbs: {
+      wait: async () => {
+        await gate;
+        return "done";
+      },
+    },
+  });
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    agents: [slow],
+    maxCallsInFlight: 2,
+  });
+  await using peer = await RawPeer.greeted(server.addr.port, "H1.2");
+  await peer.send("c1,slow/wait\nc2,slow/wait\nc3,slow/wait\n");
+  assert.deepEqual(await peer.roundTrip(), [
+    'x3,limit,Cannot call "slow/wait": over 2 calls in flight',
+  ]);
+  assertOneHit(logs.limitHits(), peer.name, "maxCallsInFlight", 2);
+  release();
+  await peer.send("c4,slow/wait\nc5,slow/wait\n");
+  const answers: string[] = [];
+  while (answers.length < 4) answers.push((await peer.readLine())!);
+  assert.deepEqual(answers.sort(), [
+    'r1,"done"',
+    'r2,"done"',
+    'r4,"done"',
+    'r5,"done"',
+  ]);
 });
