@@ -43,7 +43,7 @@ wait_for() { $EM emwait "$HOST" "$PORT" "$1" "$WAIT_MS" >/dev/null; }
 # EM 1.1 wakes only the waiters connected at the moment of the trigger: one that connects a moment
 # later would wait for nothing. "build_done" is a state, not a moment, so announce() repeats the
 # trigger until emd stops (emtrigger then fails and the loop ends); a job ends once its
-# announcements do. With latched events (planned: "emtrigger --latch") one trigger would do.
+# announcements do. With latched events ("emtrigger --latch", examples/ci/sync.sh) one trigger does.
 announce() {
   # shellcheck disable=SC2086
   (while $EM emtrigger "$HOST" "$PORT" "$1" 2>/dev/null; do sleep "$ANNOUNCE_EVERY_S"; done) &
