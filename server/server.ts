@@ -62,6 +62,17 @@ export interface ServerOptions extends LimitOptions {
    */
   readonly syncStore?: SyncStore;
   /**
+   * Sync holds, waiting acquires, and (counted apart) barrier arrivals one connection may have;
+   * one more is refused (`EmError` code "refused").
+   * @default {10000}
+   */
+  readonly maxSyncPerConnection?: number;
+  /**
+   * Leases the server keeps at most; one more is refused.
+   * @default {100000}
+   */
+  readonly maxLeases?: number;
+  /**
    * A shared secret: every connection must prove it knows it in its hello before anything else
    * it sends is handled (docs/SECURITY.md). 1.1 clients cannot authenticate.
    */

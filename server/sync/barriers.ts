@@ -17,11 +17,17 @@ interface Barrier<O> {
 export class BarrierTable<O> {
   #barriers = new Map<string, Barrier<O>>();
   #owners = new Map<O, Set<Barrier<O>>>();
+  #arrivals = new Map<O, number>(); // waiting arrivals per owner
   #released: (owner: O, id: string) => void;
+  #maxPerOwner: number;
 
-  /** @param released called for each arrival once its barrier is complete */
-  constructor(released: (owner: O, id: string) => void) {
+  /**
+   * @param released called for each arrival once its barrier is complete
+   * @param maxPerOwner waiting arrivals one owner may have; one more is refused
+   */
+  constructor(released: (owner: O, id: string) => void, maxPerOwner = 10_000) {
     this.#released = released;
+    this.#maxPerOwner = maxPerOwner;
   }
 
   /**
@@ -35,6 +41,9 @@ export class BarrierTable<O> {
     parties: number,
   ): string | undefined {
     let barrier = this.#barriers.get(name);
+    if ((this.#arrivals.get(owner) ?? 0) >= this.#maxPerOwner) {
+      return `Cannot arrive at "${name}": this connection already waits at ${this.#maxPerOwner} barriers`;
+    }
     if (barrier !== undefined && barrier.parties !== parties) {
       return `Barrier "${name}" is for ${barrier.parties} parties, not ${parties}`;
     }
@@ -47,10 +56,12 @@ export class BarrierTable<O> {
       let mine = this.#owners.get(owner);
       if (mine === undefined) this.#owners.set(owner, mine = new Set());
       mine.add(barrier);
+      this.#count(owner, 1);
       return undefined;
     }
     this.#barriers.delete(name);
     for (const arrival of barrier.arrivals) {
+      if (arrival !== barrier.arrivals.at(-1)) this.#count(arrival.owner, -1);
       this.#owners.get(arrival.owner)?.delete(barrier);
       if (this.#owners.get(arrival.owner)?.size === 0) {
         this.#owners.delete(arrival.owner);
@@ -68,6 +79,7 @@ export class BarrierTable<O> {
       );
       if (index === -1) continue;
       barrier.arrivals.splice(index, 1);
+      this.#count(owner, -1);
       this.#forget(owner, barrier);
       return true;
     }
@@ -81,11 +93,18 @@ export class BarrierTable<O> {
       if (barrier.arrivals.length === 0) this.#barriers.delete(barrier.name);
     }
     this.#owners.delete(owner);
+    this.#arrivals.delete(owner);
   }
 
   /** How many parties wait at `name`. */
   waiting(name: string): number {
     return this.#barriers.get(name)?.arrivals.length ?? 0;
+  }
+
+  #count(owner: O, delta: number): void {
+    const count = (this.#arrivals.get(owner) ?? 0) + delta;
+    if (count > 0) this.#arrivals.set(owner, count);
+    else this.#arrivals.delete(owner);
   }
 
   #forget(owner: O, barrier: Barrier<O>): void {

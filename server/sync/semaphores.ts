@@ -27,6 +27,29 @@ export interface AcquireRequest {
   readonly ttlMs?: number;
 }
 
+/** How a {@link SemaphoreTable} is built. */
+export interface SemaphoreTableOptions<O> {
+  /** The clock leases expire by. */
+  readonly clock: Clock;
+  /** Where the table reports on requests that were waiting. */
+  readonly events: SemaphoreEvents<O>;
+  /**
+   * Makes the token of a grant.
+   * @default {() => crypto.randomUUID()}
+   */
+  readonly newToken?: (request: AcquireRequest) => string;
+  /**
+   * Holds bound to one owner plus its waiting requests, at most; one more is refused.
+   * @default {10000}
+   */
+  readonly maxPerOwner?: number;
+  /**
+   * Leases in the whole table, at most; one more is refused.
+   * @default {100000}
+   */
+  readonly maxLeases?: number;
+}
+
 /** Granted at once, queued, or refused with a reason (nothing changed). */
 export type AcquireResult =
   | { readonly token: string }
@@ -75,21 +98,22 @@ interface Semaphore<O> {
 export class SemaphoreTable<O> {
   #sems = new Map<string, Semaphore<O>>();
   #owners = new Map<O, Map<Semaphore<O>, number>>(); // waits and bound holds per semaphore
+  #perOwner = new Map<O, number>(); // the same, summed
+  #leases = 0;
   #store: SyncStore;
   #clock: Clock;
   #events: SemaphoreEvents<O>;
   #newToken: (request: AcquireRequest) => string;
+  #maxPerOwner: number;
+  #maxLeases: number;
 
-  constructor(
-    store: SyncStore,
-    clock: Clock,
-    events: SemaphoreEvents<O>,
-    newToken: (request: AcquireRequest) => string = () => crypto.randomUUID(),
-  ) {
+  constructor(store: SyncStore, options: SemaphoreTableOptions<O>) {
     this.#store = store;
-    this.#clock = clock;
-    this.#events = events;
-    this.#newToken = newToken;
+    this.#clock = options.clock;
+    this.#events = options.events;
+    this.#newToken = options.newToken ?? (() => crypto.randomUUID());
+    this.#maxPerOwner = options.maxPerOwner ?? 10_000;
+    this.#maxLeases = options.maxLeases ?? 100_000;
   }
 
   /** Takes the leases the store kept; expired ones are deleted. */
@@ -124,6 +148,8 @@ export class SemaphoreTable<O> {
           `Semaphore "${request.name}" has ${existing.permits} permits, not ${request.permits}`,
       };
     }
+    const limit = this.#overLimit(owner, request);
+    if (limit !== undefined) return { refused: limit };
     const sem = existing ?? this.#semaphore(request.name, request.permits);
     if (sem.queue.length === 0 && sem.used + request.count <= sem.permits) {
       try {
@@ -202,6 +228,7 @@ export class SemaphoreTable<O> {
     const sems = this.#owners.get(owner);
     if (sems === undefined) return;
     this.#owners.delete(owner);
+    this.#perOwner.delete(owner);
     for (const sem of sems.keys()) {
       sem.queue = sem.queue.filter((waiter) => waiter.owner !== owner);
       for (const hold of [...sem.holds.values()]) {
@@ -245,6 +272,16 @@ export class SemaphoreTable<O> {
     return [...this.#sems.keys()];
   }
 
+  #overLimit(owner: O, request: AcquireRequest): string | undefined {
+    if ((this.#perOwner.get(owner) ?? 0) >= this.#maxPerOwner) {
+      return `Cannot acquire "${request.name}": this connection already has ${this.#maxPerOwner} holds and waiting requests`;
+    }
+    if (request.ttlMs !== undefined && this.#leases >= this.#maxLeases) {
+      return `Cannot acquire "${request.name}": the server already keeps ${this.#maxLeases} leases`;
+    }
+    return undefined;
+  }
+
   #semaphore(name: string, permits: number): Semaphore<O> {
     let sem = this.#sems.get(name);
     if (sem === undefined) {
@@ -283,8 +320,13 @@ export class SemaphoreTable<O> {
     sem.holds.set(token, hold);
     sem.used += count;
     if (owner !== undefined) this.#ref(owner, sem, 1);
-    else {hold.cancelExpiry = this.#clock.at(expiresAtMs, () =>
-        this.#expire(sem, hold));}
+    else {
+      this.#leases++;
+      hold.cancelExpiry = this.#clock.at(
+        expiresAtMs,
+        () => this.#expire(sem, hold),
+      );
+    }
   }
 
   #removeHold(sem: Semaphore<O>, hold: Hold<O>): void {
@@ -292,6 +334,7 @@ export class SemaphoreTable<O> {
     sem.holds.delete(hold.token);
     sem.used -= hold.count;
     if (hold.owner !== undefined) this.#ref(hold.owner, sem, -1);
+    else this.#leases--;
   }
 
   #expire(sem: Semaphore<O>, hold: Hold<O>): void {
@@ -345,7 +388,11 @@ export class SemaphoreTable<O> {
     const count = (sems.get(sem) ?? 0) + delta;
     if (count > 0) sems.set(sem, count);
     else sems.delete(sem);
-    if (sems.size === 0) this.#owners.delete(owner);
+    const total = (this.#perOwner.get(owner) ?? 0) + delta;
+    if (sems.size === 0 || total <= 0) {
+      this.#owners.delete(owner);
+      this.#perOwner.delete(owner);
+    } else this.#perOwner.set(owner, total);
   }
 }
 

@@ -92,15 +92,24 @@ class SyncState {
     this.#host = host;
     this.#log = log;
     this.#store = host.options.syncStore ?? memoryStore();
-    this.#semaphores = new SemaphoreTable(this.#store, clock, {
-      alive: (session) => !session.connection.isClosed,
-      granted: (session, id, token) =>
-        answer(session, { kind: "granted", id, token }),
-      failed: (session, id, error) => this.#answerError(session, id, error),
-      warn: (text) => log.warn("{text}", { text }),
+    const { maxSyncPerConnection, maxLeases } = host.options;
+    this.#semaphores = new SemaphoreTable(this.#store, {
+      clock,
+      events: {
+        alive: (session) => !session.connection.isClosed,
+        granted: (session, id, token) =>
+          answer(session, { kind: "granted", id, token }),
+        failed: (session, id, error) => this.#answerError(session, id, error),
+        warn: (text) => log.warn("{text}", { text }),
+      },
+      ...(maxSyncPerConnection === undefined
+        ? {}
+        : { maxPerOwner: maxSyncPerConnection }),
+      ...(maxLeases === undefined ? {} : { maxLeases }),
     });
-    this.#barriers = new BarrierTable((session, id) =>
-      answer(session, { kind: "ok", id })
+    this.#barriers = new BarrierTable(
+      (session, id) => answer(session, { kind: "ok", id }),
+      maxSyncPerConnection,
     );
   }
 

@@ -162,3 +162,35 @@ Deno.test("sync: a withdrawn or closed party no longer counts", async () => {
   assert.deepEqual(await ask(a, "b2,start,2"), ["o2"]);
   assert.equal(await c.readLine(), "o1");
 });
+
+Deno.test("sync: one connection's holds, waits and arrivals are bounded; leases too", async () => {
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    maxSyncPerConnection: 2,
+    maxLeases: 1,
+  });
+  await using a = await syncPeer(server.addr.port);
+  await using b = await syncPeer(server.addr.port);
+  const first = tokenOf((await ask(a, "k1,x,1,1"))[0]);
+  assert.deepEqual(await ask(a, "k2,x,1,1"), []); // a hold and a wait
+  assert.match(
+    (await ask(a, "k3,y,1,1"))[0]!,
+    /^erefused,Cannot acquire "y": this connection already has 2 holds and waiting requests,3$/,
+  );
+  const released = await ask(a, `v4,x,${first}`); // its wait is granted: one hold left
+  assert.match(released[0]!, /^g2,/);
+  tokenOf((await ask(a, "k5,y,1,1"))[0]);
+  assert.match((await ask(a, "k6,z,1,1"))[0]!, /^erefused,/);
+  tokenOf((await ask(b, "k1,l1,1,1,60000"))[0]);
+  assert.match(
+    (await ask(b, "k2,l2,1,1,60000"))[0]!,
+    /^erefused,Cannot acquire "l2": the server already keeps 1 leases,2$/,
+  );
+  assert.deepEqual(await ask(b, "b3,p,5"), []);
+  assert.deepEqual(await ask(b, "b4,q,5"), []);
+  assert.match(
+    (await ask(b, "b5,r,5"))[0]!,
+    /^erefused,.*already waits at 2 barriers,5$/,
+  );
+});

@@ -86,13 +86,17 @@ function check(ops: Op[]): void {
   const clock = new FakeClock();
   const store = memoryStore();
   const granted: string[] = [];
-  const table = new SemaphoreTable<string>(store, clock, {
-    alive: () => true, // a disconnected client's waits are dropped with it
-    granted: (owner, id, token) => granted.push(`${owner}:${id}:${token}`),
-    failed: (_, id, error) =>
-      assert.fail(`request ${id} failed: ${error.message}`),
-    warn: (text) => assert.fail(text),
-  }, (request) => `tok-${request.id}`);
+  const table = new SemaphoreTable<string>(store, {
+    clock,
+    events: {
+      alive: () => true, // a disconnected client's waits are dropped with it
+      granted: (owner, id, token) => granted.push(`${owner}:${id}:${token}`),
+      failed: (_, id, error) =>
+        assert.fail(`request ${id} failed: ${error.message}`),
+      warn: (text) => assert.fail(text),
+    },
+    newToken: (request) => `tok-${request.id}`,
+  });
   const model = new Model(() => clock.now());
   const generation = Array.from({ length: CLIENTS }, () => 0);
   const owner = (c: number) => `c${c}#${generation[c]}`;
@@ -280,11 +284,14 @@ Deno.test("semaphores: a lease kept in the store is loaded, and expires by the c
     expiresAtMs: clock.now() + 10,
   });
   const granted: string[] = [];
-  const table = new SemaphoreTable<string>(store, clock, {
-    alive: () => true,
-    granted: (owner, id) => granted.push(`${owner}:${id}`),
-    failed: () => assert.fail("failed"),
-    warn: (text) => assert.fail(text),
+  const table = new SemaphoreTable<string>(store, {
+    clock,
+    events: {
+      alive: () => true,
+      granted: (owner, id) => granted.push(`${owner}:${id}`),
+      failed: () => assert.fail("failed"),
+      warn: (text) => assert.fail(text),
+    },
   });
   table.load();
   assert.deepEqual(store.loadLeases().map((l) => l.token), ["live"]);
