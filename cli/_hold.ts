@@ -10,11 +10,29 @@ import {
   EXIT,
   out,
   type Parsed,
+  parseServer,
+  parseTool,
   reportFailure,
   type ServerTarget,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+
+/** Runs emlock (`withPermits` false) or emsem with `args`; returns the exit code. */
+export async function runHoldTool(
+  spec: ToolSpec,
+  args: string[],
+  withPermits: boolean,
+): Promise<number> {
+  const [own, command] = splitCommand(args);
+  const parsed = parseTool(spec, own);
+  if (typeof parsed === "number") return parsed;
+  const server = parseServer(spec, parsed);
+  if (typeof server === "number") return server;
+  const plan = parsePlan(spec, parsed, command, withPermits);
+  if (typeof plan === "number") return plan;
+  return await runPlan(spec.name, server, plan);
+}
 
 /** Options of emlock and emsem besides CLIENT_OPTIONS. */
 export const HOLD_OPTIONS = {
@@ -46,7 +64,7 @@ export interface Take {
 }
 
 /** Splits `args` at the first `--`: the tool's own arguments, then the command (or undefined). */
-export function splitCommand(
+function splitCommand(
   args: string[],
 ): [own: string[], command: string[] | undefined] {
   const cut = args.indexOf("--");
@@ -60,7 +78,7 @@ export function splitCommand(
  * (permits only when `withPermits`), `name token` for release and renew. Returns the usage exit
  * code after printing why.
  */
-export function parsePlan(
+function parsePlan(
   spec: ToolSpec,
   parsed: Exclude<Parsed, number>,
   command: string[] | undefined,
@@ -171,7 +189,7 @@ function parseMs(text: string, min: number): number | null {
 }
 
 /** Runs one parsed plan of `tool`; returns the exit code. */
-export async function runPlan(
+async function runPlan(
   tool: string,
   server: ServerTarget,
   plan: HoldPlan,

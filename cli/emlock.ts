@@ -1,10 +1,5 @@
-import {
-  CLIENT_OPTIONS,
-  parseServer,
-  parseTool,
-  type ToolSpec,
-} from "./_tool.ts";
-import { HOLD_OPTIONS, parsePlan, runPlan, splitCommand } from "./_hold.ts";
+import { CLIENT_OPTIONS, type ToolSpec } from "./_tool.ts";
+import { HOLD_OPTIONS, runHoldTool } from "./_hold.ts";
 
 /** emlock's command line. */
 export const spec: ToolSpec = {
@@ -37,13 +32,6 @@ expired token, command not runnable. Exit 64: bad arguments.`,
 };
 
 /** Runs emlock; returns the exit code. */
-export async function run(args: string[]): Promise<number> {
-  const [own, command] = splitCommand(args);
-  const parsed = parseTool(spec, own);
-  if (typeof parsed === "number") return parsed;
-  const server = parseServer(spec, parsed);
-  if (typeof server === "number") return server;
-  const plan = parsePlan(spec, parsed, command, false);
-  if (typeof plan === "number") return plan;
-  return await runPlan(spec.name, server, plan);
+export function run(args: string[]): Promise<number> {
+  return runHoldTool(spec, args, false);
 }

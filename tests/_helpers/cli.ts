@@ -24,8 +24,13 @@ export interface ToolResult {
 
 /** How to start a tool process. */
 export interface ToolOptions {
-  /** Text written to stdin, then closed; stdin is null without it. */
+  /** Text written to stdin, then closed; stdin is null without it (or `holdStdin`). */
   stdin?: string;
+  /**
+   * Keep stdin open (and empty) until `endInput()`: a command the tool runs (`cat`) inherits it
+   * and so lives until the test lets it go, even if the tool itself is killed.
+   */
+  holdStdin?: boolean;
   /** Environment variables added to the inherited ones. */
   env?: Record<string, string>;
   /**
@@ -42,6 +47,8 @@ export interface ToolProcess extends AsyncDisposable {
   readonly result: Promise<ToolResult>;
   /** True once the process has exited. */
   readonly exited: boolean;
+  /** Closes a held stdin (`holdStdin`); idempotent, nothing otherwise. */
+  endInput(): Promise<void>;
 }
 
 /** Starts `em <args…>` in the background; disposing kills it if still running and reaps it. */
@@ -51,7 +58,7 @@ export function spawnTool(
 ): ToolProcess {
   const child = new Deno.Command(options.executable ?? Deno.execPath(), {
     args: [...RUN_FLAGS, MAIN, ...args],
-    stdin: options.stdin === undefined ? "null" : "piped",
+    stdin: options.stdin === undefined && !options.holdStdin ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     ...(options.env ? { env: options.env } : {}),
@@ -62,6 +69,11 @@ export function spawnTool(
       .then(() => writer.close())
       .catch(() => {/* the tool exited without reading: its result tells */});
   }
+  let ended: Promise<void> | undefined;
+  const endInput = () =>
+    ended ??= options.holdStdin
+      ? child.stdin.close().catch(() => {})
+      : Promise.resolve();
   let exited = false;
   const result = child.output().then(({ code, stdout, stderr }) => {
     exited = true;
@@ -77,7 +89,9 @@ export function spawnTool(
     get exited() {
       return exited;
     },
+    endInput,
     async [Symbol.asyncDispose]() {
+      await endInput();
       if (!exited) {
         try {
           child.kill("SIGKILL");

@@ -5,13 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
-import {
-  POSIX,
-  spawnHeld,
-  tempDir,
-  untilFile,
-  within,
-} from "../_helpers/sync_cli.ts";
+import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
 
 const OK = { code: 0, stdout: "", stderr: "" };
 const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
@@ -27,7 +21,7 @@ Deno.test({
     const ready = (who: string) => join(dir.path, `ready_${who}`);
     const order = join(dir.path, "order");
     // the holder's command lives until the test ends its input, even after emlock is killed
-    await using holder = spawnHeld(
+    await using holder = spawnTool(
       [
         "emlock",
         "--ready-file",
@@ -39,6 +33,7 @@ Deno.test({
         "-c",
         "read x",
       ],
+      { holdStdin: true },
     );
     await untilFile(ready("A"));
     const waiters = [];
@@ -109,7 +104,7 @@ Deno.test({
     await using emd = await startEmd("t");
     await using dir = await tempDir();
     const ready = join(dir.path, "ready");
-    await using holder = spawnHeld(
+    await using holder = spawnTool(
       [
         "emlock",
         "--ready-file",
@@ -122,6 +117,7 @@ Deno.test({
         "-c",
         "read x",
       ],
+      { holdStdin: true },
     );
     await untilFile(ready);
     emd.child.kill("SIGKILL");

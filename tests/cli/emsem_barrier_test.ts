@@ -5,13 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, type ToolProcess } from "../_helpers/cli.ts";
-import {
-  POSIX,
-  spawnHeld,
-  tempDir,
-  untilFile,
-  within,
-} from "../_helpers/sync_cli.ts";
+import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
 
 const OK = { code: 0, stdout: "", stderr: "" };
 const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
@@ -26,7 +20,7 @@ Deno.test({
     const at = ["127.0.0.1", String(server.addr.port)];
     const ready = (who: string) => join(dir.path, `ready_${who}`);
     const hold = (who: string) =>
-      spawnHeld([
+      spawnTool([
         "emsem",
         "--ready-file",
         ready(who),
@@ -35,7 +29,7 @@ Deno.test({
         "2",
         "--",
         "cat", // lives until the test ends its input
-      ]);
+      ], { holdStdin: true });
     await using first = hold("A");
     await using second = hold("B");
     await untilFile(ready("A"));
