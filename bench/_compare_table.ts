@@ -60,61 +60,72 @@ interface Spec {
   met: (emd?: number, ref?: number, redis?: number) => boolean | null;
 }
 
+function sizesOf(
+  all: readonly Measured[],
+  workload: Measured["workload"],
+): number[] {
+  return [
+    ...new Set(all.filter((m) => m.workload === workload).map((m) => m.size)),
+  ]
+    .sort((a, b) => a - b);
+}
+
+const known = (...values: Array<number | undefined>) =>
+  values.every((v) => v !== undefined);
+
+function fanoutSpec(s: number): Spec {
+  return {
+    workload: "fanout",
+    size: s,
+    what: `fanout S=${s}, M msg/s delivered`,
+    field: "rate",
+    scale: 1e-6,
+    target: s === 1 ? "≥ 3× Redis" : "≥ emd_ref",
+    met: (emd, ref, redis) =>
+      s === 1
+        ? (known(emd, redis) ? emd! >= 3 * redis! : null)
+        : (known(emd, ref) ? emd! >= ref! : null),
+  };
+}
+
+function latencySpecs(n: number): Spec[] {
+  return ["p50", "p99"].map((p) => ({
+    workload: "latency",
+    size: n,
+    what: `latency ${p} µs (${n} receivers, 1000/s)`,
+    field: `${p}_us`,
+    target: p === "p99" ? "≤ 1.2× Redis and < 1000 µs" : "–",
+    met: (emd, _ref, redis) =>
+      p !== "p99" || !known(emd, redis)
+        ? null
+        : emd! <= 1.2 * redis! && emd! < 1000,
+  }));
+}
+
+function connsSpecs(n: number): Spec[] {
+  return [{
+    workload: "conns",
+    size: n,
+    what: `conns N=${n}, KB per connection`,
+    field: "kb_per_conn",
+    target: "≤ 4 KB",
+    met: (emd) => (emd === undefined ? null : emd <= 4),
+  }, {
+    workload: "conns",
+    size: n,
+    what: `conns N=${n}, ms for one trigger to reach all`,
+    field: "all_ms",
+    target: "≤ 1.2× Redis",
+    met: (emd, _ref, redis) => known(emd, redis) ? emd! <= 1.2 * redis! : null,
+  }];
+}
+
 function specs(all: readonly Measured[]): Spec[] {
-  const sizes = (workload: Measured["workload"]) =>
-    [...new Set(all.filter((m) => m.workload === workload).map((m) => m.size))]
-      .sort((a, b) => a - b);
-  const known = (...values: Array<number | undefined>) =>
-    values.every((v) => v !== undefined);
-  const list: Spec[] = [];
-  for (const s of sizes("fanout")) {
-    list.push({
-      workload: "fanout",
-      size: s,
-      what: `fanout S=${s}, M msg/s delivered`,
-      field: "rate",
-      scale: 1e-6,
-      target: s === 1 ? "≥ 3× Redis" : "≥ emd_ref",
-      met: (emd, ref, redis) =>
-        s === 1
-          ? (known(emd, redis) ? emd! >= 3 * redis! : null)
-          : (known(emd, ref) ? emd! >= ref! : null),
-    });
-  }
-  for (const n of sizes("latency")) {
-    for (const p of ["p50", "p99"]) {
-      list.push({
-        workload: "latency",
-        size: n,
-        what: `latency ${p} µs (${n} receivers, 1000/s)`,
-        field: `${p}_us`,
-        target: p === "p99" ? "≤ 1.2× Redis and < 1000 µs" : "–",
-        met: (emd, _ref, redis) =>
-          p !== "p99" || !known(emd, redis)
-            ? null
-            : emd! <= 1.2 * redis! && emd! < 1000,
-      });
-    }
-  }
-  for (const n of sizes("conns")) {
-    list.push({
-      workload: "conns",
-      size: n,
-      what: `conns N=${n}, KB per connection`,
-      field: "kb_per_conn",
-      target: "≤ 4 KB",
-      met: (emd) => (emd === undefined ? null : emd <= 4),
-    }, {
-      workload: "conns",
-      size: n,
-      what: `conns N=${n}, ms for one trigger to reach all`,
-      field: "all_ms",
-      target: "≤ 1.2× Redis",
-      met: (emd, _ref, redis) =>
-        known(emd, redis) ? emd! <= 1.2 * redis! : null,
-    });
-  }
-  return list;
+  return [
+    ...sizesOf(all, "fanout").map(fanoutSpec),
+    ...sizesOf(all, "latency").flatMap(latencySpecs),
+    ...sizesOf(all, "conns").flatMap(connsSpecs),
+  ];
 }
 
 /** The comparison table rows for the load-generator workloads. */
@@ -166,16 +177,18 @@ export function cleanlinessRows(all: readonly Measured[]): Row[] {
 /** One-shot rows: wall ms and the ratio to `deno run hello.ts`. */
 export function oneShotRows(all: readonly OneShot[]): Row[] {
   const how = (label: string) => label.match(/\(([^()]*)\)$/)?.[1];
-  const helloOf = (label: string) =>
+  const helloFor = (label: string) =>
     all.find((o) =>
       o.label.startsWith("deno run hello") && how(o.label) === how(label)
-    )?.median;
+    );
+  const helloOf = (label: string) => helloFor(label)?.median;
   const emTool = /^em(trigger|wait)\b/;
   return all.map((o) => ({
     command: o.label,
     "min ms": round(o.min, 3),
     "median ms": round(o.median, 3),
     "÷ hello": ratio(o.median, helloOf(o.label)),
+    "min ÷ hello min": ratio(o.min, helloFor(o.label)?.min),
     target: emTool.test(o.label) ? "≤ 1.2× hello" : "–",
     met: emTool.test(o.label) && helloOf(o.label) !== undefined
       ? (o.median <= 1.2 * helloOf(o.label)! ? "yes" : "NO")

@@ -45,8 +45,7 @@ export function raisedLimitCommand(program: string, args: string[]): {
   };
 }
 
-/** Starts emd on a free port of 127.0.0.1; resolves once it listens. */
-export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
+function spawnEmd(options: EmdOptions): Deno.ChildProcess {
   const emdArgs = ["emd", "-q"];
   if (options.maxQueuedBytes !== undefined) {
     emdArgs.push("--max-queued-bytes", String(options.maxQueuedBytes));
@@ -63,12 +62,17 @@ export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
     "0",
     "bench",
   ]);
-  const child = new Deno.Command(program, {
+  return new Deno.Command(program, {
     args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/** Starts emd on a free port of 127.0.0.1; resolves once it listens. */
+export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
+  const child = spawnEmd(options);
   let log = "";
   const stderrDone = (async () => {
     for await (const chunk of child.stderr) {

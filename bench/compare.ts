@@ -19,7 +19,6 @@ import {
   redisTarget,
   type Target,
   versions,
-  wallrun,
 } from "./_yardstick.ts";
 import {
   cleanlinessRows,
@@ -30,10 +29,7 @@ import {
 } from "./_compare_table.ts";
 import { markdownTable } from "./_table.ts";
 import { pause } from "./_deadline.ts";
-import { oneshot } from "./oneshot.ts";
-import type { Emd } from "./_emd.ts";
-import type { BenchContext } from "./workload.ts";
-import { parseOptions } from "./run.ts";
+import { spawnShots, wallrunShots } from "./_compare_oneshot.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const USAGE = `Usage: deno run -A bench/compare.ts [OPTIONS]
@@ -148,16 +144,85 @@ async function measure(
   workload: Measured["workload"],
   size: number,
   args: string[],
-): Promise<Measured | undefined> {
+): Promise<Measured[]> {
   const { result, raw: line, stderr } = await loadgen(build, target, args);
   if (result === undefined) {
     say(`${workload} ${size} on ${target.label}: no result ${stderr}`);
     raw.push(`# no result: ${target.label} ${args.join(" ")}: ${stderr}`);
-    return undefined;
+    return [];
   }
   raw.push(line);
   say(`${target.label} ${workload} ${size}: ${line.slice(0, 160)}`);
-  return { workload, size, label: target.label, result };
+  return [{ workload, size, label: target.label, result }];
+}
+
+/** Each configuration's run on every target in turn, so a row's figures are seconds apart. */
+async function fanoutRuns(
+  s: Settings,
+  build: string,
+  targets: Target[],
+): Promise<Measured[]> {
+  const all: Measured[] = [];
+  for (const subs of s.subs) {
+    const ms = new Map<Target, number>();
+    for (const t of targets) {
+      ms.set(t, await calibrate(build, t, subs, s.seconds));
+    }
+    for (let rep = 1; rep <= s.reps; rep++) {
+      for (const t of targets) {
+        const m = String(ms.get(t));
+        all.push(
+          ...await measure(build, t, "fanout", subs, [
+            "fanout",
+            ...["-s", String(subs), "-m", m, "-r", String(rep), "-T", "60"],
+          ]),
+        );
+      }
+    }
+  }
+  return all;
+}
+
+async function latencyRuns(
+  s: Settings,
+  build: string,
+  targets: Target[],
+): Promise<Measured[]> {
+  const all: Measured[] = [];
+  for (let rep = 1; rep <= s.reps; rep++) {
+    for (const t of targets) {
+      all.push(
+        ...await measure(build, t, "latency", 10, [
+          "latency",
+          ...["-s", "10", "-m", "2000", "-i", "1000", "-r", String(rep)],
+        ]),
+      );
+    }
+  }
+  return all;
+}
+
+async function connsRuns(
+  s: Settings,
+  build: string,
+  targets: Target[],
+): Promise<Measured[]> {
+  const all: Measured[] = [];
+  for (const n of s.conns) {
+    for (let rep = 1; rep <= s.reps; rep++) {
+      for (const t of targets) {
+        await t.restart(); // fresh memory for every conns run, as the yardstick does
+        await pause(500);
+        all.push(
+          ...await measure(build, t, "conns", n, [
+            "conns",
+            ...["-s", String(n), "-r", String(rep), "-T", "90"],
+          ]),
+        );
+      }
+    }
+  }
+  return all;
 }
 
 async function loadgenWorkloads(
@@ -166,135 +231,16 @@ async function loadgenWorkloads(
   targets: Target[],
 ): Promise<Measured[]> {
   const all: Measured[] = [];
-  const keep = (m: Measured | undefined) => m && all.push(m);
   if (s.only.includes("fanout")) {
-    for (const subs of s.subs) {
-      const ms = new Map<Target, number>();
-      for (const t of targets) {
-        ms.set(t, await calibrate(build, t, subs, s.seconds));
-      }
-      for (let rep = 1; rep <= s.reps; rep++) {
-        for (const t of targets) {
-          const m = String(ms.get(t));
-          keep(
-            await measure(build, t, "fanout", subs, [
-              "fanout",
-              ...["-s", String(subs), "-m", m, "-r", String(rep), "-T", "60"],
-            ]),
-          );
-        }
-      }
-    }
+    all.push(...await fanoutRuns(s, build, targets));
   }
   if (s.only.includes("latency")) {
-    for (let rep = 1; rep <= s.reps; rep++) {
-      for (const t of targets) {
-        keep(
-          await measure(build, t, "latency", 10, [
-            "latency",
-            ...["-s", "10", "-m", "2000", "-i", "1000", "-r", String(rep)],
-          ]),
-        );
-      }
-    }
+    all.push(...await latencyRuns(s, build, targets));
   }
   if (s.only.includes("conns")) {
-    for (const n of s.conns) {
-      for (let rep = 1; rep <= s.reps; rep++) {
-        for (const t of targets) {
-          await t.restart(); // fresh memory for every conns run, as the yardstick does
-          await pause(500);
-          keep(
-            await measure(build, t, "conns", n, [
-              "conns",
-              ...["-s", String(n), "-r", String(rep), "-T", "90"],
-            ]),
-          );
-        }
-      }
-    }
+    all.push(...await connsRuns(s, build, targets));
   }
   return all;
-}
-
-async function oneShots(
-  s: Settings,
-  build: string,
-  emd: Target,
-  ref: Target,
-  redis: Target | undefined,
-): Promise<OneShot[]> {
-  const deno = Deno.execPath();
-  const net = "--allow-net=127.0.0.1";
-  const main = `${REPO}cli/main.ts`;
-  const commands: Array<[string, string[]]> = [
-    ["deno run hello.ts", [deno, "run", `${REPO}bench/hello.ts`]],
-    ["emtrigger", [
-      deno,
-      "run",
-      net,
-      main,
-      "emtrigger",
-      "127.0.0.1",
-      String(emd.port),
-      "bench",
-    ]],
-    ["emtrigger_ref (C)", [
-      `${build}/emtrigger_ref`,
-      "-p",
-      String(ref.port),
-      "bench",
-    ]],
-    ["yardstick oneshot/trigger.ts (Deno)", [
-      deno,
-      "run",
-      net,
-      `${s.yardstick}/oneshot/trigger.ts`,
-      String(ref.port),
-      "bench",
-    ]],
-  ];
-  if (redis) {
-    commands.push(["redis-cli PUBLISH", [
-      "redis-cli",
-      "-p",
-      String(redis.port),
-      "PUBLISH",
-      "bench",
-      "x",
-    ]]);
-  }
-  const figures: OneShot[] = [];
-  for (const [label, command] of commands) {
-    const w = await wallrun(build, s.oneshotRuns, command);
-    raw.push(`${label.padEnd(36)} ${w.raw}`);
-    say(`${label}: median ${w.median} ms`);
-    figures.push({ label: `${label} (wallrun)`, median: w.median, min: w.min });
-  }
-  return figures;
-}
-
-/** emwait's figure comes from bench/oneshot.ts (it needs a trigger to end), same machine, same minute. */
-async function emwaitShot(s: Settings, emd: Target): Promise<OneShot[]> {
-  const asEmd: Emd = {
-    port: emd.port,
-    pid: emd.pid,
-    log: () => "",
-    stop: () => Promise.resolve(),
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
-  const context: BenchContext = {
-    options: { ...parseOptions([]).options, oneshotRuns: s.oneshotRuns },
-    emd: () => Promise.resolve(asEmd),
-    freshEmd: () => Promise.reject(new Error("not in compare")),
-    progress: say,
-  };
-  const { rows } = await oneshot.run(context);
-  return rows.map((row) => ({
-    label: `${row.command} (spawn, bench/oneshot.ts)`,
-    median: Number(row["median ms"]),
-    min: Number(row["min ms"]),
-  }));
 }
 
 async function startTargets(
@@ -329,53 +275,81 @@ async function main(args: string[]): Promise<number> {
     return s;
   }
   const build = await Deno.makeTempDir({ prefix: "em_yardstick_" });
-  const started = new Date();
   try {
+    const started = new Date();
     say(`building the yardstick from ${s.yardstick} into ${build}`);
     await buildYardstick(s.yardstick, build);
-    const targets = await startTargets(s, build, build);
-    const header = await versions();
-    let measured: Measured[] = [];
-    const shots: OneShot[] = [];
-    try {
-      say(`targets: ${targets.map((t) => `${t.label}:${t.port}`).join(", ")}`);
-      measured = await loadgenWorkloads(s, build, targets);
-      if (s.only.includes("oneshot")) {
-        const [emd, ref] = targets as [Target, Target];
-        shots.push(...await oneShots(s, build, emd, ref, targets[2]));
-        shots.push(...await emwaitShot(s, emd));
-      }
-    } finally {
-      await Promise.allSettled(targets.map((t) => t.stop()));
-    }
-    const text = [
-      `# emd vs emd_ref vs Redis, one run (${started.toISOString()})`,
-      "",
-      "```",
-      `deno run -A bench/compare.ts ${args.join(" ")}`.trim(),
-      ...header,
-      "```",
-      "",
-      markdownTable(compareRows(measured)),
-      "",
-      markdownTable(cleanlinessRows(measured)),
-      "",
-      shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",
-    ].join("\n");
-    // deno-lint-ignore no-console
-    console.log(text);
-    await Deno.mkdir(s.out, { recursive: true });
-    await Deno.writeTextFile(`${s.out}/table.md`, text + "\n");
-    await Deno.writeTextFile(`${s.out}/raw.txt`, raw.join("\n") + "\n");
-    await Deno.writeTextFile(
-      `${s.out}/compare.json`,
-      JSON.stringify({ header, measured, shots }, null, 2) + "\n",
-    );
-    say(`wrote ${s.out}/table.md, raw.txt, compare.json`);
+    const results = await runAll(s, build);
+    await report(s, `${started.toISOString()}`, args, results);
     return 0;
   } finally {
     await Deno.remove(build, { recursive: true });
   }
+}
+
+interface Results {
+  header: string[];
+  measured: Measured[];
+  shots: OneShot[];
+}
+
+async function runAll(s: Settings, build: string): Promise<Results> {
+  const targets = await startTargets(s, build, build);
+  try {
+    const header = await versions();
+    say(`targets: ${targets.map((t) => `${t.label}:${t.port}`).join(", ")}`);
+    const measured = await loadgenWorkloads(s, build, targets);
+    const shots: OneShot[] = [];
+    if (s.only.includes("oneshot")) {
+      const [emd, ref, redis] = targets as [Target, Target, Target?];
+      const setup = {
+        build,
+        yardstick: s.yardstick,
+        runs: s.oneshotRuns,
+        emd,
+        ref,
+        redis,
+        record: (line: string) => raw.push(line),
+        say,
+      };
+      shots.push(...await wallrunShots(setup), ...await spawnShots(setup));
+    }
+    return { header, measured, shots };
+  } finally {
+    await Promise.allSettled(targets.map((t) => t.stop()));
+  }
+}
+
+async function report(
+  s: Settings,
+  started: string,
+  args: string[],
+  { header, measured, shots }: Results,
+): Promise<void> {
+  const text = [
+    `# emd vs emd_ref vs Redis, one run (${started})`,
+    "",
+    "```",
+    `deno run -A bench/compare.ts ${args.join(" ")}`.trim(),
+    ...header,
+    "```",
+    "",
+    markdownTable(compareRows(measured)),
+    "",
+    markdownTable(cleanlinessRows(measured)),
+    "",
+    shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",
+  ].join("\n");
+  // deno-lint-ignore no-console
+  console.log(text);
+  await Deno.mkdir(s.out, { recursive: true });
+  await Deno.writeTextFile(`${s.out}/table.md`, text + "\n");
+  await Deno.writeTextFile(`${s.out}/raw.txt`, raw.join("\n") + "\n");
+  await Deno.writeTextFile(
+    `${s.out}/compare.json`,
+    JSON.stringify({ header, measured, shots }, null, 2) + "\n",
+  );
+  say(`wrote ${s.out}/table.md, raw.txt, compare.json`);
 }
 
 if (import.meta.main) Deno.exitCode = await main(Deno.args);

@@ -122,4 +122,5 @@ Deno.test("compare: one-shot ratios are to the hello of the same method", () => 
     rows.map((r) => [r["÷ hello"], r.met]),
     [[1, "–"], [1.15, "yes"], [0.05, "–"], [1, "–"], [1.5, "NO"]],
   );
+  assert.equal(rows[1]!["min ÷ hello min"], 1.16); // 22 ÷ 19
 });
