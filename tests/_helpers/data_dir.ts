@@ -60,3 +60,12 @@ export async function unwritableUnsupported(): Promise<string | undefined> {
   await dir[Symbol.asyncDispose]();
   return undefined;
 }
+
+/** A new temporary directory, removed with everything in it on dispose. */
+export function tempDir(prefix = "em_data_"): { path: string } & Disposable {
+  const path = Deno.makeTempDirSync({ prefix });
+  return {
+    path,
+    [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }),
+  };
+}

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool, startEmd } from "../_helpers/cli.ts";
 import {
+  tempDir,
   unwritableDirectory,
   unwritableUnsupported,
 } from "../_helpers/data_dir.ts";
@@ -14,14 +15,6 @@ import {
 } from "../../server/sync/store.ts";
 
 const UNWRITABLE_UNSUPPORTED = await unwritableUnsupported();
-
-function tempDir(): { path: string } & Disposable {
-  const path = Deno.makeTempDirSync({ prefix: "em_emd_data_" });
-  return {
-    path,
-    [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }),
-  };
-}
 
 const LEASE: LeaseRecord = {
   name: "deploy",

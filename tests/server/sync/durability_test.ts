@@ -1,6 +1,7 @@
 // The sqlite store's promise under a real crash: a writer process SIGKILLed mid-load loses no
 // change it had acknowledged (printed after the store call returned).
 import assert from "node:assert/strict";
+import { tempDir } from "../../_helpers/data_dir.ts";
 import {
   type LeaseRecord,
   memoryStore,
@@ -55,8 +56,9 @@ async function writeThenKill(dir: string, killAfter: number): Promise<number> {
 }
 
 Deno.test("sqlite store: kill -9 mid-load loses no acknowledged change", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "em_durability_" });
-  try {
+  using tmp = tempDir("em_durability_");
+  const dir = tmp.path;
+  {
     let before: State = { latches: [], leases: [] };
     for (const killAfter of [1, 60 + Math.floor(Math.random() * 400), 500]) {
       const acked = await writeThenKill(dir, killAfter);
@@ -82,8 +84,6 @@ Deno.test("sqlite store: kill -9 mid-load loses no acknowledged change", async (
       );
       before = after;
     }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
   }
 });
 

@@ -11,20 +11,12 @@ import {
   type SyncStore,
 } from "../../../server/sync/store.ts";
 import {
+  tempDir,
   unwritableDirectory,
   unwritableUnsupported,
 } from "../../_helpers/data_dir.ts";
 
 const UNWRITABLE_UNSUPPORTED = await unwritableUnsupported();
-
-/** A temporary directory removed (with everything in it) on dispose. */
-function tempDir(): { path: string } & Disposable {
-  const path = Deno.makeTempDirSync({ prefix: "em_store_" });
-  return {
-    path,
-    [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }),
-  };
-}
 
 const lease = (overrides: Partial<LeaseRecord> = {}): LeaseRecord => ({
   name: "deploy",
