@@ -259,6 +259,7 @@ class Client implements EmClient {
     });
     this.#sync = new SyncChannel({
       where,
+      maxLineBytes: () => this.#limits.maxLineBytes,
       receiving: this.receiving,
       syncVersion: () => this.#syncVersion,
       send: (text) => this.#send(text),

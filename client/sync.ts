@@ -123,6 +123,7 @@ export interface SyncClient {
    * takes remembered triggers and discards those it passes. Works against servers without sync too
    * (plain triggers only). Needs `receive: true`.
    * @throws {TypeError} when not receiving, for no names or a bad name
+   * @throws {RangeError} when the names do not fit in one message
    * @throws {EmError} code "closed" when the connection ends first
    */
   waitAny(

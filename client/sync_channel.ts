@@ -30,6 +30,8 @@ export interface SyncHost {
   syncVersion(): string | undefined;
   /** Queues text for the socket. */
   send(text: string): Promise<void>;
+  /** The agreed message size. */
+  maxLineBytes(): number;
   /** Asks the trigger memory for any of `names` (as `wait` does). */
   requestAny(
     names: readonly string[],
@@ -79,6 +81,15 @@ export class SyncChannel {
     if (!this.#host.receiving) {
       throw new TypeError(
         `Cannot wait for "${names.join(",")}": connect with { receive: true }`,
+      );
+    }
+    const bytes = names.join(",").length + 40; // "w", the id, the line end, with room to spare
+    if (
+      this.#host.syncVersion() !== undefined &&
+      bytes > this.#host.maxLineBytes()
+    ) {
+      throw new RangeError(
+        `Cannot wait for ${names.length} events: the names are over the ${this.#host.maxLineBytes()} byte message limit`,
       );
     }
     if (this.#error !== undefined) return Promise.reject(this.#error);

@@ -154,3 +154,15 @@ Deno.test("waitAny: a zero timeout still sees a latch (the server answers first)
     assert.equal(await client.waitAny(["flag"], 0), "flag");
   }
 });
+
+Deno.test("waitAny: names that do not fit in one message are a RangeError", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using waiter = await connect({
+    port: server.addr.port,
+    receive: true,
+    maxMessageBytes: 4096,
+  });
+  const names = Array.from({ length: 600 }, (_, i) => `event_${i}`);
+  assert.throws(() => waiter.waitAny(names, 10), RangeError);
+  assert.equal(await waiter.waitAny(names.slice(0, 100), 0), null); // fits: answered
+});
