@@ -1,4 +1,5 @@
 import { serverLogger } from "./_log.ts";
+import type { OutputWatcher } from "./flow_control.ts";
 
 const log = serverLogger("connection");
 const FIRST_READ_BYTES = 128; // idle receivers stay small; busy senders grow their buffer ×4
@@ -28,6 +29,15 @@ export interface CloseOptions {
   readonly properties?: Readonly<Record<string, unknown>>;
 }
 
+/** Options of a {@link Connection} besides its queue limit. */
+export interface ConnectionOptions {
+  /**
+   * Told when the output queue passes the watcher's high-water mark and when it shrinks again.
+   * @default {undefined}
+   */
+  readonly watcher?: OutputWatcher;
+}
+
 /**
  * One TCP (or TLS) connection: a read loop and a writer that never makes the server wait. Output is
  * queued up to `maxQueuedBytes`; past it the peer is cut off.
@@ -45,10 +55,16 @@ export class Connection {
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #closed: Promise<CloseReason> | undefined; // made on first use: most connections never need it
   #resolveClosed: ((reason: CloseReason) => void) | undefined;
+  #watcher: OutputWatcher | undefined;
 
-  constructor(conn: Deno.Conn, maxQueuedBytes: number) {
+  constructor(
+    conn: Deno.Conn,
+    maxQueuedBytes: number,
+    options: ConnectionOptions = {},
+  ) {
     this.#conn = conn;
     this.#maxQueuedBytes = maxQueuedBytes;
+    this.#watcher = options.watcher;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.peer = `${addr.hostname}:${addr.port}`;
     try {
@@ -89,6 +105,10 @@ export class Connection {
     this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
     if (!this.#writing) this.#drain();
+    const watcher = this.#watcher;
+    if (watcher && this.#queuedBytes > watcher.highWaterBytes) {
+      watcher.backlogged(this);
+    }
   }
 
   /** Closes once, logging the reason; later calls do nothing, but cut a {@link closeAfterFlush} short. */
@@ -140,6 +160,7 @@ export class Connection {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
     this.#resolveClosed?.(this.#closeReason!);
+    this.#watcher?.progressed(this);
   }
 
   /** After the last frame of a closeAfterFlush is written: FIN, then wait for the peer's. */
@@ -154,11 +175,13 @@ export class Connection {
   /**
    * Reads until the peer closes or the connection is closed, handing each chunk to `onChunk`
    * synchronously. A chunk is a view into a reused buffer: copy what must outlive the call. Once
-   * the connection is closing, input is read and discarded until the peer closes.
+   * the connection is closing, input is read and discarded until the peer closes. While `paused`
+   * returns a promise, the next read waits for it.
    * @returns "eof" when the peer closed its side, "closed" when we did, or the read error
    */
   async readLoop(
     onChunk: (chunk: Uint8Array) => void,
+    paused?: () => Promise<void> | undefined,
   ): Promise<"eof" | "closed" | Error> {
     let buffer = new Uint8Array(FIRST_READ_BYTES);
     while (!this.#shut) {
@@ -180,6 +203,8 @@ export class Connection {
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
         buffer = new Uint8Array(buffer.length * 4);
       }
+      const wait = paused?.(); // flow control: a receiver is behind, let TCP slow this peer
+      if (wait !== undefined) await wait;
     }
     return "closed";
   }
@@ -193,11 +218,13 @@ export class Connection {
         const bytes = frames.length === 1 ? frames[0]! : concat(frames);
         let offset = 0; // one await per write: no nested async call per frame
         while (offset < bytes.length && !this.#shut) {
-          offset += await this.#conn.write(
+          const written = await this.#conn.write(
             offset === 0 ? bytes : bytes.subarray(offset),
           );
+          offset += written;
+          this.#queuedBytes -= written;
+          this.#watcher?.progressed(this);
         }
-        this.#queuedBytes -= bytes.byteLength;
       }
       if (this.#closeReason !== undefined && !this.#shut) this.#halfClose();
     } catch (error) {

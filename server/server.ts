@@ -10,6 +10,7 @@ import type { CommandHandler } from "./core_commands.ts";
 import type { Feature, FeatureHost } from "./feature.ts";
 import { FEATURES } from "./features.ts";
 import { Session } from "./session.ts";
+import { FlowControl } from "./flow_control.ts";
 import type { Agent } from "./agents/agent.ts";
 import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
@@ -174,6 +175,7 @@ class Server implements EmServer, FeatureHost {
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
   #receivers = new Set<Session>();
+  readonly flow: FlowControl;
   #handlers: Map<string, CommandHandler>;
   #hello: Uint8Array;
   #helloBlocks: ReturnType<typeof helloBlocks>;
@@ -195,6 +197,7 @@ class Server implements EmServer, FeatureHost {
     this.name = options.name;
     this.#serverLimits = limits;
     this.#helloDeadlines = new HelloDeadlines(limits.helloTimeoutMs);
+    this.flow = new FlowControl(limits.maxQueuedBytes / 4);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.options = options;
     this.#features = FEATURES.map((create) => create(this));
@@ -303,6 +306,7 @@ class Server implements EmServer, FeatureHost {
       session.connection.close(`Server stopping: ${reason}`);
     }
     for (const connection of this.#refused) connection.close("Server stopping");
+    this.flow.stop();
     while (this.#running.size > 0) await Promise.all(this.#running);
     for (const feature of this.#features) await feature.stop?.();
     this.#resolveFinished(reason);
@@ -326,7 +330,9 @@ class Server implements EmServer, FeatureHost {
   }
 
   #open(conn: Deno.Conn): void {
-    const connection = new Connection(conn, this.#serverLimits.maxQueuedBytes);
+    const connection = new Connection(conn, this.#serverLimits.maxQueuedBytes, {
+      watcher: this.flow,
+    });
     if (this.#stopping !== undefined) {
       return connection.close("Server stopping");
     }

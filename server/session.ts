@@ -18,6 +18,7 @@ import type { Connection } from "./connection.ts";
 import { AUTH_FAILED, type Authenticator, type AuthOutcome } from "./auth.ts";
 import { serverLogger } from "./_log.ts";
 import { closeForLimit, type MessageRate } from "./limits.ts";
+import type { FlowControl } from "./flow_control.ts";
 
 const log = serverLogger("session");
 const encoder = new TextEncoder();
@@ -48,6 +49,8 @@ export interface SessionHost {
   newMessageRate?(): MessageRate | undefined;
   /** With a shared secret: checks each hello's proof before anything else is handled. */
   readonly auth?: Authenticator;
+  /** Flow control: what a session whose input reached a backlogged receiver waits for. */
+  readonly flow?: Pick<FlowControl, "pressure" | "paused">;
 }
 
 /** The protocol state of one connection: hello, flags, and the hot path for triggers. */
@@ -70,6 +73,8 @@ export class Session {
   #held: Uint8Array[] | undefined; // lines read while the hello's proof is checked
   #heldBytes = 0;
   #onChunkBound = (chunk: Uint8Array): void => this.#onChunk(chunk);
+  #pressure = 0; // the flow control's pressure before the current chunk
+  #pausedBound = (): Promise<void> | undefined => this.#paused();
 
   constructor(connection: Connection, host: SessionHost) {
     this.connection = connection;
@@ -115,9 +120,8 @@ export class Session {
 
   /** Runs the read loop until the connection ends (no async frame of its own: idle peers stay small). */
   run(): Promise<void> {
-    return this.connection.readLoop(this.#onChunkBound).then((result) =>
-      this.#ended(result)
-    );
+    return this.connection.readLoop(this.#onChunkBound, this.#pausedBound)
+      .then((result) => this.#ended(result));
   }
 
   #ended(result: "eof" | "closed" | Error): void {
@@ -134,7 +138,15 @@ export class Session {
     }
   }
 
+  /** A chunk of ours was queued onto a backlogged receiver: wait until it catches up. */
+  #paused(): Promise<void> | undefined {
+    const flow = this.#host.flow;
+    if (flow === undefined || flow.pressure === this.#pressure) return;
+    return flow.paused;
+  }
+
   #onChunk(chunk: Uint8Array): void {
+    this.#pressure = this.#host.flow?.pressure ?? 0;
     try {
       this.#framer.push(chunk, (line) => this.#onLine(line));
     } catch (error) {

@@ -4,6 +4,7 @@ import { startServer } from "../../server/mod.ts";
 import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
 
 const MAX_QUEUED_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
 const MAX_FLOOD_BYTES = 256 * 1024 * 1024; // far past any loopback socket buffer
 
 Deno.test("emd: a client that never reads is cut off at maxQueuedBytes, others stay served", async () => {
@@ -52,4 +53,36 @@ Deno.test("emd: a client that never reads is cut off at maxQueuedBytes, others s
   await late.flush();
   await sender.send("Tlate\n");
   assert.equal(await late.wait("late", 10_000), true);
+});
+
+Deno.test("emd: a receiver slower than a pipelining sender holds the sender back instead of being cut off", async () => {
+  await using logs = await captureLogs();
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+  });
+  const port = server.addr.port;
+  await using slow = await RawPeer.greeted(port, "H1.2\nF1");
+  await slow.roundTrip();
+  await using pacer = await RawPeer.greeted(port, "H1.2");
+  await using sender = await RawPeer.greeted(port);
+  const name = "y".repeat(94);
+  const count = 320_000; // 30 MiB: far past maxQueuedBytes and what the kernel buffers here
+  const flood = encoder.encode(`T${name}\n`.repeat(count));
+  const sent = sender.send(flood); // pipelined: the server must stop reading it, not drop us
+
+  // The receiver reads 4 KiB at a time, each read after a round trip of another connection: it
+  // keeps up with nothing, but it keeps reading.
+  const buffer = new Uint8Array(4096);
+  let received = 0;
+  for (let i = 0; received < flood.length; i++) {
+    const count = await slow.conn.read(buffer);
+    assert.notEqual(count, null, `cut off after ${received} bytes: ${logs.lines.join("\n")}`);
+    received += count!;
+    await pacer.roundTrip(String(i));
+  }
+  await sent;
+  assert.equal(received, flood.length);
+  assert.equal(logs.matching(/Cannot queue output/).length, 0);
+  assert.equal(server.connectionCount, 3);
 });

@@ -1,0 +1,100 @@
+import type { Connection } from "./connection.ts";
+
+/** A receiver whose queue has made no progress for this long stops holding the senders back. */
+export const STALL_MS = 250;
+
+/** What a connection reports about its output queue (see {@link FlowControl}). */
+export interface OutputWatcher {
+  /** Queued bytes above which a connection reports {@link backlogged}. */
+  readonly highWaterBytes: number;
+  /** The connection's queue grew past its high-water mark. */
+  backlogged(connection: Connection): void;
+  /** A write completed or the connection closed: its queue shrank. */
+  progressed(connection: Connection): void;
+}
+
+/**
+ * Back-pressure from receivers to senders. While a receiver that keeps reading has more than its
+ * high-water mark queued, a session whose input added to that queue pauses reading its peer (TCP
+ * then slows the sender down), so a receiver a little slower than a pipelining sender is not cut
+ * off at `maxQueuedBytes`. Sessions that only talk to the server (pings, subscriptions) go on.
+ * A receiver whose writes make no progress for {@link STALL_MS} stops holding the others back: it
+ * fills up to `maxQueuedBytes` and is cut off there, as before.
+ */
+export class FlowControl implements OutputWatcher {
+  #highWaterBytes: number;
+  #congested = new Set<Connection>(); // past high water and still making progress
+  #stalled = new WeakSet<Connection>(); // past high water without progress: not waited for
+  #progressMs = new WeakMap<Connection, number>();
+  #paused: Promise<void> | undefined;
+  #resume: (() => void) | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pressure = 0;
+
+  /** @param highWaterBytes queued bytes above which a receiver holds the senders back */
+  constructor(highWaterBytes: number) {
+    this.#highWaterBytes = highWaterBytes;
+  }
+
+  /** The high-water mark connections report {@link backlogged} past. */
+  get highWaterBytes(): number {
+    return this.#highWaterBytes;
+  }
+
+  /** Settles when senders may read again; undefined when they need not wait. */
+  get paused(): Promise<void> | undefined {
+    return this.#paused;
+  }
+
+  /** Counts output queued onto backlogged receivers: a session whose input moved it pauses. */
+  get pressure(): number {
+    return this.#pressure;
+  }
+
+  backlogged(connection: Connection): void {
+    if (this.#stalled.has(connection)) return;
+    this.#pressure++;
+    if (this.#congested.has(connection)) return;
+    this.#congested.add(connection);
+    this.#progressMs.set(connection, performance.now());
+    if (this.#paused !== undefined) return;
+    this.#paused = new Promise((resolve) => this.#resume = resolve);
+    this.#timer = setTimeout(() => this.#findStalled(), STALL_MS);
+  }
+
+  progressed(connection: Connection): void {
+    const low = connection.isClosed ||
+      connection.queuedBytes <= this.#highWaterBytes / 2;
+    if (low) this.#stalled.delete(connection);
+    if (!this.#congested.has(connection)) return;
+    if (!low) return void this.#progressMs.set(connection, performance.now());
+    this.#congested.delete(connection);
+    if (this.#congested.size === 0) this.#release();
+  }
+
+  /** Lets every sender go on, e.g. when the server stops. */
+  stop(): void {
+    this.#congested.clear();
+    this.#release();
+  }
+
+  #findStalled(): void {
+    const now = performance.now();
+    for (const connection of this.#congested) {
+      if (now - this.#progressMs.get(connection)! >= STALL_MS) {
+        this.#congested.delete(connection);
+        this.#stalled.add(connection);
+      }
+    }
+    if (this.#congested.size === 0) return this.#release();
+    this.#timer = setTimeout(() => this.#findStalled(), STALL_MS);
+  }
+
+  #release(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const resume = this.#resume;
+    this.#paused = this.#resume = undefined;
+    resume?.();
+  }
+}
