@@ -1,7 +1,7 @@
 import type { Connection } from "./connection.ts";
 
 /** A receiver whose queue has made no progress for this long stops holding the senders back. */
-export const STALL_MS = 250;
+export const STALL_MS = 100;
 
 /** What a connection reports about its output queue (see {@link FlowControl}). */
 export interface OutputWatcher {
