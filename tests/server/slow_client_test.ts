@@ -77,7 +77,11 @@ Deno.test("emd: a receiver slower than a pipelining sender holds the sender back
   let received = 0;
   for (let i = 0; received < flood.length; i++) {
     const count = await slow.conn.read(buffer);
-    assert.notEqual(count, null, `cut off after ${received} bytes: ${logs.lines.join("\n")}`);
+    assert.notEqual(
+      count,
+      null,
+      `cut off after ${received} bytes: ${logs.lines.join("\n")}`,
+    );
     received += count!;
     await pacer.roundTrip(String(i));
   }
