@@ -1,7 +1,11 @@
 import type { Connection } from "./connection.ts";
 
-/** A receiver whose queue has made no progress for this long stops holding the senders back. */
-export const STALL_MS = 100;
+/**
+ * A receiver whose queue has made no progress for this long stops holding the senders back. The
+ * kernel wakes a blocked writer only once about half its send buffer (up to 4 MiB here) is free,
+ * so a slow but reading receiver can go a good part of this without visible progress.
+ */
+export const STALL_MS = 500;
 
 /** What a connection reports about its output queue (see {@link FlowControl}). */
 export interface OutputWatcher {
@@ -30,6 +34,7 @@ export class FlowControl implements OutputWatcher {
   #resume: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pressure = 0;
+  #checkedMs = 0; // when the stall timer was set
 
   /** @param highWaterBytes queued bytes above which a receiver holds the senders back */
   constructor(highWaterBytes: number) {
@@ -59,7 +64,7 @@ export class FlowControl implements OutputWatcher {
     this.#progressMs.set(connection, performance.now());
     if (this.#paused !== undefined) return;
     this.#paused = new Promise((resolve) => this.#resume = resolve);
-    this.#timer = setTimeout(() => this.#findStalled(), STALL_MS);
+    this.#check(performance.now());
   }
 
   progressed(connection: Connection): void {
@@ -80,6 +85,9 @@ export class FlowControl implements OutputWatcher {
 
   #findStalled(): void {
     const now = performance.now();
+    if (now - this.#checkedMs > 1.5 * STALL_MS) { // this process was starved, not the receivers
+      return this.#check(now);
+    }
     for (const connection of this.#congested) {
       if (now - this.#progressMs.get(connection)! >= STALL_MS) {
         this.#congested.delete(connection);
@@ -87,6 +95,11 @@ export class FlowControl implements OutputWatcher {
       }
     }
     if (this.#congested.size === 0) return this.#release();
+    this.#check(now);
+  }
+
+  #check(now: number): void {
+    this.#checkedMs = now;
     this.#timer = setTimeout(() => this.#findStalled(), STALL_MS);
   }
 

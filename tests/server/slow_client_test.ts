@@ -71,9 +71,9 @@ Deno.test("emd: a receiver slower than a pipelining sender holds the sender back
   const flood = encoder.encode(`T${name}\n`.repeat(count));
   const sent = sender.send(flood); // pipelined: the server must stop reading it, not drop us
 
-  // The receiver reads 4 KiB at a time, each read after a round trip of another connection: it
+  // The receiver reads 16 KiB at a time, each read after a round trip of another connection: it
   // keeps up with nothing, but it keeps reading.
-  const buffer = new Uint8Array(4096);
+  const buffer = new Uint8Array(16 * 1024);
   let received = 0;
   for (let i = 0; received < flood.length; i++) {
     const count = await slow.conn.read(buffer);
