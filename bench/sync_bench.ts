@@ -9,11 +9,12 @@
  *   pushed to the next waiter); Redis has no queue, so its clients retry `SET NX` at once: the
  *   recipe's best throughput (a retry delay, as libraries use, only lowers it).
  *
- * Both check mutual exclusion while they run (a second holder is a failure). emd and redis-server
+ * The sides take turns in R rounds (default 5) and each reports its median round, so a change in
+ * the machine's load during the run hits both alike. Both check mutual exclusion while they run (a second holder is a failure). emd and redis-server
  * run as their own processes; the clients share this one.
  *
  * ```sh
- * deno run -A bench/sync_bench.ts [--seconds S] [--clients N] [--no-redis] [--out PATH]
+ * deno run -A bench/sync_bench.ts [--seconds S] [--rounds R] [--clients N] [--no-redis] [--out PATH]
  * deno task bench --only sync      # the same workload inside em's benchmark
  * ```
  * @module
@@ -35,8 +36,10 @@ import {
 
 /** Settings of one sync benchmark run. */
 export interface SyncBenchOptions {
-  /** Seconds each measurement runs (after a short warm-up). */
+  /** Seconds each side is measured per measurement, over all rounds (after short warm-ups). */
   readonly seconds: number;
+  /** Rounds in which the sides take turns; each side's figure is its median round. */
+  readonly rounds: number;
   /** Clients contending for one lock. */
   readonly clients: number;
   /** Progress lines. */
@@ -57,8 +60,8 @@ interface LockSide {
 }
 
 interface LockClient {
-  /** Takes the lock, waiting or retrying as the recipe does; returns the number of tries. */
-  lock(name: string): Promise<number>;
+  /** Takes the lock, waiting or retrying as the recipe does. */
+  lock(name: string): Promise<void>;
   unlock(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -72,7 +75,6 @@ function emSide(port: number): LockSide {
       return {
         async lock(name) {
           holds.set(name, await client.lock(name));
-          return 1;
         },
         async unlock(name) {
           await holds.get(name)!.release();
@@ -94,7 +96,7 @@ function redisSide(port: number): LockSide {
       return {
         async lock(name) {
           const token = `t${++seq}`;
-          for (let tries = 1;; tries++) {
+          while (true) {
             const set = await redis.command(
               "SET",
               name,
@@ -105,7 +107,7 @@ function redisSide(port: number): LockSide {
             );
             if (set === "OK") {
               tokens.set(name, token);
-              return tries;
+              return;
             }
           }
         },
@@ -125,7 +127,6 @@ interface Measured {
   readonly perSecond: number;
   readonly minPerClient: number;
   readonly maxPerClient: number;
-  readonly triesPerLock: number;
   readonly overlaps: number;
 }
 
@@ -140,16 +141,13 @@ async function measure(
     Array.from({ length: clients }, () => side.open()),
   );
   const counts = new Array<number>(clients).fill(0);
-  let tries = 0, overlaps = 0, holders = 0;
+  let overlaps = 0, holders = 0;
   let deadline = Infinity;
   const loop = async (client: LockClient, index: number, until: number) => {
     while (performance.now() < Math.min(until, deadline)) {
-      const took = await client.lock(name);
+      await client.lock(name);
       if (++holders > 1) overlaps++;
-      if (performance.now() < deadline) {
-        counts[index]!++;
-        tries += took;
-      }
+      if (performance.now() < deadline) counts[index]!++;
       holders--;
       await client.unlock(name);
     }
@@ -158,7 +156,6 @@ async function measure(
     const warm = performance.now() + Math.min(500, seconds * 250); // JIT, connections, caches
     await Promise.all(opened.map((client, i) => loop(client, i, warm)));
     counts.fill(0);
-    tries = 0;
     const started = performance.now();
     deadline = started + seconds * 1000;
     await Promise.all(opened.map((client, i) => loop(client, i, Infinity)));
@@ -167,7 +164,6 @@ async function measure(
       perSecond: total / seconds,
       minPerClient: Math.min(...counts),
       maxPerClient: Math.max(...counts),
-      triesPerLock: total === 0 ? 0 : tries / total,
       overlaps,
     };
   } finally {
@@ -196,24 +192,41 @@ export async function runSyncBench(
   const rows: Row[] = [];
   const failures: string[] = [];
   for (const [i, shape] of shapes.entries()) {
-    const found: Record<string, Measured> = {};
-    for (const side of sides) {
-      options.say(`sync: ${side.label}, ${shape.label}…`);
-      const m = await measure(
-        side,
-        `bench_lock_${i}`,
-        shape.clients,
-        options.seconds,
-      );
-      found[side.label] = m;
-      options.say(`sync: ${side.label}: ${round(m.perSecond)} ${shape.unit}`);
-      if (m.overlaps > 0) {
-        failures.push(`${side.label}: ${m.overlaps} overlapping holds`);
+    options.say(`sync: ${shape.label}…`);
+    const runs = new Map<string, Measured[]>(
+      sides.map((side) => [side.label, []]),
+    );
+    for (let turn = 0; turn < options.rounds; turn++) {
+      // the sides take turns (in alternating order), so drift in the machine's load hits both
+      const order = turn % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        const m = await measure(
+          side,
+          `bench_lock_${i}`,
+          shape.clients,
+          options.seconds / options.rounds,
+        );
+        runs.get(side.label)!.push(m);
+        if (m.overlaps > 0) {
+          failures.push(`${side.label}: ${m.overlaps} overlapping holds`);
+        }
       }
+    }
+    const found = Object.fromEntries(
+      [...runs].map(([label, measured]) => [label, median(measured)]),
+    );
+    for (const [label, m] of Object.entries(found)) {
+      options.say(`sync: ${label}: ${round(m.perSecond)} ${shape.unit}`);
     }
     rows.push(rowOf(shape, found));
   }
   return { rows, failures };
+}
+
+/** The run with the median rate. */
+function median(runs: Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.perSecond - b.perSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 function rowOf(
@@ -233,9 +246,6 @@ function rowOf(
       : round(em.perSecond / redis.perSecond),
     "emd per client": shape.clients > 1 ? spread(em) : null,
     "redis per client": shape.clients > 1 ? spread(redis) : null,
-    "redis SETs per lock": redis === undefined
-      ? null
-      : round(redis.triesPerLock),
   };
 }
 
@@ -280,6 +290,7 @@ export const sync: Workload = {
           { emd: emd.port, ...(redis === undefined ? {} : { redis }) },
           {
             seconds: quick ? 0.3 : 3,
+            rounds: quick ? 1 : 5,
             clients: quick ? 10 : 100,
             say: (line) => context.progress(line),
           },
@@ -294,6 +305,7 @@ async function main(args: string[]): Promise<number> {
     options: {
       seconds: { type: "string", default: "3" },
       clients: { type: "string", default: "100" },
+      rounds: { type: "string", default: "5" },
       "no-redis": { type: "boolean" },
       out: { type: "string" },
     },
@@ -301,6 +313,7 @@ async function main(args: string[]): Promise<number> {
   const options: SyncBenchOptions = {
     seconds: Number(values.seconds),
     clients: Number(values.clients),
+    rounds: Number(values.rounds),
     say: (line) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
   };
   await using emd = await startEmd();
@@ -320,6 +333,7 @@ async function main(args: string[]): Promise<number> {
     cpus: navigator.hardwareConcurrency,
     loadavg: Deno.loadavg(),
     seconds: options.seconds,
+    rounds: options.rounds,
     clients: options.clients,
     ...result,
   };
