@@ -62,7 +62,7 @@ Deno.test({
       const script = `${dir}/deno_nofile.sh`; // deno with few descriptors left for connections
       await Deno.writeTextFile(
         script,
-        `#!/bin/sh\nulimit -n 64 || exit 99\nexec "${Deno.execPath()}" "$@"\n`,
+        `#!/bin/sh\nulimit -n 96 || exit 99\nexec "${Deno.execPath()}" "$@"\n`,
       );
       await Deno.chmod(script, 0o755);
       await using emd = await startEmd("srv", ["-q"], [], {
@@ -70,7 +70,7 @@ Deno.test({
       });
       const peers: Deno.TcpConn[] = [];
       try {
-        for (let i = 0; i < 100; i++) {
+        for (let i = 0; i < 150; i++) {
           peers.push(
             await Deno.connect({ hostname: "127.0.0.1", port: emd.port }),
           );
