@@ -10,10 +10,8 @@ import {
   HELLO_OPTIONS,
   helloBlocks,
   importSecret,
-  isCompatible,
   LineFramer,
   type Message,
-  parseHello,
   PROTOCOL_VERSION,
 } from "../protocol/mod.ts";
 import {
@@ -34,6 +32,7 @@ import { TriggerMemory } from "./trigger_memory.ts";
 import { TriggerStream } from "./trigger_stream.ts";
 import { type ClientTlsOptions, openSocket } from "./_socket.ts";
 import { answerChallenge, checkConfirmation } from "./_auth.ts";
+import { errorCode, readServerHello } from "./_hello.ts";
 import { DataChannel } from "./data_channel.ts";
 import type { Subscription } from "./event_stream.ts";
 import { SyncChannel } from "./sync_channel.ts";
@@ -50,12 +49,6 @@ import type {
 } from "./sync.ts";
 
 const encoder = new TextEncoder();
-const ERROR_CODES: readonly EmErrorCode[] = ["protocol", "auth", "refused"];
-
-/** The `EmError` code for a server's `e<code>`: its own if em knows it, else "refused". */
-function errorCode(code: string): EmErrorCode {
-  return ERROR_CODES.find((known) => known === code) ?? "refused";
-}
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -609,23 +602,9 @@ class Client implements EmClient {
 
   /** Reads the server's first hello; false (after failing the connection) when it is bad. */
   #onServerHello(message: Message): boolean {
-    const hello = parseHello(message);
-    if ("fault" in hello) {
-      this.#fail(
-        new EmError(
-          "protocol",
-          `Bad hello from "${this.#where}": ${hello.fault}`,
-        ),
-      );
-      return false;
-    }
-    if (!isCompatible(hello)) {
-      this.#fail(
-        new EmError(
-          "protocol",
-          `Cannot talk to "${this.#where}": it speaks protocol ${hello.major}.${hello.minor}`,
-        ),
-      );
+    const hello = readServerHello(message, this.#where);
+    if (hello instanceof EmError) {
+      this.#fail(hello);
       return false;
     }
     this.#server = hello;
