@@ -15,7 +15,7 @@ const server = await startServer({
   port: 0,
   name: "fuzz",
   agents: [echo],
-  helloTimeoutMs: 2_000,
+  helloTimeoutMs: 5_000,
   ...(Deno.args[0] === undefined ? {} : { secret: Deno.args[0] }),
 });
 const encoder = new TextEncoder();
