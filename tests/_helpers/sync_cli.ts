@@ -4,6 +4,11 @@ import assert from "node:assert/strict";
 /** True where tests may use sh and mkfifo. */
 export const POSIX = Deno.build.os !== "windows";
 
+/** A command that does nothing and exits 0, for emlock and emsem to run anywhere. */
+export const NOOP: readonly string[] = POSIX
+  ? ["true"]
+  : [Deno.execPath(), "eval", ""];
+
 /** A temporary directory, removed on dispose. */
 export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix: "em_sync_cli_" });

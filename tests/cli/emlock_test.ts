@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
-import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
+import {
+  NOOP,
+  POSIX,
+  tempDir,
+  untilFile,
+  within,
+} from "../_helpers/sync_cli.ts";
 
 const OK = { code: 0, stdout: "", stderr: "" };
 const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
@@ -145,7 +151,15 @@ Deno.test("emlock: a lease outlives emlock; timeout, wrong token, release", asyn
   const token = acquired.stdout.trim();
   assert.match(acquired.stdout, /^\S+\n$/);
   assert.deepEqual(
-    await runTool(["emlock", "--timeout", "50", ...at, "deploy", "--", "true"]),
+    await runTool([
+      "emlock",
+      "--timeout",
+      "50",
+      ...at,
+      "deploy",
+      "--",
+      ...NOOP,
+    ]),
     TIMEOUT,
   );
   const wrong = await runTool([
@@ -162,7 +176,7 @@ Deno.test("emlock: a lease outlives emlock; timeout, wrong token, release", asyn
     OK,
   );
   assert.deepEqual(
-    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", "true"]),
+    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", ...NOOP]),
     OK,
   );
 });
@@ -185,7 +199,7 @@ Deno.test("emlock: a lease ends when its TTL passes; renew sets a new TTL; an ex
   );
   // waits until the lease expires (about 200 ms), then runs
   assert.deepEqual(
-    await runTool(["emlock", "--timeout", "30000", ...at, "n", "--", "true"]),
+    await runTool(["emlock", "--timeout", "30000", ...at, "n", "--", ...NOOP]),
     OK,
   );
   const late = await runTool(["emlock", "--release", ...at, "n", token]);

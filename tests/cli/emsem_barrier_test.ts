@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, type ToolProcess } from "../_helpers/cli.ts";
-import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
+import {
+  NOOP,
+  POSIX,
+  tempDir,
+  untilFile,
+  within,
+} from "../_helpers/sync_cli.ts";
 
 const OK = { code: 0, stdout: "", stderr: "" };
 const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
@@ -67,7 +73,16 @@ Deno.test("emsem: a lease of a permit, then release by token", async () => {
   );
   assert.equal(lease.code, 0, lease.stderr);
   assert.deepEqual(
-    await runTool(["emsem", "--timeout", "50", ...at, "db", "1", "--", "true"]),
+    await runTool([
+      "emsem",
+      "--timeout",
+      "50",
+      ...at,
+      "db",
+      "1",
+      "--",
+      ...NOOP,
+    ]),
     TIMEOUT,
   );
   assert.deepEqual(
@@ -75,7 +90,7 @@ Deno.test("emsem: a lease of a permit, then release by token", async () => {
     OK,
   );
   assert.deepEqual(
-    await runTool(["emsem", "--timeout", "0", ...at, "db", "1", "--", "true"]),
+    await runTool(["emsem", "--timeout", "0", ...at, "db", "1", "--", ...NOOP]),
     OK,
   );
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool, startEmd } from "../_helpers/cli.ts";
-import { tempDir } from "../_helpers/sync_cli.ts";
+import { NOOP, tempDir } from "../_helpers/sync_cli.ts";
 
 const OK = { code: 0, stdout: "", stderr: "" };
 const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
@@ -31,7 +31,7 @@ Deno.test("emd --data: latches and leases made by the tools survive kill -9 and 
   const at = ["127.0.0.1", String(emd.port)];
   assert.deepEqual(await runTool(["emwait", ...at, "built", "0"]), OK);
   assert.deepEqual(
-    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", "true"]),
+    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", ...NOOP]),
     TIMEOUT,
   );
   assert.deepEqual(
@@ -39,7 +39,7 @@ Deno.test("emd --data: latches and leases made by the tools survive kill -9 and 
     OK,
   );
   assert.deepEqual(
-    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", "true"]),
+    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", ...NOOP]),
     OK,
   );
   assert.deepEqual(await runTool(["emtrigger", "--reset", ...at, "built"]), OK);
