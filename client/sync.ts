@@ -107,7 +107,24 @@ export interface Condition {
   notifyAll(): Promise<void>;
 }
 
-/** The sync half of a client (protocol 1.2 with the sync capability; see docs/SYNC.md). */
+/**
+ * The sync half of a client (protocol 1.2 with the sync capability; see docs/SYNC.md).
+ *
+ * @example A mutex held for a block, released on leaving it or when the process dies
+ * ```ts ignore
+ * await using client = await connect({ port: 4000 });
+ * {
+ *   await using hold = await client.lock("db/migrate", { timeoutMs: 30_000 });
+ *   await migrate();
+ * }
+ * ```
+ *
+ * @example A latch: the late waiter still sees it
+ * ```ts ignore
+ * await ci.trigger("build_done", { latch: true });
+ * console.log(await late.waitAny(["build_done", "build_failed"], 60_000)); // "build_done"
+ * ```
+ */
 export interface SyncClient {
   /** True when the server offers sync (hello option `l`): latches, locks, barriers. */
   readonly syncAvailable: boolean;
