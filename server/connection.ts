@@ -165,10 +165,11 @@ export class Connection {
 
   /** After the last frame of a closeAfterFlush is written: FIN, then wait for the peer's. */
   #halfClose(): void {
+    const shut = () => this.#shutNow(); // reset by the peer: nothing left to protect
     try {
-      (this.#conn as Deno.TcpConn).closeWrite();
+      (this.#conn as Deno.TcpConn).closeWrite().catch(shut); // a rejection must not go unhandled
     } catch {
-      this.#shutNow(); // already reset by the peer: nothing left to protect
+      shut();
     }
   }
 
