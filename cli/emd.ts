@@ -25,7 +25,7 @@ import {
 } from "./_tool.ts";
 
 /** Each limit's flag and its `startServer` option (see server/limits.ts). */
-const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
+export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
   ["max-connections", "maxConnections"],
   ["hello-timeout-ms", "helloTimeoutMs"],
   ["max-queued-bytes", "maxQueuedBytes"],

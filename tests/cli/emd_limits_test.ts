@@ -1,5 +1,7 @@
 // emd's limit flags as a process: each reaches startServer, and a bad value is a usage error.
 import assert from "node:assert/strict";
+import { LIMIT_FLAGS, spec } from "../../cli/emd.ts";
+import { DEFAULT_SERVER_LIMITS } from "../../server/limits.ts";
 import { runTool, startEmd } from "../_helpers/cli.ts";
 import { RawPeer } from "../_helpers/wire.ts";
 
@@ -94,4 +96,22 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("emd: every limit of LimitOptions has a flag, in --help and in the README", async () => {
+  assert.deepEqual(
+    LIMIT_FLAGS.map(([, option]) => option).sort(),
+    Object.keys(DEFAULT_SERVER_LIMITS).sort(),
+  );
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  const protocol = await Deno.readTextFile(
+    new URL("../../docs/PROTOCOL.md", import.meta.url),
+  );
+  for (const [flag, option] of LIMIT_FLAGS) {
+    assert.match(spec.help, new RegExp(`--${flag} N`), flag);
+    assert.match(readme, new RegExp(`\`--${flag} N\``), flag);
+    assert.match(protocol, new RegExp(`\`${option}\` / \`--${flag}\``), option);
+  }
 });
