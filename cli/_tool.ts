@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ArgsError, type OptionSpecs, parseArgs } from "./_args.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import type { ConnectOptions } from "../client/mod.ts";
 import { EmError, isValidName, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
@@ -18,7 +18,7 @@ export interface ToolSpec {
   readonly usage: string;
   /** One paragraph for --help: what the tool does, its options and exit codes. */
   readonly help: string;
-  readonly options?: NonNullable<ParseArgsConfig["options"]>;
+  readonly options?: OptionSpecs;
   readonly minPositionals: number;
   readonly maxPositionals: number;
 }
@@ -43,18 +43,17 @@ export function versionLine(name: string): string {
 export function parseTool(spec: ToolSpec, args: string[]): Parsed {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: args.map((arg) => NEGATIVE.test(arg) ? MARK + arg : arg), // `-1` is a number here
-      options: {
+    parsed = parseArgs(
+      args.map((arg) => NEGATIVE.test(arg) ? MARK + arg : arg), // `-1` is a number here
+      {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
         ...spec.options,
       },
-      allowPositionals: true,
-      strict: true,
-    });
+    );
   } catch (error) {
-    return usageError(spec, describeParseError(error as Error));
+    if (!(error instanceof ArgsError)) throw error;
+    return usageError(spec, error.message);
   }
   if (parsed.values.help) {
     out(`Usage: ${spec.name} ${spec.usage}\n\n${helpText(spec)}`);
@@ -98,7 +97,7 @@ export function parsePort(text: string, allowZero = false): number | undefined {
  * Options every client tool takes, spread into its spec's `options`; connection settings that
  * apply to every tool (security, say) are added here once.
  */
-export const CLIENT_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
+export const CLIENT_OPTIONS: OptionSpecs = {
   "secret-file": { type: "string" },
   tls: { type: "boolean" },
   "tls-ca": { type: "string" },
@@ -249,13 +248,4 @@ function describeCount(spec: ToolSpec): string {
   return spec.minPositionals === spec.maxPositionals
     ? String(spec.minPositionals)
     : `${spec.minPositionals} to ${spec.maxPositionals}`;
-}
-
-/** parseArgs' message, shortened: its advice about `--` does not apply to em's arguments. */
-function describeParseError(error: Error & { code?: string }): string {
-  const option = error.message.match(/'([^' ]+)/)?.[1];
-  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
-    return `unknown option "${option}"`;
-  }
-  return error.message;
 }

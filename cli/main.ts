@@ -3,7 +3,6 @@
  * emwait runs emwait) or by the first argument (`em emwait …`).
  * @module
  */
-import process from "node:process";
 import { EXIT, out, usageError, versionLine } from "./_tool.ts";
 
 type Run = (args: string[]) => Promise<number>;
@@ -89,6 +88,23 @@ export async function main(argv0: string, args: string[]): Promise<number> {
   return await tool.run(args);
 }
 
+/**
+ * The name this process was started under (its argv[0]). Read from /proc when allowed: importing
+ * node:process for it would start Deno's Node layer, a third of a one-shot tool's start-up.
+ */
+export async function programName(): Promise<string> {
+  const cmdline = "/proc/self/cmdline";
+  const read = Deno.build.os === "linux" &&
+    Deno.permissions.querySync({ name: "read", path: cmdline }).state ===
+      "granted";
+  if (read) {
+    try {
+      return Deno.readTextFileSync(cmdline).split("\0")[0]!;
+    } catch { /* no /proc here: ask Node's process object */ }
+  }
+  return (await import("node:process")).default.argv0;
+}
+
 if (import.meta.main) {
-  process.exitCode = await main(process.argv0, Deno.args);
+  Deno.exitCode = await main(await programName(), Deno.args);
 }
