@@ -246,9 +246,11 @@ async function runCommand(
   command: string[],
 ): Promise<number> {
   await using hold = await take(client, what);
+  const target: { child?: Deno.ChildProcess } = {};
+  using _forwarding = forwardSignals(target); // armed first: no signal kills emlock meanwhile
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(command[0]!, {
+    child = target.child = new Deno.Command(command[0]!, {
       args: command.slice(1),
       stdin: "inherit",
       stdout: "inherit",
@@ -258,7 +260,6 @@ async function runCommand(
     err(`${tool}: Cannot run "${command[0]}": ${(error as Error).message}`);
     return EXIT.FAILURE;
   }
-  using _forwarding = forwardSignals(child);
   const lost = client.closed.then((reason) => reason);
   const outcome = await Promise.race([child.status, lost]);
   if (outcome instanceof EmError) {
@@ -274,15 +275,18 @@ async function runCommand(
   return outcome.code; // Deno reports a signal n as 128 + n
 }
 
-/** Passes SIGINT, SIGTERM and SIGHUP on to the command while it runs (not on Windows). */
-function forwardSignals(child: Deno.ChildProcess): Disposable {
+/**
+ * Passes SIGINT, SIGTERM and SIGHUP on to `target.child` (not on Windows). Armed before the spawn:
+ * a handler runs only after the synchronous spawn that follows, so no signal finds no child.
+ */
+function forwardSignals(target: { child?: Deno.ChildProcess }): Disposable {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? []
     : ["SIGINT", "SIGTERM", "SIGHUP"];
   const handlers = signals.map((signal) => {
     const handler = (): void => {
       try {
-        child.kill(signal);
+        target.child?.kill(signal);
       } catch { /* exited meanwhile */ }
     };
     Deno.addSignalListener(signal, handler);

@@ -104,6 +104,42 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "emlock: SIGTERM to emlock is passed on to the command, whose status it returns",
+  ignore: !POSIX,
+  async fn() {
+    await using server = await startServer({ port: 0, name: "t" });
+    await using dir = await tempDir();
+    const started = join(dir.path, "started");
+    // the command says it runs (a file), then exits 5 on SIGTERM: 143 would mean emlock died
+    const script =
+      `trap 'exit 5' TERM; : > '${started}'; while :; do sleep 0.05; done`;
+    await using emlock = spawnTool(
+      [
+        "emlock",
+        "127.0.0.1",
+        String(server.addr.port),
+        "n",
+        "--",
+        "sh",
+        "-c",
+        script,
+      ],
+    );
+    await untilFile(started);
+    emlock.child.kill("SIGTERM");
+    assert.deepEqual(
+      await within(emlock.result, 10_000, "emlock after SIGTERM"),
+      {
+        code: 5,
+        stdout: "",
+        stderr: "",
+      },
+    );
+  },
+});
+
+Deno.test({
   name: "emlock: a lost connection stops the command (SIGTERM) and exits 1",
   ignore: !POSIX,
   async fn() {
