@@ -319,3 +319,22 @@ Deno.test("limits: a c past maxCallsInFlight fails with code limit until answers
     'r5,"done"',
   ]);
 });
+
+Deno.test("limits: em's client that floods past the message rate learns why its connection ended", async () => {
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    maxMessagesPerSecond: 1,
+    messageBurst: 20,
+  });
+  await using client = await connect({ port: server.addr.port });
+  await client.flush();
+  const sends = Array.from({ length: 100 }, () => client.trigger("flood"));
+  await Promise.allSettled(sends);
+  let ended: EmError | undefined; // a ping in the read that emptied the bucket is still answered
+  for (let i = 0; i < 50 && ended === undefined; i++) {
+    await client.flush().catch((error: EmError) => ended = error);
+  }
+  assert.equal(ended?.code, "refused");
+  assert.match(ended!.message, /Too many messages: over 1 a second/);
+});
