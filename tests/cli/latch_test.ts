@@ -50,3 +50,54 @@ Deno.test("emtrigger: --latch, --reset and --data exclude each other (exit 64)",
   assert.equal(data.code, 64);
   assert.match(data.stderr, /^emtrigger: --data and --latch do not go/);
 });
+
+/** A server that speaks only EM 1.1: says hello, then reads until the client goes. */
+function oneOneServer(): AsyncDisposable & { port: number } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      serving.push((async () => {
+        try {
+          await conn.write(new TextEncoder().encode("H1.1\n"));
+          const buffer = new Uint8Array(1024);
+          while (await conn.read(buffer) !== null) { /* 1.1 answers nothing */ }
+        } catch {
+          /* the client reset the connection */
+        } finally {
+          conn.close();
+        }
+      })());
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting.catch(() => {});
+      await Promise.all(serving);
+    },
+  };
+}
+
+Deno.test("sync tools: against an EM 1.1 server each says so in one line and exits 1", async () => {
+  await using server = oneOneServer();
+  const at = ["127.0.0.1", String(server.port)];
+  const runs: [string, string[]][] = [
+    ["emtrigger", ["--latch", ...at, "ev"]],
+    ["emtrigger", ["--reset", ...at, "ev"]],
+    ["emlock", [...at, "n", "--", "true"]],
+    ["emsem", [...at, "n", "2", "--", "true"]],
+    ["emlock", ["--release", ...at, "n", "token"]],
+    ["embarrier", [...at, "b", "2"]],
+  ];
+  for (const [tool, args] of runs) {
+    const result = await runTool([tool, ...args]);
+    assert.equal(result.code, 1, `${tool} ${args.join(" ")}: ${result.stderr}`);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      new RegExp(`^${tool}: .*does not offer sync\\n$`),
+    );
+  }
+});
