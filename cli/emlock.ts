@@ -20,8 +20,8 @@ connection is lost, the command is stopped (SIGTERM) and emlock exits 1.
                     (or granted) the request; PATH may be a FIFO
 --acquire --ttl ms  take the lock as a lease: print its token and exit 0; the
                     lock stays held until released, renewed or ms pass
---release TOKEN     release a lease (from any process)
---renew TOKEN       make a lease end ms from now
+--release           release the lease token (from any process)
+--renew --ttl ms    make the lease token end ms from now
 
 Exit 0 (or the command's status): done. Exit 2: timeout. Exit 1: server
 unreachable or lost, no sync on the server, name is a semaphore, an unknown or

@@ -20,8 +20,8 @@ the connection is lost, the command is stopped (SIGTERM) and emsem exits 1.
 --ready-file PATH   write emsem's process ID to PATH once the server has queued
                     (or granted) the request; PATH may be a FIFO
 --acquire --ttl ms  take a permit as a lease: print its token and exit 0
---release TOKEN     release a lease (from any process)
---renew TOKEN       make a lease end ms from now
+--release           release the lease token (from any process)
+--renew --ttl ms    make the lease token end ms from now
 
 Exit 0 (or the command's status): done. Exit 2: timeout. Exit 1: server
 unreachable or lost, no sync on the server, another permits count in use, an
