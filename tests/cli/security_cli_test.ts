@@ -231,7 +231,7 @@ Deno.test("security cli: emtail and emsub authenticate too; emtail does not retr
 
 Deno.test({
   name:
-    "security cli: emd serves TLS; tools trust it with --tls-ca, not with --tls alone",
+    "security cli: emd serves TLS; emwait and emtail trust it with --tls-ca, emtrigger not with --tls alone",
   ignore: OPENSSL_MISSING !== undefined,
   async fn() {
     await using certs = await makeCertificates();
@@ -252,8 +252,13 @@ Deno.test({
       "-1",
     ]);
     await emd.waitForLog(/Accepted 127\.0\.0\.1:\d+\n/);
-    const woken = await repeatUntilExit(waiter, async () => {
-      const sent = await runTool(["emtrigger", ...ca, "127.0.0.1", port, "up"]);
+    const cfg = join(certs.dir, "patterns.cfg");
+    await Deno.writeTextFile(cfg, "up=service is up\n");
+    const woken = await repeatUntilExit(waiter, async () => { // emtail's queue speaks TLS too
+      const sent = await runTool(
+        ["emtail", ...ca, "127.0.0.1", port, "-", cfg],
+        { stdin: "service is up\n" },
+      );
       assert.deepEqual(sent, { code: 0, stdout: "", stderr: "" });
     });
     assert.deepEqual(woken, { code: 0, stdout: "", stderr: "" });
