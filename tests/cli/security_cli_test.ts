@@ -2,6 +2,7 @@
 // and --secret-file, EM_SECRET, --tls, --tls-ca on the client tools.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
 import {
   runTool,
@@ -282,4 +283,31 @@ Deno.test("security cli: --tls-cert without --tls-key is a usage error", async (
   const result = await runTool(["emd", "--tls-cert", "cert.pem", "0", "t"]);
   assert.equal(result.code, 64);
   assert.match(result.stderr, /^emd: --tls-cert and --tls-key go together\n/);
+});
+
+Deno.test("security cli: emcall calls an agent of a protected emd with --secret-file", async () => {
+  await using files = await secretFiles();
+  const speed = fileURLToPath(
+    new URL("../../examples/speed.ts", import.meta.url),
+  );
+  await using emd = await startEmd("t", [
+    "-q",
+    "--secret-file",
+    files.secret,
+    "--agent",
+    speed,
+  ]);
+  const args = ["127.0.0.1", String(emd.port), "speed/get", '{"unit":"kmh"}'];
+  const called = await runTool([
+    "emcall",
+    "--secret-file",
+    files.secret,
+    ...args,
+  ]);
+  assert.equal(called.code, 0, called.stderr);
+  assert.equal(JSON.parse(called.stdout).unit, "kmh");
+  const refused = await runTool(["emcall", ...args], {
+    env: { EM_SECRET: "" },
+  });
+  assert.equal(refused.code, 1);
 });
