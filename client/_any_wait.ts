@@ -1,4 +1,5 @@
 import type { WaitAnyOptions } from "./sync.ts";
+import { startTimer } from "./_deadline.ts";
 
 /** What a wait needs from the sync channel. */
 export interface AnyWaitHost {
@@ -50,11 +51,10 @@ export class AnyWait {
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#cleanups.push(() => signal?.removeEventListener("abort", onAbort));
     if (this.timeoutMs >= 0) {
-      const timer = setTimeout(() => {
+      this.#cleanups.push(startTimer(this.timeoutMs, () => {
         this.#timedOut = true; // a timeout never ends the wait before the server's answer
         if (this.#answered) this.#end(() => this.resolve(null));
-      }, this.timeoutMs);
-      this.#cleanups.push(() => clearTimeout(timer));
+      }));
     }
     this.#cleanups.push(this.channel.confirmWait(
       this.names,

@@ -23,13 +23,13 @@ export function untilSettled(
   const { timeoutMs = -1, signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<boolean>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer = (): void => {};
     let withdraw = (): void => {};
     let done = false;
     const finish = (outcome: () => void): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      cancelTimer();
       signal?.removeEventListener("abort", onAbort);
       withdraw();
       outcome();
@@ -42,7 +42,7 @@ export function untilSettled(
     if (done) return withdraw(); // settled at once: nothing to arm
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeoutMs >= 0) {
-      timer = setTimeout(() => finish(() => resolve(false)), timeoutMs);
+      cancelTimer = startTimer(timeoutMs, () => finish(() => resolve(false)));
     }
   });
 }
@@ -53,19 +53,31 @@ export async function withTimeout<T>(
   timeoutMs: number,
   what: string,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimer = (): void => {};
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+    cancelTimer = startTimer(
+      timeoutMs,
       () =>
         reject(
           new EmError("timeout", `${what}: no answer within ${timeoutMs} ms`),
         ),
-      timeoutMs,
     );
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
   }
+}
+
+/**
+ * Calls `fire` after `ms` unless the returned function is called first. Built on
+ * `AbortSignal.timeout`, not `setTimeout`: Deno's global `setTimeout` loads its Node timers on first
+ * use, about 4 ms of a one-shot tool's start. Such a timer does not keep the process alive: it only
+ * bounds waits that something else keeps alive (a socket read).
+ */
+export function startTimer(ms: number, fire: () => void): () => void {
+  const signal = AbortSignal.timeout(ms);
+  signal.addEventListener("abort", fire, { once: true });
+  return () => signal.removeEventListener("abort", fire);
 }
