@@ -106,7 +106,7 @@ function parsePlan(
   if (misplaced !== undefined) return usageError(spec, misplaced);
   const ttlMs = values.ttl === undefined
     ? undefined
-    : parseMs(values.ttl as string, 1);
+    : parseWhole(values.ttl as string, 1);
   if (ttlMs === null) {
     return usageError(spec, `invalid --ttl "${values.ttl}": use milliseconds`);
   }
@@ -127,7 +127,7 @@ function parseTake(
   },
 ): HoldPlan | number {
   const { mode, name, rest, values, command, ttlMs } = input;
-  const permits = rest.length === 2 ? parseMs(rest[1]!, 1) : 1;
+  const permits = rest.length === 2 ? parseWhole(rest[1]!, 1) : 1;
   if (permits === null || permits > 1_000_000) {
     return usageError(
       spec,
@@ -136,7 +136,7 @@ function parseTake(
   }
   const timeoutMs = values.timeout === undefined
     ? -1
-    : parseMs(values.timeout as string, 0);
+    : parseWhole(values.timeout as string, 0);
   if (timeoutMs === null) {
     return usageError(
       spec,
@@ -181,8 +181,8 @@ function misplacedOption(
   return undefined;
 }
 
-/** A whole number of milliseconds (at least `min`), or null. */
-function parseMs(text: string, min: number): number | null {
+/** A whole number from `min` up to MAX_MS (milliseconds, or permits), or null. */
+function parseWhole(text: string, min: number): number | null {
   if (!/^\d{1,10}$/.test(text)) return null;
   const ms = Number(text);
   return ms >= min && ms <= MAX_MS ? ms : null;
