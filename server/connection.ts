@@ -104,7 +104,7 @@ export class Connection {
     }
     this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
-    if (!this.#writing) this.#drain();
+    this.#drain();
     const watcher = this.#watcher;
     if (watcher && this.#queuedBytes > watcher.highWaterBytes) {
       watcher.backlogged(this);
@@ -140,7 +140,7 @@ export class Connection {
     this.#queue.push(lastFrame);
     this.#queuedBytes += lastFrame.byteLength;
     this.#lingerTimer = setTimeout(() => this.#shutNow(), CLOSE_LINGER_MS);
-    if (!this.#writing) this.#drain();
+    this.#drain();
   }
 
   #ending(reason: string, { fault = false, properties }: CloseOptions): void {
@@ -210,29 +210,40 @@ export class Connection {
     return "closed";
   }
 
-  async #drain(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0 && !this.#shut) {
-        const frames = this.#queue;
-        this.#queue = [];
-        const bytes = frames.length === 1 ? frames[0]! : concat(frames);
-        let offset = 0; // one await per write: no nested async call per frame
-        while (offset < bytes.length && !this.#shut) {
-          const written = await this.#conn.write(
-            offset === 0 ? bytes : bytes.subarray(offset),
-          );
-          offset += written;
-          this.#queuedBytes -= written;
-          this.#watcher?.progressed(this);
-        }
-      }
-      if (this.#closeReason !== undefined && !this.#shut) this.#halfClose();
-    } catch (error) {
-      this.close(`Cannot write: ${(error as Error).message}`);
-    } finally {
-      this.#writing = false;
+  /**
+   * Starts writing what is queued, unless a write is under way. One write at a time, driven by
+   * promise callbacks rather than an async loop: fanning a frame out to 10 000 receivers then
+   * allocates one promise each instead of an async frame each.
+   */
+  #drain(): void {
+    if (this.#writing || this.#shut) return;
+    const frames = this.#queue;
+    if (frames.length === 0) {
+      if (this.#closeReason !== undefined) this.#halfClose();
+      return;
     }
+    this.#queue = [];
+    this.#write(frames.length === 1 ? frames[0]! : concat(frames));
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#writing = true;
+    this.#conn.write(bytes).then(
+      (written) => this.#wrote(bytes, written),
+      (error: Error) => {
+        this.#writing = false;
+        this.close(`Cannot write: ${error.message}`);
+      },
+    );
+  }
+
+  #wrote(bytes: Uint8Array, written: number): void {
+    this.#writing = false;
+    this.#queuedBytes -= written;
+    this.#watcher?.progressed(this);
+    if (this.#shut) return;
+    if (written < bytes.length) return this.#write(bytes.subarray(written));
+    this.#drain();
   }
 }
 
