@@ -31,13 +31,23 @@ export interface ToolOptions {
    * and so lives until the test lets it go, even if the tool itself is killed.
    */
   holdStdin?: boolean;
-  /** Environment variables added to the inherited ones. */
+  /** Environment variables added to the inherited ones (EM_SECRET is cleared unless given). */
   env?: Record<string, string>;
   /**
    * The program to start instead of `Deno.execPath()`, e.g. a symlink to deno named `emwait`
    * (its basename becomes argv0, so cli/main.ts dispatches on it).
    */
   executable?: string;
+}
+
+/**
+ * The environment a tool or emd starts with: the inherited one, without a developer's own
+ * EM_SECRET (an empty value counts as unset), plus the test's variables.
+ */
+export function toolEnv(
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return { EM_SECRET: "", ...env };
 }
 
 /** A tool process running in the background. */
@@ -61,7 +71,7 @@ export function spawnTool(
     stdin: options.stdin === undefined && !options.holdStdin ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    ...(options.env ? { env: options.env } : {}),
+    env: toolEnv(options.env),
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
@@ -142,7 +152,7 @@ export async function startEmd(
 ): Promise<EmdProcess> {
   const child = new Deno.Command(options.executable ?? Deno.execPath(), {
     args: [...RUN_FLAGS, MAIN, "emd", ...flags, "0", name, ...extraArgs],
-    ...(options.env ? { env: options.env } : {}),
+    env: toolEnv(options.env),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { connect, type EmServer, startServer } from "../../mod.ts";
-import { RUN_FLAGS, runTool } from "../_helpers/cli.ts";
+import { RUN_FLAGS, runTool, toolEnv } from "../_helpers/cli.ts";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
@@ -34,6 +34,7 @@ async function workspace(log = "") {
 function spawnEmtail(args: string[], stdin: "null" | "piped" = "null") {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...RUN_FLAGS, MAIN, "emtail", ...args],
+    env: toolEnv(),
     stdin,
     stdout: "piped",
     stderr: "piped",
