@@ -89,10 +89,13 @@ export async function main(argv0: string, args: string[]): Promise<number> {
 }
 
 /**
- * The name this process was started under (its argv[0]). Read from /proc when allowed: importing
- * node:process for it would start Deno's Node layer, a third of a one-shot tool's start-up.
+ * The name this process was started under (its argv[0]), read from /proc when allowed: importing
+ * node:process for it starts Deno's Node layer, a third of a one-shot tool's start-up. Without
+ * read permission and with a tool name as first argument (`deno run --allow-net cli/main.ts
+ * emtrigger …`), the `em TOOL` form is taken as meant and the Node layer is not started; a copy or
+ * link named after a tool always has read permission (the compiled binary carries it).
  */
-export async function programName(): Promise<string> {
+export async function programName(args: readonly string[]): Promise<string> {
   const cmdline = "/proc/self/cmdline";
   const read = Deno.build.os === "linux" &&
     Deno.permissions.querySync({ name: "read", path: cmdline }).state ===
@@ -101,10 +104,10 @@ export async function programName(): Promise<string> {
     try {
       return Deno.readTextFileSync(cmdline).split("\0")[0]!;
     } catch { /* no /proc here: ask Node's process object */ }
-  }
+  } else if (args[0] !== undefined && args[0] in TOOLS) return "em";
   return (await import("node:process")).default.argv0;
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(await programName(), Deno.args);
+  Deno.exitCode = await main(await programName(Deno.args), Deno.args);
 }
