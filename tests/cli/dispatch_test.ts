@@ -1,5 +1,6 @@
 // cli/main.ts picks the tool by the name it was started under, else by its first argument.
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { runTool, startEmd } from "../_helpers/cli.ts";
 
 Deno.test("em: the first argument picks the tool (em emwait …)", async () => {
@@ -29,4 +30,20 @@ Deno.test("em: a symlink named emwait runs emwait", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("em: with network permission only, the first argument still picks the tool", async () => {
+  // No --allow-read: argv0 cannot come from /proc, and the `em TOOL` form is taken as meant.
+  await using emd = await startEmd("srv");
+  const main = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-net=127.0.0.1", main, "emtrigger"]
+      .concat(["127.0.0.1", String(emd.port), "ev"]),
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder();
+  assert.deepEqual(
+    { code, stdout: text.decode(stdout), stderr: text.decode(stderr) },
+    { code: 0, stdout: "", stderr: "" },
+  );
 });
