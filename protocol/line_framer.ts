@@ -21,6 +21,11 @@ export class LineFramer {
     return this.#carry.length;
   }
 
+  /** True between lines: nothing carried, no `\r` whose `\n` may still come. */
+  get atLineStart(): boolean {
+    return this.#carry.length === 0 && !this.#afterCr;
+  }
+
   /** Changes the line limit, e.g. after a 1.2 hello negotiated a larger one. */
   set maxLineBytes(value: number) {
     this.#maxLineBytes = value;

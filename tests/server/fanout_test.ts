@@ -79,6 +79,31 @@ Deno.test("emd: triggers keep their order across plain and optioned messages", a
   ]);
 });
 
+Deno.test("emd: a pipelined mix of plain, bad, CRLF and optioned triggers keeps every rule and the order", async () => {
+  // One write of ~40 KB: emd reads it in growing pieces (128 bytes, 512, 2 KiB…), so runs of plain
+  // triggers take the fast path, lines straddle reads, and everything else takes the full codec.
+  await using server = await startServer({ port: 0, name: "t" });
+  await using receiver = await RawPeer.greeted(server.addr.port, "H1.1\nF1");
+  await using sender = await RawPeer.greeted(server.addr.port);
+  await receiver.roundTrip("flags");
+  const lines: string[] = [];
+  const expected: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const kind = i % 7;
+    if (kind === 3) lines.push(`Tb-${i}`); // a bad name: dropped
+    else if (kind === 4) lines.push(""); // an empty line: skipped
+    else if (kind === 5) lines.push(`Tc${i}\r`); // CRLF: delivered as Tc<i>
+    else if (kind === 6) lines.push(`Td${i};x`); // an ignorable option: delivered as Td<i>
+    else lines.push(`Ta${"x".repeat(i % 40)}${i}`);
+    const name = { 3: "", 4: "", 5: `Tc${i}`, 6: `Td${i}` }[kind] ??
+      lines.at(-1)!;
+    if (name !== "") expected.push(name);
+  }
+  await sender.send(lines.join("\n") + "\n");
+  await sender.roundTrip();
+  assert.deepEqual(await receiver.roundTrip(), expected);
+});
+
 Deno.test("emd: 500 concurrent receivers are woken by one trigger", async () => {
   await using server = await startServer({ port: 0, name: "t" });
   const port = server.addr.port;
