@@ -3,9 +3,11 @@ import type { Connection } from "./connection.ts";
 /**
  * A receiver whose queue has made no progress for this long stops holding the senders back. The
  * kernel wakes a blocked writer only once about half its send buffer (up to 4 MiB here) is free,
- * so a slow but reading receiver can go a good part of this without visible progress.
+ * and a reading receiver on a loaded machine can go 500 ms without visible progress (the stall
+ * benchmark's reading receivers were cut at 500 ms, never at 1 s): this is the longest pause one
+ * stalled receiver can cost the senders.
  */
-export const STALL_MS = 500;
+export const STALL_MS = 1000;
 
 /** What a connection reports about its output queue (see {@link FlowControl}). */
 export interface OutputWatcher {
