@@ -29,17 +29,15 @@ async function phase(
   publisher: Publisher,
   messages: number,
   idleMs: number,
-): Promise<{ stats: PhaseStats; rate: number }> {
+): Promise<{ stats: PhaseStats; rate: number; seconds: number }> {
   await Promise.all([
     others.ask({ cmd: "phase", messages }, 10_000),
     stalled?.ask({ cmd: "stall" }, 10_000),
   ]);
   const started = await publisher.burst(messages, PAD);
   const stats = await others.finish(idleMs, DEADLINE_MS);
-  return {
-    stats,
-    rate: stats.deliveries / (Math.max(stats.lastMs - started, 1) / 1000),
-  };
+  const seconds = Math.max(stats.lastMs - started, 1) / 1000;
+  return { stats, rate: stats.deliveries / seconds, seconds };
 }
 
 function check(label: string, stats: PhaseStats, messages: number): string[] {
@@ -59,7 +57,7 @@ async function once(
 ): Promise<RunResult> {
   const emd = await context.emd();
   const subs = context.options.stallSubs;
-  const messages = Math.ceil(MIN_BURST_BYTES / MESSAGE_BYTES);
+  const least = Math.ceil(MIN_BURST_BYTES / MESSAGE_BYTES);
   await using others = await WorkerPool.start(
     emd.port,
     subs - 1,
@@ -68,7 +66,14 @@ async function once(
   await using publisher = await Publisher.connect(emd.port);
   await publisher.probe(others, 30_000);
   const idleMs = context.options.idleMs;
-  const warm = await phase(others, undefined, publisher, messages, idleMs); // not counted
+  const warm = await phase(others, undefined, publisher, least, idleMs); // not counted
+  // A stall costs the others one pause of up to emd's stall verdict (1 s) per episode, so the
+  // change depends on how long the phase lasts: size it by time (--stall-seconds), not bytes.
+  const perReceiverPerSecond = warm.rate / (subs - 1);
+  const messages = Math.max(
+    least,
+    Math.round(perReceiverPerSecond * context.options.stallSeconds),
+  );
   const base = await phase(others, undefined, publisher, messages, idleMs);
   // The stalled receiver connects only now, having never read a burst: Linux grows a socket's
   // receive buffer only as the application reads (up to tcp_rmem's maximum, 32 MiB here), so a
@@ -89,7 +94,7 @@ async function once(
   const cutLogged = /Cannot queue output/.test(emd.log().slice(logBefore));
   const changePct = (beside.rate / base.rate - 1) * 100;
   const failures = [
-    ...check(`stall run ${run} (warm-up)`, warm.stats, messages),
+    ...check(`stall run ${run} (warm-up)`, warm.stats, least),
     ...check(`stall run ${run} (all reading)`, base.stats, messages),
     ...check(`stall run ${run} (one stalled)`, beside.stats, messages),
   ];
@@ -102,7 +107,9 @@ async function once(
       receivers: subs,
       M: messages,
       "others M msg/s, all reading": round(base.rate / 1e6),
+      "s, all reading": round(base.seconds),
       "others M msg/s, one stalled": round(beside.rate / 1e6),
+      "s, one stalled": round(beside.seconds),
       "change %": round(changePct, 2),
       "stalled cut": cut,
       "cut logged": cutLogged,

@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly oneshotRuns: number;
   /** Receivers for the stalled-receiver workload (one of them stalls). */
   readonly stallSubs: number;
+  /** How long its measured bursts should last (at least 8 MiB per receiver either way). */
+  readonly stallSeconds: number;
 }
 
 /** One row of a workload's table: column name → value (null: not measured here). */
