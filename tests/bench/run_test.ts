@@ -78,13 +78,8 @@ Deno.test("bench: --quick runs every workload against a real emd and writes JSON
     );
     assert.deepEqual(oneshot.failures, []);
     assert.equal(stall.rows[0]!["stalled cut"], true, stderr);
-    // Receivers that keep reading may still be cut by today's emd when a pipelined publisher
-    // outruns them (issue 8, flow control): until that lands, only those failures are tolerated.
-    const known =
-      /^stall run 1 \([a-z -]+\): \d+ (lost by the others|others disconnected)$/;
-    const unknown = report.failures.filter((line) => !known.test(line));
-    assert.deepEqual(unknown, [], stderr);
-    assert.equal(code, report.failures.length === 0 ? 0 : 1);
+    assert.deepEqual(report.failures, [], stderr);
+    assert.equal(code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
