@@ -195,3 +195,22 @@ export function oneShotRows(all: readonly OneShot[]): Row[] {
       : "–",
   }));
 }
+
+/**
+ * Who was the limit in each fanout row: the server's and the load generator's CPU (% of one core,
+ * medians). A load generator near 100 % means the row measured the client, not the server.
+ */
+export function fanoutCpuRows(all: readonly Measured[]): Row[] {
+  const labels = [...new Set(all.map((m) => m.label))];
+  return sizesOf(all, "fanout").map((s) => {
+    const row: Row = { S: s };
+    for (const label of labels) {
+      const srv = figure(all, "fanout", s, label, "srv_cpu_pct");
+      const lg = figure(all, "fanout", s, label, "lg_cpu_pct");
+      row[`${label} CPU %: server / loadgen`] = srv === undefined
+        ? null
+        : `${Math.round(srv)} / ${Math.round(lg ?? NaN)}`;
+    }
+    return row;
+  });
+}

@@ -23,6 +23,7 @@ import {
 import {
   cleanlinessRows,
   compareRows,
+  fanoutCpuRows,
   type Measured,
   type OneShot,
   oneShotRows,
@@ -335,6 +336,8 @@ async function report(
     "```",
     "",
     markdownTable(compareRows(measured)),
+    "",
+    markdownTable(fanoutCpuRows(measured)),
     "",
     markdownTable(cleanlinessRows(measured)),
     "",

@@ -5,6 +5,7 @@ import { findYardstick, parseResult } from "../../bench/_yardstick.ts";
 import {
   cleanlinessRows,
   compareRows,
+  fanoutCpuRows,
   type Measured,
   oneShotRows,
 } from "../../bench/_compare_table.ts";
@@ -107,6 +108,24 @@ Deno.test("compare: losses, disorder and disconnects are summed per server", () 
         "machine busy % (fanout, median)": 40,
       },
     ],
+  );
+});
+
+Deno.test("compare: fanout rows say whose CPU was the limit", () => {
+  assert.deepEqual(
+    fanoutCpuRows([
+      m("fanout", 10, "emd", { srv_cpu_pct: 30.4, lg_cpu_pct: 98.6 }),
+      m("fanout", 10, "emd", { srv_cpu_pct: 40, lg_cpu_pct: 97 }),
+      m("fanout", 10, "emd", { srv_cpu_pct: 50, lg_cpu_pct: 96 }),
+      m("fanout", 10, "redis", { srv_cpu_pct: 99.6, lg_cpu_pct: 31 }),
+      m("latency", 10, "emd_ref", { srv_cpu_pct: 5, lg_cpu_pct: 5 }),
+    ]),
+    [{
+      S: 10,
+      "emd CPU %: server / loadgen": "40 / 97",
+      "redis CPU %: server / loadgen": "100 / 31",
+      "emd_ref CPU %: server / loadgen": null,
+    }],
   );
 });
 
