@@ -10,11 +10,22 @@ const TYPES: Readonly<Record<string, string>> = {
   ".json": "application/json; charset=utf-8",
 };
 
-function serveRepository(served: string[]): Deno.HttpServer<Deno.NetAddr> {
+/**
+ * Serves the repository under `/<prefix>/`. A fresh prefix per run keeps Deno's cache of remote
+ * modules (shared by every run on this machine) from answering for a port used before.
+ */
+function serveRepository(
+  prefix: string,
+  served: string[],
+): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (request) => {
-      const path = decodeURIComponent(new URL(request.url).pathname).slice(1);
+      const url = decodeURIComponent(new URL(request.url).pathname);
+      if (!url.startsWith(`/${prefix}/`)) {
+        return new Response("not served", { status: 404 });
+      }
+      const path = url.slice(prefix.length + 2);
       const type = TYPES[path.slice(path.lastIndexOf("."))];
       if (type === undefined || path.split("/").includes("..")) {
         return new Response("not served", { status: 404 });
@@ -43,11 +54,15 @@ console.log("woken:", await waiter.wait("imported", 10_000));
 
 Deno.test("mod.ts: works when imported by http URL from a directory without deno.json", async () => {
   const served: string[] = [];
-  await using http = serveRepository(served);
+  const prefix = crypto.randomUUID();
+  await using http = serveRepository(prefix, served);
   const host = `127.0.0.1:${http.addr.port}`;
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/main.ts`, script(`http://${host}`));
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      script(`http://${host}/${prefix}`),
+    );
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
