@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { PERMISSIONS } from "../../cli/compile.ts";
 /** Helpers to run em's CLI as real processes. */
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
@@ -222,5 +223,35 @@ export async function startEmd(
       } catch { /* already exited */ }
       await exited();
     },
+  };
+}
+
+/** What a shell example printed: its exit code, its stdout as lines, its stderr. */
+export interface ScriptResult {
+  code: number;
+  lines: string[];
+  stderr: string;
+}
+
+/**
+ * Runs the POSIX shell example `examples/ci/<name>` from the repository's root, with `EM` set to
+ * em under exactly the compiled binary's permissions, `WAIT_MS` to `waitMs`, and no EM_SECRET.
+ */
+export async function runExampleScript(
+  name: string,
+  waitMs: number,
+): Promise<ScriptResult> {
+  const root = new URL("../../", import.meta.url);
+  const em = [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN];
+  const { code, stdout, stderr } = await new Deno.Command("sh", {
+    args: [fileURLToPath(new URL(`examples/ci/${name}`, root))],
+    env: toolEnv({ EM: em.join(" "), WAIT_MS: String(waitMs) }),
+    cwd: root,
+    stdin: "null",
+  }).output();
+  return {
+    code,
+    lines: decoder.decode(stdout).trimEnd().split("\n"),
+    stderr: decoder.decode(stderr),
   };
 }

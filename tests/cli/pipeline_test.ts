@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { PERMISSIONS } from "../../cli/compile.ts";
-
-const root = new URL("../../", import.meta.url);
-const PIPELINE = fileURLToPath(new URL("examples/ci/pipeline.sh", root));
-const MAIN = fileURLToPath(new URL("cli/main.ts", root));
-/** em as the script runs it: deno with exactly the compiled binary's permissions. */
-const EM = [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN].join(" ");
+import { runExampleScript } from "../_helpers/cli.ts";
 
 async function refused(port: number): Promise<boolean> {
   try {
@@ -22,15 +15,12 @@ Deno.test({
     "pipeline.sh: jobs run in dependency order through a real emd, which stops at the end",
   ignore: Deno.build.os === "windows", // a POSIX shell script
   async fn() {
-    const { code, stdout, stderr } = await new Deno.Command("sh", {
-      args: [PIPELINE],
-      env: { EM, WAIT_MS: "30000" },
-      cwd: root,
-      stdin: "null",
-    }).output();
-    const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
-    assert.equal(code, 0, new TextDecoder().decode(stderr) + lines.join("\n"));
-    assert.equal(new TextDecoder().decode(stderr), "");
+    const { code, lines, stderr } = await runExampleScript(
+      "pipeline.sh",
+      30_000,
+    );
+    assert.equal(code, 0, stderr + lines.join("\n"));
+    assert.equal(stderr, "");
     const port = Number(
       lines[0]?.match(/^emd: listening on 127\.0\.0\.1:(\d+)$/)?.[1],
     );

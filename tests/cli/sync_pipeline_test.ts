@@ -1,27 +1,14 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { PERMISSIONS } from "../../cli/compile.ts";
-
-const root = new URL("../../", import.meta.url);
-const SCRIPT = fileURLToPath(new URL("examples/ci/sync.sh", root));
-const MAIN = fileURLToPath(new URL("cli/main.ts", root));
-/** em as the script runs it: deno with exactly the compiled binary's permissions. */
-const EM = [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN].join(" ");
+import { runExampleScript } from "../_helpers/cli.ts";
 
 Deno.test({
   name:
     "sync.sh: latched events, a lock and a barrier run the pipeline in order through a real emd",
   ignore: Deno.build.os === "windows", // a POSIX shell script
   async fn() {
-    const { code, stdout, stderr } = await new Deno.Command("sh", {
-      args: [SCRIPT],
-      env: { EM, WAIT_MS: "60000" },
-      cwd: root,
-      stdin: "null",
-    }).output();
-    const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
-    assert.equal(code, 0, new TextDecoder().decode(stderr) + lines.join("\n"));
-    assert.equal(new TextDecoder().decode(stderr), "");
+    const { code, lines, stderr } = await runExampleScript("sync.sh", 60_000);
+    assert.equal(code, 0, stderr + lines.join("\n"));
+    assert.equal(stderr, "");
     assert.match(lines[0]!, /^emd: listening on 127\.0\.0\.1:\d+$/);
     assert.deepEqual(lines.slice(1, 3), [
       "deps: fetched",
