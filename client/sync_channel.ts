@@ -117,16 +117,9 @@ export class SyncChannel {
     const { reply, gaveUp } = await this.#askWithdrawable(
       `acquire "${name}"`,
       request,
-      timeoutMs,
-      signal,
+      { timeoutMs, signal },
+      `Cannot acquire "${name}": not granted within ${timeoutMs} ms`,
     );
-    if (reply.kind === "withdrawn") {
-      throw withdrawal(
-        gaveUp,
-        signal,
-        `Cannot acquire "${name}": not granted within ${timeoutMs} ms`,
-      );
-    }
     if (reply.kind !== "granted") throw unexpected(reply);
     const hold = new SyncHold(this, {
       name,
@@ -190,16 +183,9 @@ export class SyncChannel {
     const { reply, gaveUp } = await this.#askWithdrawable(
       `arrive at "${name}"`,
       request,
-      timeoutMs,
-      signal,
+      { timeoutMs, signal },
+      `Cannot pass barrier "${name}": ${parties} parties did not arrive within ${timeoutMs} ms`,
     );
-    if (reply.kind === "withdrawn") {
-      throw withdrawal(
-        gaveUp,
-        signal,
-        `Cannot pass barrier "${name}": ${parties} parties did not arrive within ${timeoutMs} ms`,
-      );
-    }
     if (reply.kind !== "ok") throw unexpected(reply);
     if (gaveUp === "abort") throw signal!.reason;
   }
@@ -299,11 +285,16 @@ export class SyncChannel {
   }
 
   /** Sends a request that waits; on timeout or abort withdraws it and still takes its answer. */
+  /**
+   * Asks, withdrawing the request when `timeoutMs` passes or `signal` aborts. A withdrawn request
+   * throws: the signal's reason, or EmError "timeout" with `timeoutText`. A reply that raced the
+   * withdrawal is returned with `gaveUp` set, for the caller to undo.
+   */
   async #askWithdrawable(
     what: string,
     request: SyncRequest,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
+    { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal },
+    timeoutText: string,
   ): Promise<{ reply: SyncReply; gaveUp: "timeout" | "abort" | undefined }> {
     if (signal?.aborted) throw signal.reason;
     let gaveUp: "timeout" | "abort" | undefined;
@@ -322,6 +313,11 @@ export class SyncChannel {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const reply = await this.#ask(what, request);
+      if (reply.kind === "withdrawn") {
+        throw gaveUp === "abort"
+          ? signal!.reason
+          : new EmError("timeout", timeoutText);
+      }
       return { reply, gaveUp };
     } finally {
       clearTimeout(timer);
@@ -356,14 +352,6 @@ function unexpected(reply: SyncReply): EmError {
     "protocol",
     `Unexpected sync answer "${reply.kind}" to request ${reply.id}`,
   );
-}
-
-function withdrawal(
-  gaveUp: "timeout" | "abort" | undefined,
-  signal: AbortSignal | undefined,
-  text: string,
-): unknown {
-  return gaveUp === "abort" ? signal!.reason : new EmError("timeout", text);
 }
 
 function checkSyncName(name: string): void {
