@@ -1,6 +1,12 @@
 /** Helpers for the sync tools' process tests (emwait --ready-file, emlock, emsem, embarrier). */
 import assert from "node:assert/strict";
 
+/** What a tool that succeeded quietly printed. */
+export const OK = { code: 0, stdout: "", stderr: "" };
+
+/** What a tool that timed out printed (exit 2, "timeout" on stdout). */
+export const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
+
 /** True where tests may use sh and mkfifo. */
 export const POSIX = Deno.build.os !== "windows";
 

@@ -7,14 +7,13 @@ import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
 import {
   NOOP,
+  OK,
   POSIX,
   tempDir,
+  TIMEOUT,
   untilFile,
   within,
 } from "../_helpers/sync_cli.ts";
-
-const OK = { code: 0, stdout: "", stderr: "" };
-const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
 
 Deno.test({
   name:

@@ -3,9 +3,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../mod.ts";
 import { runTool } from "../_helpers/cli.ts";
-
-const OK = { code: 0, stdout: "", stderr: "" };
-const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
+import { OK, TIMEOUT } from "../_helpers/sync_cli.ts";
 
 Deno.test("emtrigger --latch: a trigger before the wait is lost, a latched one is not", async () => {
   await using server = await startServer({ port: 0, name: "t" });

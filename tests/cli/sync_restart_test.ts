@@ -3,10 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool, startEmd } from "../_helpers/cli.ts";
-import { NOOP, tempDir } from "../_helpers/sync_cli.ts";
-
-const OK = { code: 0, stdout: "", stderr: "" };
-const TIMEOUT = { code: 2, stdout: "timeout\n", stderr: "" };
+import { NOOP, OK, tempDir, TIMEOUT } from "../_helpers/sync_cli.ts";
 
 Deno.test("emd --data: latches and leases made by the tools survive kill -9 and a restart", async () => {
   await using dir = await tempDir();
