@@ -1,11 +1,20 @@
 import { serverLogger } from "./_log.ts";
-import type { OutputWatcher } from "./flow_control.ts";
 
 const log = serverLogger("connection");
 const FIRST_READ_BYTES = 128; // idle receivers stay small; busy senders grow their buffer ×4
 const MAX_READ_BYTES = 64 * 1024;
 /** How long {@link Connection.closeAfterFlush} waits for its last bytes to go and the peer to close. */
 export const CLOSE_LINGER_MS = 2_000;
+
+/** What a connection reports about its output queue (flow_control.ts implements it). */
+export interface OutputWatcher {
+  /** Queued bytes above which a connection reports {@link backlogged}. */
+  readonly highWaterBytes: number;
+  /** The connection's queue grew past its high-water mark. */
+  backlogged(connection: Connection): void;
+  /** A write completed or the connection closed: its queue shrank. */
+  progressed(connection: Connection): void;
+}
 
 /** How a connection ended, as logged. */
 export interface CloseReason {

@@ -6,10 +6,7 @@ import {
   unknownRequiredOption,
 } from "../protocol/mod.ts";
 import type { Session } from "./session.ts";
-import type { FeatureHost } from "./feature.ts";
-
-/** Handles one decoded command from a session that has said hello. */
-export type CommandHandler = (session: Session, message: Message) => void;
+import type { CommandHandler, FeatureHost } from "./feature.ts";
 
 const encoder = new TextEncoder();
 

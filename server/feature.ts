@@ -1,7 +1,9 @@
 import type { Block, Message } from "../protocol/mod.ts";
-import type { CommandHandler } from "./core_commands.ts";
 import type { Session } from "./session.ts";
-import type { ServerOptions } from "./server.ts";
+import type { ServerOptions } from "./server_options.ts";
+
+/** Handles one decoded command from a session that has said hello. */
+export type CommandHandler = (session: Session, message: Message) => void;
 
 /** What a server capability (core, agents, sync, auth…) can use of the server. */
 export interface FeatureHost {

@@ -1,4 +1,4 @@
-import type { Connection } from "./connection.ts";
+import type { Connection, OutputWatcher } from "./connection.ts";
 
 /**
  * A receiver whose queue has made no progress for this long stops holding the senders back. The
@@ -8,16 +8,6 @@ import type { Connection } from "./connection.ts";
  * stalled receiver can cost the senders.
  */
 export const STALL_MS = 1000;
-
-/** What a connection reports about its output queue (see {@link FlowControl}). */
-export interface OutputWatcher {
-  /** Queued bytes above which a connection reports {@link backlogged}. */
-  readonly highWaterBytes: number;
-  /** The connection's queue grew past its high-water mark. */
-  backlogged(connection: Connection): void;
-  /** A write completed or the connection closed: its queue shrank. */
-  progressed(connection: Connection): void;
-}
 
 /**
  * Back-pressure from receivers to senders. While a receiver that keeps reading has more than its

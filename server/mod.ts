@@ -2,12 +2,8 @@
  * emd as a library: start a server, embed it, stop it.
  * @module
  */
-export {
-  type EmServer,
-  type ServerOptions,
-  type ServerTlsOptions,
-  startServer,
-} from "./server.ts";
+export { type EmServer, startServer } from "./server.ts";
+export type { ServerOptions, ServerTlsOptions } from "./server_options.ts";
 export { type LimitOptions } from "./limits.ts";
 export {
   configureLogging,

@@ -59,6 +59,7 @@ Deno.test("layout: each broken rule is reported", () => {
       'server/a.ts: imports "npm:@logtape/logtape": npm: needs a version range, e.g. npm:pkg@^1.2',
       "npm:@logtape/logtape enters through 2 files (server/a.ts, server/b.ts): use one adapter file",
       "import cycle: client/a.ts → client/b.ts → client/a.ts",
+      "import cycle: server/c.ts → server/d.ts → server/c.ts",
     ],
   );
 });

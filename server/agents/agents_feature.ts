@@ -14,8 +14,7 @@ import {
   type Message,
   parseJsonParam,
 } from "../../protocol/mod.ts";
-import type { CommandHandler } from "../core_commands.ts";
-import type { Feature, FeatureHost } from "../feature.ts";
+import type { CommandHandler, Feature, FeatureHost } from "../feature.ts";
 import type { Session } from "../session.ts";
 import type { Agent } from "./agent.ts";
 import { AgentRegistry } from "./agent_host.ts";

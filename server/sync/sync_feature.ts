@@ -9,7 +9,7 @@ import {
   type SyncReply,
   type SyncRequest,
 } from "../../protocol/mod.ts";
-import type { CommandHandler } from "../core_commands.ts";
+import type { CommandHandler } from "../feature.ts";
 import type { Feature, FeatureHost } from "../feature.ts";
 import type { Session } from "../session.ts";
 import { BarrierTable } from "./barriers.ts";

@@ -112,11 +112,14 @@ function edgeFault(
     : `${layer} may import nothing outside itself`;
 }
 
-/** Cycles among run-time imports (type-only imports are erased and cannot cycle at run time). */
+/**
+ * Cycles among imports, type-only ones included: an erased import cannot cycle at run time, but
+ * two files that need each other's types have no reading order and belong in one home.
+ */
 export function findCycles(edges: readonly Edge[]): string[][] {
   const graph = new Map<string, string[]>();
   for (const edge of edges) {
-    if (edge.typeOnly || edge.to === undefined) continue;
+    if (edge.to === undefined) continue;
     graph.set(edge.from, [...(graph.get(edge.from) ?? []), edge.to]);
   }
   const cycles: string[][] = [];
