@@ -1,52 +1,34 @@
 import {
   assertName,
   COMMANDS,
+  DATA_COMMANDS,
   decodeMessage,
+  DEFAULT_MAX_MESSAGE_BYTES,
   EmError,
   type EmErrorCode,
-  encodeMessage,
-  FLAG_RECEIVE,
   type Hello,
-  HELLO_OPTIONS,
-  helloBlocks,
   importSecret,
-  LineFramer,
-  type Message,
-  PROTOCOL_VERSION,
-} from "../protocol/mod.ts";
-import {
-  agreedMaxMessage,
-  type Block,
-  DATA_COMMANDS,
-  DEFAULT_MAX_MESSAGE_BYTES,
   isValidName,
   type JsonValue,
   type Limits,
+  LineFramer,
   MAX_LINE_BYTES,
-  MAX_MESSAGE_OPTION,
-  maxMessageOf,
-  syncVersionOf,
+  type Message,
 } from "../protocol/mod.ts";
 import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
-import { TriggerMemory } from "./trigger_memory.ts";
-import { TriggerStream } from "./trigger_stream.ts";
 import { openSocket } from "./_socket.ts";
-import { answerChallenge, checkConfirmation } from "./_auth.ts";
-import { errorCode, readServerHello } from "./_hello.ts";
+import {
+  agreeOnHello,
+  errorCode,
+  exchangeHellos,
+  readServerHello,
+} from "./_hello.ts";
 import { DataChannel } from "./data_channel.ts";
-import type { Subscription } from "./event_stream.ts";
 import { SyncChannel } from "./sync_channel.ts";
-import { SyncCondition } from "./_sync_hold.ts";
+import { DelegatingClient } from "./_delegating_client.ts";
+import { TriggerWaits } from "./_trigger_waits.ts";
 import type { ConnectOptions, EmClient } from "./em_client.ts";
-import type {
-  BarrierOptions,
-  Condition,
-  Hold,
-  LockOptions,
-  SemaphoreOptions,
-  TriggerOptions,
-  WaitAnyOptions,
-} from "./sync.ts";
+import type { TriggerOptions } from "./sync.ts";
 
 export type { ConnectOptions, EmClient } from "./em_client.ts";
 
@@ -84,7 +66,7 @@ export async function connect(options: ConnectOptions): Promise<EmClient> {
   return client;
 }
 
-class Client implements EmClient {
+class Client extends DelegatingClient implements EmClient {
   readonly receiving: boolean;
   readonly closed: Promise<EmError>;
   #server: Hello | undefined;
@@ -94,11 +76,10 @@ class Client implements EmClient {
   #framer = new LineFramer();
   #limits: Limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars: 255 };
   #ourMaxMessage: number;
-  #data: DataChannel;
-  #sync: SyncChannel;
+  protected readonly data: DataChannel;
+  protected readonly sync: SyncChannel;
   #syncVersion: string | undefined;
-  #memory: TriggerMemory;
-  #streams = new Set<TriggerStream>();
+  #waits: TriggerWaits;
   #failures = new Set<(error: Error) => void>();
   #pings = new Map<string, () => void>();
   #pingSeq = 0;
@@ -118,28 +99,31 @@ class Client implements EmClient {
     options: ConnectOptions,
     key: CryptoKey | undefined,
   ) {
+    super();
     this.#conn = conn;
     this.#key = key;
     this.#where = where;
     this.receiving = options.receive ?? false;
     this.#appName = options.appName;
-    this.#memory = new TriggerMemory(options.maxRememberedTriggers ?? 10_000);
+    this.#waits = new TriggerWaits(
+      this.receiving,
+      options.maxRememberedTriggers ?? 10_000,
+    );
     this.#ourMaxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.#data = new DataChannel({
+    this.data = new DataChannel({
       where,
       receiving: this.receiving,
       serverMinor: () => this.#server?.minor ?? 0,
       maxLineBytes: () => this.#limits.maxLineBytes,
       send: (text) => this.#send(text),
     });
-    this.#sync = new SyncChannel({
+    this.sync = new SyncChannel({
       where,
       maxLineBytes: () => this.#limits.maxLineBytes,
       receiving: this.receiving,
       syncVersion: () => this.#syncVersion,
       send: (text) => this.#send(text),
-      requestAny: (names, resolve) =>
-        this.#memory.requestAny(names, true, resolve),
+      requestAny: (names, resolve) => this.#waits.requestAny(names, resolve),
       flush: () => this.flush(),
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
@@ -153,25 +137,15 @@ class Client implements EmClient {
   /** Exchanges hellos (and proofs, with a secret); on failure the connection is closed. */
   async handshake(): Promise<void> {
     try {
-      const first = await this.#nextHello();
-      const where = this.#where;
-      const answer = await answerChallenge(this.#key, { hello: first, where });
-      const options: Block[] = this.#appName === undefined
-        ? []
-        : [{ letter: HELLO_OPTIONS.APP_NAME, params: [this.#appName] }];
-      if (this.#limits.maxLineBytes > MAX_LINE_BYTES) {
-        const max = String(this.#limits.maxLineBytes);
-        options.push({ letter: MAX_MESSAGE_OPTION, params: [max] });
-      }
-      options.push(...answer?.options ?? []);
-      const ours = helloBlocks(PROTOCOL_VERSION, options);
-      let text = encodeMessage(ours.command, ours.options) + "\n";
-      if (this.receiving) text += `${COMMANDS.FLAGS}${FLAG_RECEIVE}\n`;
-      const confirmation = answer === undefined ? undefined : this.#nextHello();
-      await this.#send(text);
-      if (answer !== undefined) {
-        checkConfirmation(await confirmation!, { answer, where });
-      }
+      await exchangeHellos({
+        where: this.#where,
+        key: this.#key,
+        appName: this.#appName,
+        maxLineBytes: () => this.#limits.maxLineBytes,
+        receiving: this.receiving,
+        nextHello: () => this.#nextHello(),
+        send: (text) => this.#send(text),
+      });
       this.#ready = true;
     } catch (error) {
       if (error instanceof EmError) this.#fail(error);
@@ -192,26 +166,18 @@ class Client implements EmClient {
     timeoutMs = -1,
     options: WaitOptions = {},
   ): Promise<boolean> {
-    return this.#request(name, true, { ...options, timeoutMs });
+    return this.#waits.wait(name, timeoutMs, options);
   }
 
   next(name: string, options: WaitOptions = {}): Promise<boolean> {
-    return this.#request(name, false, options);
+    return this.#waits.next(name, options);
   }
 
   triggers(
     name: string,
     options: { signal?: AbortSignal } = {},
   ): AsyncIterable<string> {
-    this.#assertReceiving(name);
-    const stream = new TriggerStream(
-      name,
-      options.signal,
-      () => this.#streams.delete(stream),
-    );
-    if (this.#error !== undefined) stream.fail(this.#error);
-    else if (!options.signal?.aborted) this.#streams.add(stream);
-    return stream;
+    return this.#waits.triggers(name, options);
   }
 
   get maxMessageBytes(): number {
@@ -226,82 +192,12 @@ class Client implements EmClient {
     ...data: [] | [JsonValue | TriggerOptions]
   ): Promise<void | number> {
     if (data.length === 1 && isTriggerOptions(data[0])) {
-      if (data[0].latch) return this.#sync.latch(name);
+      if (data[0].latch) return this.sync.latch(name);
     } else if (data.length === 1) {
-      return this.#data.triggerData(name, data[0] as JsonValue);
+      return this.data.triggerData(name, data[0] as JsonValue);
     }
     assertName(name);
     return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
-  }
-
-  call(verb: string, args?: JsonValue): Promise<JsonValue> {
-    return this.#data.call(verb, args);
-  }
-
-  subscribe(
-    nameOrPattern: string,
-    options: { signal?: AbortSignal } = {},
-  ): Subscription {
-    return this.#data.subscribe(nameOrPattern, options.signal);
-  }
-
-  unsubscribe(nameOrPattern: string): Promise<void> {
-    return this.#data.unsubscribe(nameOrPattern);
-  }
-
-  events(
-    pattern?: string,
-    options: { signal?: AbortSignal } = {},
-  ): Subscription {
-    return this.#data.events(pattern, options.signal);
-  }
-
-  get syncAvailable(): boolean {
-    return this.#syncVersion !== undefined;
-  }
-
-  reset(name: string): Promise<void> {
-    return this.#sync.reset(name);
-  }
-
-  waitAny(
-    names: readonly string[],
-    timeoutMs: number,
-    options?: WaitAnyOptions,
-  ): Promise<string | null> {
-    return this.#sync.waitAny(names, timeoutMs, options);
-  }
-
-  lock(name: string, options?: LockOptions): Promise<Hold> {
-    return this.#sync.acquire(name, 1, options);
-  }
-
-  semaphore(
-    name: string,
-    permits: number,
-    options?: SemaphoreOptions,
-  ): Promise<Hold> {
-    return this.#sync.acquire(name, permits, options);
-  }
-
-  releaseLease(name: string, token: string): Promise<void> {
-    return this.#sync.release(name, token);
-  }
-
-  renewLease(name: string, token: string, ttlMs: number): Promise<void> {
-    return this.#sync.renew(name, token, ttlMs);
-  }
-
-  barrier(
-    name: string,
-    parties: number,
-    options?: BarrierOptions,
-  ): Promise<void> {
-    return this.#sync.barrier(name, parties, options);
-  }
-
-  condition(name: string): Condition {
-    return new SyncCondition(this.#sync, name, (event) => this.trigger(event));
   }
 
   quit(serverName: string): Promise<void> {
@@ -336,36 +232,6 @@ class Client implements EmClient {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #request(
-    name: string,
-    discards: boolean,
-    options: WaitOptions,
-  ): Promise<boolean> {
-    this.#assertReceiving(name);
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    return untilSettled((settle, fail) => {
-      const withdraw = this.#memory.request(name, discards, settle);
-      if (withdraw === true) {
-        settle();
-        return () => {};
-      }
-      this.#failures.add(fail);
-      return () => {
-        withdraw();
-        this.#failures.delete(fail);
-      };
-    }, options);
-  }
-
-  #assertReceiving(name: string): void {
-    assertName(name);
-    if (!this.receiving) {
-      throw new TypeError(
-        `Cannot wait for "${name}": connect with { receive: true }`,
-      );
-    }
   }
 
   #send(text: string): Promise<void> {
@@ -449,7 +315,7 @@ class Client implements EmClient {
   #onMessage(message: Message): void {
     const { letter, params } = message.command;
     if (letter === COMMANDS.ERROR) {
-      if (this.#sync.onMessage(message)) return; // names a sync request: not about the connection
+      if (this.sync.onMessage(message)) return; // names a sync request: not about the connection
       const [code = "", text = "no reason given"] = params;
       this.#refusal = { code: errorCode(code), text };
       if (!this.#ready) this.#fail(this.#endReason()); // a refused hello: nothing will follow
@@ -466,18 +332,16 @@ class Client implements EmClient {
     }
     if (letter === COMMANDS.TRIGGER && params.length === 1) {
       const name = params[0]!;
-      if (this.receiving) this.#memory.push(name);
-      for (const stream of this.#streams) stream.push(name);
-      this.#data.onEvent(name, undefined);
+      this.#waits.push(name);
+      this.data.onEvent(name, undefined);
     } else if (letter === COMMANDS.PING) {
       this.#pings.get(params[0] ?? "")?.();
-    } else if (this.#sync.onMessage(message)) {
+    } else if (this.sync.onMessage(message)) {
       // a sync answer
-    } else if (this.#data.onMessage(letter, params)) {
+    } else if (this.data.onMessage(letter, params)) {
       const name = params[0] ?? "";
       if (letter === DATA_COMMANDS.DATA && isValidName(name)) {
-        if (this.receiving) this.#memory.push(name); // a data event is a trigger with data
-        for (const stream of this.#streams) stream.push(name);
+        this.#waits.push(name); // a data event is a trigger with data
       }
     }
   }
@@ -495,9 +359,10 @@ class Client implements EmClient {
   }
 
   #agree(hello: Hello, message: Message): void {
-    if (hello.minor < 2) return;
-    this.#syncVersion = syncVersionOf(message);
-    const max = agreedMaxMessage(this.#ourMaxMessage, maxMessageOf(message));
+    const agreed = agreeOnHello(hello, message, this.#ourMaxMessage);
+    if (agreed === undefined) return;
+    this.#syncVersion = agreed.syncVersion;
+    const max = agreed.maxLineBytes;
     this.#limits = { maxLineBytes: max, maxParamChars: max };
     this.#framer.maxLineBytes = max;
   }
@@ -505,12 +370,11 @@ class Client implements EmClient {
   #fail(error: EmError): void {
     if (this.#error !== undefined) return;
     this.#error = error;
-    this.#data.fail(error);
-    this.#sync.fail(error);
+    this.data.fail(error);
+    this.sync.fail(error);
     for (const fail of [...this.#failures]) fail(error);
     this.#failures.clear();
-    for (const stream of this.#streams) stream.fail(error);
-    this.#streams.clear();
+    this.#waits.fail(error);
     try {
       this.#conn.close();
     } catch { /* already closed */ }

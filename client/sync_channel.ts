@@ -58,6 +58,11 @@ export class SyncChannel {
     this.#host = host;
   }
 
+  /** True when the server announced sync. */
+  get available(): boolean {
+    return this.#host.syncVersion() !== undefined;
+  }
+
   /** `trigger(name, { latch: true })`. */
   async latch(name: string): Promise<void> {
     assertName(name);
