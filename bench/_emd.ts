@@ -59,7 +59,7 @@ function spawnEmd(options: EmdOptions): Deno.ChildProcess {
     ...(options.denoFlags ?? []),
     MAIN,
     ...emdArgs,
-    "0",
+    "--free-port",
     "bench",
   ]);
   return new Deno.Command(program, {

@@ -86,11 +86,11 @@ export function usageError(spec: ToolSpec, reason: string): number {
   return EXIT.USAGE;
 }
 
-/** Reads a TCP port argument. */
-export function parsePort(text: string, allowZero = false): number | undefined {
+/** Reads a TCP port argument: 1 to 65535. */
+export function parsePort(text: string): number | undefined {
   if (!/^\d{1,5}$/.test(text)) return undefined;
   const port = Number(text);
-  return port <= 65535 && (allowZero || port > 0) ? port : undefined;
+  return port <= 65535 && port > 0 ? port : undefined;
 }
 
 /**

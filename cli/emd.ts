@@ -39,11 +39,16 @@ export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] port server_name",
+    "[-q | -Q] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--port-file PATH] (port | --free-port) server_name",
   help:
-    `Runs the em server on port (0 picks a free one) with the name a quit must give.
+    `Runs the em server on port (1 to 65535, as in EM) with the name a quit must give.
 
 Options:
+  --free-port             listen on a free port picked by the system instead of a
+                          given one (no port argument then) and print
+                          "listening on HOST:PORT" on stdout once listening
+  --port-file PATH        write the bound port (one line) to PATH once listening;
+                          PATH may be a FIFO (mkfifo) a script reads
   -q                      no informational messages (warnings and errors only)
   -Q                      no messages at all
   --host ADDR             address to listen on (default 127.0.0.1). Elsewhere
@@ -82,7 +87,6 @@ Limits (a peer past one is told why with an "elimit" line and closed):
   --max-calls-in-flight N agent calls per connection waiting for their answer;
                           more are refused (default 1000)
 
-With port 0 the bound address is printed on stdout: "listening on HOST:PORT".
 SIGINT and SIGTERM stop the server cleanly (exit 0). A quit with the right name
 stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
   options: {
@@ -98,8 +102,10 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     "no-remote-quit": { type: "boolean" },
+    "free-port": { type: "boolean" },
+    "port-file": { type: "string" },
   },
-  minPositionals: 2,
+  minPositionals: 1,
   maxPositionals: 2,
 };
 
@@ -107,10 +113,11 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
 export async function run(args: string[]): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
-  const { values, positionals: [portText, name] } = parsed;
-  const port = parsePort(portText!, true);
-  if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
-  if (!isValidName(name!)) {
+  const { values } = parsed;
+  const where = readWhere(parsed.positionals, values["free-port"] === true);
+  if (typeof where === "string") return usageError(spec, where);
+  const { port, name } = where;
+  if (!isValidName(name)) {
     return usageError(spec, `invalid server name "${name}": use [A-Za-z0-9_]+`);
   }
   const limits = readLimits(values);
@@ -127,7 +134,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     server = await startServer({
       port,
-      name: name!,
+      name,
       hostname: values.host as string,
       ...limits,
       ...security,
@@ -143,16 +150,58 @@ export async function run(args: string[]): Promise<number> {
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);
-  if (port === 0) { // after the signal listeners: whoever reads the port may signal at once
-    out(`listening on ${server.addr.hostname}:${server.addr.port}`);
-  }
   try {
+    // after the signal listeners: whoever reads the port may signal at once
+    if (port === 0) {
+      out(`listening on ${server.addr.hostname}:${server.addr.port}`);
+    }
+    if (!await writePortFile(values["port-file"], server.addr.port)) {
+      await server.close("cannot write the port file");
+      return EXIT.FAILURE;
+    }
     await server.finished;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
     syncStore?.close(); // after the server: every change it acknowledged is written
   }
   return EXIT.OK;
+}
+
+/** The port (0 for --free-port) and name from the positionals; a usage error's reason if bad. */
+function readWhere(
+  positionals: readonly string[],
+  freePort: boolean,
+): { port: number; name: string } | string {
+  if (freePort) {
+    if (positionals.length === 1) return { port: 0, name: positionals[0]! };
+    return `--free-port takes no port argument: expected 1 argument (server_name), got ${positionals.length}`;
+  }
+  if (positionals.length === 1) {
+    return "expected 2 arguments (port server_name), got 1; --free-port picks a free port";
+  }
+  const [portText, name] = positionals as [string, string];
+  const port = parsePort(portText);
+  if (port !== undefined) return { port, name };
+  return `invalid port "${portText}": use 1 to 65535 (--free-port picks a free one)`;
+}
+
+/** Writes the bound port to `--port-file PATH` when given; false after printing why it failed. */
+async function writePortFile(
+  path: unknown,
+  port: number,
+): Promise<boolean> {
+  if (typeof path !== "string") return true;
+  try {
+    await Deno.writeTextFile(path, `${port}\n`);
+    return true;
+  } catch (error) {
+    const reason = (error as Error).message.replace(
+      /\s*\(os error \d+\).*$/s,
+      "",
+    );
+    err(`emd: Cannot write port file "${path}": ${reason}`);
+    return false;
+  }
 }
 
 /** The shared secret, TLS files and quit setting; an exit code after printing why. */

@@ -23,11 +23,11 @@ trap 'exit 130' INT TERM
 say() { echo "$*"; }
 
 # --- emd as a background service --------------------------------------------------------------
-# Port 0 picks a free port and emd prints "listening on HOST:PORT": read that one line through a
+# --free-port picks a free port and emd prints "listening on HOST:PORT": read that one line through a
 # FIFO, so the pipeline goes on the moment emd listens (no sleep, no polling).
 mkfifo "$WORK/emd.out"
 # shellcheck disable=SC2086 # $EM is a command line
-$EM emd -q --host "$HOST" 0 "$SERVER" >"$WORK/emd.out" &
+$EM emd -q --host "$HOST" --free-port "$SERVER" >"$WORK/emd.out" &
 emd_pid=$!
 read -r listening <"$WORK/emd.out" || true
 PORT=${listening##*:}

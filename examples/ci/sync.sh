@@ -26,7 +26,7 @@ say() { echo "$*"; }
 # --- emd as a background service, its port read from its first line (see pipeline.sh) ----------
 mkfifo "$WORK/emd.out"
 # shellcheck disable=SC2086 # $EM is a command line
-$EM emd -q --host "$HOST" 0 "$SERVER" >"$WORK/emd.out" &
+$EM emd -q --host "$HOST" --free-port "$SERVER" >"$WORK/emd.out" &
 emd_pid=$!
 read -r listening <"$WORK/emd.out" || true
 PORT=${listening##*:}

@@ -129,7 +129,7 @@ export function closedPort(): number {
   return port;
 }
 
-/** A running emd process started on port 0. */
+/** A running emd process started with --free-port (a port the system picks). */
 export interface EmdProcess extends AsyncDisposable {
   readonly port: number;
   readonly child: Deno.ChildProcess;
@@ -142,7 +142,7 @@ export interface EmdProcess extends AsyncDisposable {
 }
 
 /**
- * Starts `emd [flags…] 0 name` and reads its bound port from stdout; `options.executable` starts
+ * Starts `emd [flags…] --free-port name` and reads its bound port from stdout; `options.executable` starts
  * it through another program (e.g. a shell script that lowers a limit, then runs deno).
  */
 export async function startEmd(
@@ -152,7 +152,15 @@ export async function startEmd(
   options: Pick<ToolOptions, "env" | "executable"> = {},
 ): Promise<EmdProcess> {
   const child = new Deno.Command(options.executable ?? Deno.execPath(), {
-    args: [...RUN_FLAGS, MAIN, "emd", ...flags, "0", name, ...extraArgs],
+    args: [
+      ...RUN_FLAGS,
+      MAIN,
+      "emd",
+      ...flags,
+      "--free-port",
+      name,
+      ...extraArgs,
+    ],
     env: toolEnv(options.env),
     stdin: "null",
     stdout: "piped",

@@ -14,7 +14,7 @@ Deno.test("emd --agent: a module that throws at load stops emd at start", async 
     "-q",
     "--agent",
     fixture("throws_at_load"),
-    "0",
+    "--free-port",
     "t",
   ]);
   assert.equal(result.code, 1);
@@ -31,7 +31,7 @@ Deno.test("emd --agent: a missing module or a duplicate API name stops emd at st
     "-q",
     "--agent",
     "./no_such_agent.ts",
-    "0",
+    "--free-port",
     "t",
   ]);
   assert.equal(missing.code, 1);
@@ -47,7 +47,7 @@ Deno.test("emd --agent: a missing module or a duplicate API name stops emd at st
     speed,
     "--agent",
     speed,
-    "0",
+    "--free-port",
     "t",
   ]);
   assert.deepEqual(twice, {

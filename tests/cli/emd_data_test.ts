@@ -30,7 +30,7 @@ async function failedStart(dir: string): Promise<string> {
     "emd",
     "--data",
     dir,
-    "0",
+    "--free-port",
     "t",
   ]);
   assert.equal(code, 1, `emd exited ${code}: ${stderr}`);

@@ -45,7 +45,13 @@ Deno.test("emd: a bad limit value is a usage error", async () => {
       ["--max-messages-per-second", "1.5", "non-negative"],
     ]
   ) {
-    const { code, stderr } = await runTool(["emd", flag!, value!, "0", "srv"]);
+    const { code, stderr } = await runTool([
+      "emd",
+      flag!,
+      value!,
+      "--free-port",
+      "srv",
+    ]);
     assert.equal(code, 64, `${flag} ${value}`);
     assert.match(
       stderr,

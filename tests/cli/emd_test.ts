@@ -1,7 +1,7 @@
 // emd as a process: signals, quit with a wrong name, quiet levels.
 import assert from "node:assert/strict";
 import { connect } from "../../client/mod.ts";
-import { runTool, startEmd } from "../_helpers/cli.ts";
+import { runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.test(`emd: ${signal} closes everything and exits 0`, async () => {
@@ -47,5 +47,54 @@ Deno.test("emd: -q logs only problems, -Q logs nothing", async () => {
     assert.equal(code, 0);
     assert.match(stderr, expected, `emd ${flag} logged:\n${stderr}`);
     if (flag === "-q") assert.match(stderr, /refused quit/);
+  }
+});
+
+Deno.test("emd: --port-file that cannot be written stops emd (exit 1)", async () => {
+  const path = "/nonexistent-dir/emd.port";
+  const result = await runTool([
+    "emd",
+    "--port-file",
+    path,
+    "--free-port",
+    "t",
+  ]);
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stdout.replace(/:\d+\n$/, ":PORT\n"),
+    "listening on 127.0.0.1:PORT\n",
+  );
+  assert.match(
+    result.stderr,
+    /emd: Cannot write port file "\/nonexistent-dir\/emd\.port": No such file or directory\n/,
+  );
+});
+
+Deno.test("emd: --port-file writes the bound port once emd listens (a FIFO a script reads)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = `${dir}/emd.port`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success, "mkfifo failed");
+    await using emd = spawnTool([
+      "emd",
+      "-q",
+      "--port-file",
+      fifo,
+      "--free-port",
+      "pf",
+    ]);
+    const port = Number((await Deno.readTextFile(fifo)).trim()); // blocks until emd writes it
+    assert.ok(port >= 1 && port <= 65535, `port ${port}`);
+    const quit = await runTool(["emquit", "127.0.0.1", String(port), "pf"]);
+    assert.equal(quit.code, 0, quit.stderr);
+    const { code, stdout, stderr } = await emd.result;
+    assert.deepEqual({ code, stdout, stderr }, {
+      code: 0,
+      stdout: `listening on 127.0.0.1:${port}\n`,
+      stderr: "",
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

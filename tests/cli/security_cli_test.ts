@@ -133,7 +133,13 @@ Deno.test("security cli: an unreadable or empty secret file exits 1 before conne
       stderr: `emquit: ${stderr}\n`,
     });
   }
-  const emd = await runTool(["emd", "--secret-file", files.missing, "0", "t"]);
+  const emd = await runTool([
+    "emd",
+    "--secret-file",
+    files.missing,
+    "--free-port",
+    "t",
+  ]);
   assert.equal(emd.code, 1);
   assert.equal(
     emd.stderr,
@@ -280,7 +286,13 @@ Deno.test({
 });
 
 Deno.test("security cli: --tls-cert without --tls-key is a usage error", async () => {
-  const result = await runTool(["emd", "--tls-cert", "cert.pem", "0", "t"]);
+  const result = await runTool([
+    "emd",
+    "--tls-cert",
+    "cert.pem",
+    "--free-port",
+    "t",
+  ]);
   assert.equal(result.code, 64);
   assert.match(result.stderr, /^emd: --tls-cert and --tls-key go together\n/);
 });

@@ -51,14 +51,33 @@ async function assertResults(
 Deno.test("tools: bad arguments print the usage on stderr and exit 64", async () => {
   const name = "invalid server name";
   const event = "invalid event name";
+  const port = "invalid port";
+  const emdPorts = "use 1 to 65535 (--free-port picks a free one)";
   await assertResults([
-    [["emd", "70000", "srv"], usageError("emd", 'invalid port "70000"')],
-    [["emd", "-1", "srv"], usageError("emd", 'invalid port "-1"')],
+    [["emd", "0", "srv"], usageError("emd", `${port} "0": ${emdPorts}`)],
+    [
+      ["emd", "70000", "srv"],
+      usageError("emd", `${port} "70000": ${emdPorts}`),
+    ],
+    [["emd", "-1", "srv"], usageError("emd", `${port} "-1": ${emdPorts}`)],
+    [
+      ["emd", "--free-port", "4000", "srv"],
+      usageError(
+        "emd",
+        "--free-port takes no port argument: expected 1 argument (server_name), got 2",
+      ),
+    ],
     [
       ["emd", "4000", "bad-name"],
       usageError("emd", `${name} "bad-name": use [A-Za-z0-9_]+`),
     ],
-    [["emd", "4000"], usageError("emd", "expected 2 arguments, got 1")],
+    [
+      ["emd", "4000"],
+      usageError(
+        "emd",
+        "expected 2 arguments (port server_name), got 1; --free-port picks a free port",
+      ),
+    ],
     [
       ["emd", "--bogus", "4000", "srv"],
       usageError("emd", 'unknown option "--bogus"'),

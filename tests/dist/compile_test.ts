@@ -242,7 +242,7 @@ Deno.test("compile: the baked-in permissions suffice for every tool (under deno 
     ...PERMISSIONS,
     MAIN,
     "emd",
-    "0",
+    "--free-port",
     "perm",
   ]);
   const host = ["127.0.0.1", emd.port];
@@ -307,7 +307,7 @@ Deno.test({
       const emwait = await run(join(links, "emwait" + exe), ["--version"]);
       assert.match(emwait.stdout, /^emwait /);
       await using emd = await startServerProcess(join(out, "emd" + exe), [
-        "0",
+        "--free-port",
         "bin",
       ]);
       const quit = await run(join(out, "emquit" + exe), [
