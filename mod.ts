@@ -53,6 +53,24 @@ export {
   type ServerTlsOptions,
   startServer,
 } from "./server/mod.ts";
+export type {
+  AgentEventStats,
+  AgentStats,
+  BarrierStats,
+  ConnectionStats,
+  DisconnectReason,
+  DisconnectRecord,
+  HolderStats,
+  PeerStats,
+  ProcessStats,
+  SemaphoreStats,
+  ServerInfo,
+  ServerStats,
+  SubscriptionStats,
+  SyncStats,
+  TrafficStats,
+  WaiterStats,
+} from "./server/mod.ts";
 export {
   type LeaseRecord,
   memoryStore,

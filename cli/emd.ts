@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import denoJson from "../deno.json" with { type: "json" };
 import {
   type Agent,
   configureLogging,
@@ -140,6 +141,7 @@ export async function run(args: string[]): Promise<number> {
       ...security,
       agents,
       syncStore,
+      version: denoJson.version,
     });
   } catch (error) {
     syncStore?.close();

@@ -22,6 +22,16 @@ export interface CloseReason {
   readonly reason: string;
   /** True when the peer misbehaved (logged as a warning). */
   readonly fault: boolean;
+  /** The log record's extra properties, e.g. `{ limit, value }` of a limit hit. */
+  readonly properties?: Readonly<Record<string, unknown>>;
+}
+
+/** Where a connection adds the bytes it reads and writes (once per read or write). */
+export interface TrafficCounter {
+  /** Bytes read from peers. */
+  bytesReceived: number;
+  /** Bytes written to peers. */
+  bytesSent: number;
 }
 
 /** How {@link Connection.closeAfterFlush} ends a connection. */
@@ -45,6 +55,11 @@ export interface ConnectionOptions {
    * @default {undefined}
    */
   readonly watcher?: OutputWatcher;
+  /**
+   * Counts the bytes read and written.
+   * @default {undefined}
+   */
+  readonly traffic?: TrafficCounter;
 }
 
 /**
@@ -65,6 +80,7 @@ export class Connection {
   #closed: Promise<CloseReason> | undefined; // made on first use: most connections never need it
   #resolveClosed: ((reason: CloseReason) => void) | undefined;
   #watcher: OutputWatcher | undefined;
+  #traffic: TrafficCounter | undefined;
 
   constructor(
     conn: Deno.Conn,
@@ -74,6 +90,7 @@ export class Connection {
     this.#conn = conn;
     this.#maxQueuedBytes = maxQueuedBytes;
     this.#watcher = options.watcher;
+    this.#traffic = options.traffic;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.peer = `${addr.hostname}:${addr.port}`;
     try {
@@ -88,6 +105,11 @@ export class Connection {
       ? Promise.resolve(this.#closeReason!)
       : new Promise((resolve) => this.#resolveClosed = resolve);
     return this.#closed;
+  }
+
+  /** Why the connection closed; undefined while it is open. */
+  get closeReason(): CloseReason | undefined {
+    return this.#closeReason;
   }
 
   /** True once {@link close} has run. */
@@ -153,7 +175,7 @@ export class Connection {
   }
 
   #ending(reason: string, { fault = false, properties }: CloseOptions): void {
-    this.#closeReason = { reason, fault };
+    this.#closeReason = { reason, fault, ...(properties && { properties }) };
     const record = { ...properties, peer: this.peer, reason };
     if (fault) log.warn("Closed {peer}: {reason}", record);
     else log.info("Closed {peer}: {reason}", record);
@@ -208,6 +230,7 @@ export class Connection {
         this.#shutNow();
         return "closed";
       }
+      if (this.#traffic !== undefined) this.#traffic.bytesReceived += count;
       if (this.#closeReason !== undefined) continue; // closing: discard
       onChunk(buffer.subarray(0, count));
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
@@ -249,6 +272,7 @@ export class Connection {
   #wrote(bytes: Uint8Array, written: number): void {
     this.#writing = false;
     this.#queuedBytes -= written;
+    if (this.#traffic !== undefined) this.#traffic.bytesSent += written;
     this.#watcher?.progressed(this);
     if (this.#shut) return;
     if (written < bytes.length) return this.#write(bytes.subarray(written));

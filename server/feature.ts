@@ -1,6 +1,8 @@
 import type { Block, Message } from "../protocol/mod.ts";
 import type { Session } from "./session.ts";
 import type { ServerOptions } from "./server_options.ts";
+import type { Counters } from "./metrics/counters.ts";
+import type { FeatureStats } from "./metrics/stats.ts";
 
 /** Handles one decoded command from a session that has said hello. */
 export type CommandHandler = (session: Session, message: Message) => void;
@@ -14,7 +16,9 @@ export interface FeatureHost {
   /** Sessions that have said hello, and those still saying it. */
   readonly sessions: ReadonlySet<Session>;
   /** Delivers an encoded frame of `T<name>\n` lines to every receiving session; returns how many. */
-  fanOut(frame: Uint8Array): number;
+  fanOut(frame: Uint8Array, lines?: number, from?: string): number;
+  /** The server's running totals and event tap (absent in tests that need none). */
+  readonly counters?: Counters;
   /** Stops the server. */
   quit(reason: string): void;
 }
@@ -34,6 +38,8 @@ export interface Feature {
   onHello?(session: Session, hello: Message): void;
   /** Called once when a session's connection has closed: release what it held. */
   onClose?(session: Session): void;
+  /** What this feature adds to the server's report (`emd/stats`, `/metrics`). */
+  report?(): FeatureStats;
   /** Called once when the server stops. */
   stop?(): void | Promise<void>;
 }

@@ -25,3 +25,20 @@ export {
   openSqliteStore,
   type SyncStore,
 } from "./sync/store.ts";
+export type {
+  AgentEventStats,
+  AgentStats,
+  BarrierStats,
+  ConnectionStats,
+  HolderStats,
+  PeerStats,
+  ProcessStats,
+  SemaphoreStats,
+  ServerInfo,
+  ServerStats,
+  SubscriptionStats,
+  SyncStats,
+  TrafficStats,
+  WaiterStats,
+} from "./metrics/stats.ts";
+export type { DisconnectReason, DisconnectRecord } from "./metrics/counters.ts";

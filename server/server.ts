@@ -22,6 +22,10 @@ import {
   type ServerLimits,
 } from "./limits.ts";
 import { Authenticator } from "./auth.ts";
+import { Counters } from "./metrics/counters.ts";
+import { collectStats } from "./metrics/collect.ts";
+import type { ServerStats } from "./metrics/stats.ts";
+import { emdAgent } from "./metrics/emd_agent.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -38,6 +42,11 @@ export interface EmServer extends AsyncDisposable {
   readonly finished: Promise<string>;
   /** Open connections. */
   readonly connectionCount: number;
+  /**
+   * What the server is doing: connections, traffic, disconnects, agents, sync state, process.
+   * @param detail true to list the connections themselves
+   */
+  stats(detail?: boolean): ServerStats;
   /** Closes every connection and the listener; resolves once all are closed. Idempotent. */
   close(reason?: string): Promise<void>;
 }
@@ -109,6 +118,8 @@ class Server implements EmServer, FeatureHost {
   #running = new Set<Promise<void>>();
   #receivers = new Set<Session>();
   readonly flow: FlowControl;
+  readonly counters: Counters = new Counters();
+  readonly startTimeMs: number = Date.now();
   #handlers: Map<string, CommandHandler>;
   #hello: Uint8Array;
   #helloBlocks: ReturnType<typeof helloBlocks>;
@@ -132,7 +143,10 @@ class Server implements EmServer, FeatureHost {
     this.#helloDeadlines = new HelloDeadlines(limits.helloTimeoutMs);
     this.flow = new FlowControl(limits.maxQueuedBytes / 4);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
-    this.options = options;
+    this.options = {
+      ...options,
+      agents: [emdAgent(this), ...(options.agents ?? [])],
+    };
     this.#features = FEATURES.map((create) => create(this));
     this.ready = Promise.all([
       ...this.#features.map((feature) => feature.ready),
@@ -190,9 +204,30 @@ class Server implements EmServer, FeatureHost {
     return this.#sessions;
   }
 
-  fanOut(frame: Uint8Array): number {
+  fanOut(frame: Uint8Array, lines = 1, from = "server"): number {
     for (const receiver of this.#receivers) receiver.connection.send(frame);
-    return this.#receivers.size;
+    const receivers = this.#receivers.size, counters = this.counters;
+    counters.triggers += lines;
+    counters.deliveries += lines * receivers;
+    if (counters.tap.active) counters.tap.plain(frame, from, receivers);
+    return receivers;
+  }
+
+  stats(detail = false): ServerStats {
+    const { hostname, port } = this.addr;
+    return collectStats({
+      name: this.name,
+      version: this.options.version ?? "unknown",
+      protocols: ["1.1", "1.2"],
+      startTimeMs: this.startTimeMs,
+      addresses: [`${this.options.tls ? "tls" : "tcp"} ${hostname}:${port}`],
+      counters: this.counters,
+      sessions: this.#sessions,
+      featureStats: Object.assign(
+        {},
+        ...this.#features.map((feature) => feature.report?.()),
+      ),
+    }, detail);
   }
 
   quit(reason: string): void {
@@ -240,6 +275,7 @@ class Server implements EmServer, FeatureHost {
     }
     for (const connection of this.#refused) connection.close("Server stopping");
     this.flow.stop();
+    this.counters.tap.stop();
     while (this.#running.size > 0) await Promise.all(this.#running);
     for (const feature of this.#features) await feature.stop?.();
     this.#resolveFinished(reason);
@@ -265,7 +301,9 @@ class Server implements EmServer, FeatureHost {
   #open(conn: Deno.Conn): void {
     const connection = new Connection(conn, this.#serverLimits.maxQueuedBytes, {
       watcher: this.flow,
+      traffic: this.counters,
     });
+    this.counters.accepted++;
     if (this.#stopping !== undefined) {
       return connection.close("Server stopping");
     }
@@ -282,6 +320,7 @@ class Server implements EmServer, FeatureHost {
       this.#sessions.delete(session);
       this.#receivers.delete(session);
       this.#running.delete(task); // tracked without #track: one closure less per connection
+      this.counters.disconnected(connection.peer, connection.closeReason!);
       for (const feature of this.#features) feature.onClose?.(session);
     });
     this.#running.add(task);
@@ -291,6 +330,7 @@ class Server implements EmServer, FeatureHost {
   #refuse(connection: Connection): void {
     const max = this.#serverLimits.maxConnections;
     closeForLimit(connection, "maxConnections", max, "Too many connections");
+    this.counters.disconnected(connection.peer, connection.closeReason!);
     if (this.#refused.size >= MAX_REFUSED_CLOSING) {
       return connection.close("Too many connections");
     }

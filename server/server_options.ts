@@ -56,6 +56,11 @@ export interface ServerOptions extends LimitOptions {
   readonly remoteQuit?: boolean;
   /** Serve TLS instead of plain TCP, with this certificate chain and private key (PEM text). */
   readonly tls?: ServerTlsOptions;
+  /**
+   * The version reports give (`em_build_info`, `emstat`); emd gives its own.
+   * @default {"unknown"}
+   */
+  readonly version?: string;
 }
 
 /** The certificate and key of a TLS server, both PEM text. */

@@ -43,8 +43,8 @@ export interface SessionHost {
   readonly limits: Limits;
   /** Handles a command after the hello; returns false if the letter is unknown. */
   dispatch(session: Session, message: Message): boolean;
-  /** Delivers an encoded frame of `T<name>\n` lines to every receiving session. */
-  fanOut(frame: Uint8Array): number;
+  /** Delivers a frame of `lines` `T<name>\n` lines from `from` (a peer) to every receiving session. */
+  fanOut(frame: Uint8Array, lines?: number, from?: string): number;
   /** The session's receive flag changed. */
   setReceiving(session: Session, receiving: boolean): void;
   /** The session's hello was accepted: features may read its options (e.g. `m`). */
@@ -185,6 +185,7 @@ export class Session {
     TRIGGER_RUN.lastIndex = 0; // non-ASCII decodes to other characters: the run ends before it
     if (!TRIGGER_RUN.test(decoder.decode(chunk))) return chunk;
     const end = TRIGGER_RUN.lastIndex;
+    const before = this.#lines;
     for (
       let i = chunk.indexOf(LF);
       i !== -1 && i < end;
@@ -192,8 +193,9 @@ export class Session {
     ) {
       this.#lines++;
     }
+    const lines = this.#lines - before;
     this.#flushBatch();
-    this.#host.fanOut(chunk.slice(0, end));
+    this.#host.fanOut(chunk.slice(0, end), lines, this.peer);
     return chunk.subarray(end);
   }
 
@@ -307,9 +309,10 @@ export class Session {
       offset += line.length;
       frame[offset++] = LF;
     }
+    const lines = this.#batch.length;
     this.#batch = [];
     this.#batchBytes = 0;
-    this.#host.fanOut(frame);
+    this.#host.fanOut(frame, lines, this.peer);
   }
 
   /** Sets flags from an `F` command. */
@@ -346,6 +349,7 @@ export class Session {
     });
     this.connection.closeAfterFlush(encoder.encode(line + "\n"), reason, {
       fault: true,
+      properties: { code },
     });
   }
 }

@@ -20,6 +20,8 @@ import type { Agent } from "./agent.ts";
 import { AgentRegistry } from "./agent_host.ts";
 import { type AgentsLog, Hub } from "./hub.ts";
 import { logLimit, resolveLimits } from "../limits.ts";
+import { EMD_API } from "../metrics/emd_agent.ts";
+import type { AgentStats } from "../metrics/stats.ts";
 
 /**
  * Checks the agents a server is asked to host.
@@ -30,6 +32,11 @@ export function checkAgents(agents: readonly Agent[]): void {
   for (const agent of agents) {
     if (typeof agent?.api !== "string" || typeof agent.verbs !== "object") {
       throw new TypeError("Invalid agent: expected { api, verbs }");
+    }
+    if (agent.api === EMD_API) {
+      throw new TypeError(
+        `Agent API name "${EMD_API}" is reserved: emd's own agent uses it`,
+      );
     }
     if (seen.has(agent.api)) {
       throw new TypeError(`Duplicate agent API name "${agent.api}"`);
@@ -73,8 +80,26 @@ export function agentsFeature(host: FeatureHost, log: AgentsLog): Feature {
       }
     },
     onClose: (session) => hub.forget(hub.receiverOf(session)),
+    report: () => ({
+      agents: agentStats(registry),
+      subscriptions: hub.subscriptionCounts(),
+    }),
     stop: () => registry.stop(),
   };
+}
+
+/** The hosted agents with their verbs and events (emd's own agent not listed). */
+function agentStats(registry: AgentRegistry): AgentStats[] {
+  return [...registry.hosts.values()]
+    .filter((host) => host.api !== EMD_API)
+    .map((host) => ({
+      api: host.api,
+      verbs: Object.keys(host.agent.verbs),
+      events: [...host.events.values()].map((event) => ({
+        name: event.name,
+        subscribers: event.subscriberCount,
+      })),
+    }));
 }
 
 /** 1.2 commands from a 1.1 peer are ignored (lower case: it may not send them meaningfully). */
@@ -138,11 +163,15 @@ function callHandler(
     registry.call(verb, args.value, receiver, session.peer).finally(() =>
       inFlight.set(session, inFlight.get(session)! - 1)
     ).then(
-      (data) => answer(hub, session, id, JSON.stringify(data)),
+      (data) => {
+        hub.host.counters?.called("ok");
+        answer(hub, session, id, JSON.stringify(data));
+      },
       (error) => {
         const failure = error instanceof CallError
           ? error.failure
           : FAILURES.FAILED;
+        hub.host.counters?.called(failure);
         fail(
           hub,
           session,
@@ -230,7 +259,7 @@ function triggerHandler(hub: Hub): CommandHandler {
     }
     let count: number;
     try {
-      count = hub.trigger(hub.encode(name, dataText));
+      count = hub.trigger(hub.encode(name, dataText), session.peer);
     } catch (error) {
       return fail(
         hub,

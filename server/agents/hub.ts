@@ -174,7 +174,18 @@ export class Hub {
   push(event: EncodedEvent, direct: Iterable<Receiver> = []): number {
     const targets = new Set(direct);
     this.#addMatching(event.name, targets);
-    return deliverAll(event, targets);
+    return this.#counted(event, deliverAll(event, targets), agentOf(event));
+  }
+
+  /** How many receivers hold each name or pattern subscription. */
+  subscriptionCounts(): { pattern: string; receivers: number }[] {
+    const counts = new Map<string, number>();
+    for (const selectors of this.#selectors.values()) {
+      for (const pattern of selectors.keys()) {
+        counts.set(pattern, (counts.get(pattern) ?? 0) + 1);
+      }
+    }
+    return [...counts].map(([pattern, receivers]) => ({ pattern, receivers }));
   }
 
   /** Delivers to every receiving 1.2 connection and every agent but the sender. */
@@ -185,18 +196,18 @@ export class Hub {
     }
     for (const agent of this.agentReceivers) targets.add(agent);
     if (event.sender !== undefined) targets.delete(event.sender);
-    return deliverAll(event, targets);
+    return this.#counted(event, deliverAll(event, targets), agentOf(event));
   }
 
   /**
    * A client's trigger with data: matching subscribers get the `d` line; every other receiving
    * connection gets a plain `T<name>` when the name is a valid 1.1 name. One message per receiver.
    */
-  trigger(event: EncodedEvent): number {
+  trigger(event: EncodedEvent, from = "server"): number {
     const targets = new Set<Receiver>();
     this.#addMatching(event.name, targets);
     let count = deliverAll(event, targets);
-    if (!isValidName(event.name)) return count;
+    if (!isValidName(event.name)) return this.#counted(event, count, from);
     const plain = encoder.encode(`T${event.name}\n`);
     for (const session of this.host.sessions) {
       if (!session.receiving || session.connection.isClosed) continue;
@@ -204,6 +215,18 @@ export class Hub {
       if (receiver !== undefined && targets.has(receiver)) continue;
       session.connection.send(plain);
       count++;
+    }
+    return this.#counted(event, count, from);
+  }
+
+  /** Counts one event sent to `count` receivers and shows it to the tap; returns `count`. */
+  #counted(event: EncodedEvent, count: number, from: string): number {
+    const counters = this.host.counters;
+    if (counters === undefined || event.name.startsWith("emd/")) return count; // emd's reports
+    counters.triggers++;
+    counters.deliveries += count;
+    if (counters.tap.active) {
+      counters.tap.data(event.name, event.json, from, count);
     }
     return count;
   }
@@ -219,6 +242,11 @@ export class Hub {
       }
     }
   }
+}
+
+/** Who made an agent's event: its sender, else the agent whose API prefixes the name. */
+function agentOf(event: EncodedEvent): string {
+  return event.sender?.label ?? `agent:${event.name.split("/")[0]}`;
 }
 
 function deliverAll(event: EncodedEvent, targets: Set<Receiver>): number {

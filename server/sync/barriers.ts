@@ -96,6 +96,15 @@ export class BarrierTable<O> {
     this.#arrivals.delete(owner);
   }
 
+  /** Barriers with waiting parties: name, parties, who waits. */
+  list(): { name: string; parties: number; owners: O[] }[] {
+    return [...this.#barriers.values()].map(({ name, parties, arrivals }) => ({
+      name,
+      parties,
+      owners: arrivals.map((arrival) => arrival.owner),
+    }));
+  }
+
   /** How many parties wait at `name`. */
   waiting(name: string): number {
     return this.#barriers.get(name)?.arrivals.length ?? 0;

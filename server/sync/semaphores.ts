@@ -267,6 +267,11 @@ export class SemaphoreTable<O> {
     };
   }
 
+  /** Leases held. */
+  get leaseCount(): number {
+    return this.#leases;
+  }
+
   /** Names of the semaphores that have holds or waiters. */
   names(): string[] {
     return [...this.#sems.keys()];

@@ -16,6 +16,7 @@ import { BarrierTable } from "./barriers.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { SemaphoreTable } from "./semaphores.ts";
 import { memoryStore, type SyncStore } from "./store.ts";
+import { syncReport } from "./sync_report.ts";
 
 /** Where the sync feature logs. */
 export interface SyncLog {
@@ -69,6 +70,9 @@ export function syncFeature(
     ready,
     helloOptions: () => [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
     onClose: (session) => state.drop(session),
+    report: () => ({
+      sync: syncReport(state.latches, state.semaphores, state.barriers),
+    }),
     stop: () => state.stop(),
   };
 }
@@ -87,6 +91,21 @@ class SyncState {
   #latches = new Set<string>();
   #semaphores: SemaphoreTable<Session>;
   #barriers: BarrierTable<Session>;
+
+  /** Latched events, for reports. */
+  get latches(): ReadonlySet<string> {
+    return this.#latches;
+  }
+
+  /** Semaphores and locks, for reports. */
+  get semaphores(): SemaphoreTable<Session> {
+    return this.#semaphores;
+  }
+
+  /** Barriers, for reports. */
+  get barriers(): BarrierTable<Session> {
+    return this.#barriers;
+  }
 
   constructor(host: FeatureHost, log: SyncLog, clock: Clock) {
     this.#host = host;

@@ -1,0 +1,114 @@
+/** One event as seen passing through the server. */
+export interface TappedEvent {
+  /** The event's name. */
+  readonly name: string;
+  /** Bytes of its data as JSON text; 0 for a plain trigger. */
+  readonly bytes: number;
+  /** The start of its data (JSON text), at most {@link PREVIEW_CHARS} characters; absent without data. */
+  readonly preview?: string;
+  /** Who sent it: a peer (`host:port`) or `agent:<api>`. */
+  readonly from: string;
+  /** How many receivers it was queued for. */
+  readonly receivers: number;
+  /** When, in milliseconds since the epoch. */
+  readonly atMs: number;
+}
+
+/** What a listener gets every {@link TAP_INTERVAL_MS} while events pass. */
+export interface TapBatch {
+  /** Events of the interval, oldest first, at most {@link TAP_MAX_PER_BATCH}. */
+  readonly events: readonly TappedEvent[];
+  /** Events of the interval beyond that: counted, not listed. */
+  readonly skipped: number;
+}
+
+/** Characters of data kept as a preview. */
+export const PREVIEW_CHARS = 80;
+/** How often batches go out. */
+export const TAP_INTERVAL_MS = 250;
+/** Events listed per batch at most (400 a second): the rest are counted as skipped. */
+export const TAP_MAX_PER_BATCH = 100;
+
+const decoder = new TextDecoder();
+
+/**
+ * Watches events pass for `emstat --events` and the dashboard. It does nothing, and costs the hot
+ * path one property test, while nobody listens; with listeners it records a bounded number of
+ * events per interval, so watching a busy server never slows it much.
+ */
+export class EventTap {
+  #listeners = new Set<(batch: TapBatch) => void>();
+  #events: TappedEvent[] = [];
+  #skipped = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  /** True while someone listens: callers test it before building anything. */
+  get active(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /**
+   * Adds a listener; batches come every {@link TAP_INTERVAL_MS} while events pass.
+   * @returns a disposable that removes it (the last one stops the timer)
+   */
+  listen(listener: (batch: TapBatch) => void): Disposable {
+    this.#listeners.add(listener);
+    this.#timer ??= setInterval(() => this.#flush(), TAP_INTERVAL_MS);
+    return {
+      [Symbol.dispose]: () => {
+        this.#listeners.delete(listener);
+        if (this.#listeners.size === 0) this.stop();
+      },
+    };
+  }
+
+  /** Records a frame of plain `T<name>\n` lines that went to `receivers` receivers. */
+  plain(frame: Uint8Array, from: string, receivers: number): void {
+    const atMs = Date.now();
+    for (const line of decoder.decode(frame).split("\n")) {
+      if (line.length > 1) {
+        this.#add({ name: line.slice(1), bytes: 0, from, receivers, atMs });
+      }
+    }
+  }
+
+  /** Records an event with (or without) JSON data. */
+  data(
+    name: string,
+    json: string | undefined,
+    from: string,
+    receivers: number,
+  ): void {
+    if (name.startsWith("emd/")) return; // the tap's own output: never watched
+    const atMs = Date.now();
+    if (json === undefined) {
+      return this.#add({ name, bytes: 0, from, receivers, atMs });
+    }
+    const preview = json.length > PREVIEW_CHARS
+      ? json.slice(0, PREVIEW_CHARS - 1) + "…"
+      : json;
+    this.#add({ name, bytes: json.length, preview, from, receivers, atMs });
+  }
+
+  /** Drops every listener and the timer (the server stops). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.clear();
+    this.#events = [];
+    this.#skipped = 0;
+  }
+
+  #add(event: TappedEvent): void {
+    if (this.#events.length < TAP_MAX_PER_BATCH) this.#events.push(event);
+    else this.#skipped++;
+  }
+
+  #flush(): void {
+    if (this.#events.length === 0 && this.#skipped === 0) return;
+    const batch = { events: this.#events, skipped: this.#skipped };
+    this.#events = [];
+    this.#skipped = 0;
+    for (const listener of this.#listeners) listener(batch);
+  }
+}
