@@ -41,6 +41,10 @@ export const TOOLS: Readonly<
     summary: "wait until N parties arrive",
     load: () => import("./embarrier.ts"),
   },
+  emstat: {
+    summary: "report what a server is doing",
+    load: () => import("./emstat.ts"),
+  },
 };
 
 /** What `em --help` prints. */
