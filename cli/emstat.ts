@@ -22,7 +22,7 @@ import {
 /** emstat's command line. */
 export const spec: ToolSpec = {
   name: "emstat",
-  usage: "[--json] [--watch MS | --events PATTERN [-c N]] hostname port",
+  usage: "[--json] [--watch MS] [--events PATTERN] [-c N] hostname port",
   help:
     `Reports what the em server at hostname:port is doing: connections, triggers and
 deliveries, disconnects by reason, agents, sync state, memory and CPU. Uses the
