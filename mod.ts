@@ -47,6 +47,7 @@ export {
   configureLogging,
   type EmServer,
   type LimitOptions,
+  type LogFormat,
   type LoggingOptions,
   type LogLevel,
   type ServerOptions,

@@ -40,7 +40,7 @@ export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--port-file PATH] (port | --free-port) server_name",
+    "[-q | -Q] [--log-format FORMAT] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--port-file PATH] (port | --free-port) server_name",
   help:
     `Runs the em server on port (1 to 65535, as in EM) with the name a quit must give.
 
@@ -52,6 +52,9 @@ Options:
                           PATH may be a FIFO (mkfifo) a script reads
   -q                      no informational messages (warnings and errors only)
   -Q                      no messages at all
+  --log-format FORMAT     text (default: "emd WARNING Closed …") or json (one
+                          JSON object per line with the same properties: peer,
+                          limit, value, reason, …). emd never colours its log
   --host ADDR             address to listen on (default 127.0.0.1). Elsewhere
                           without a secret, anyone who reaches it can trigger
                           events and stop emd: a warning says so
@@ -93,6 +96,7 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
   options: {
     q: { type: "boolean", short: "q" },
     Q: { type: "boolean", short: "Q" },
+    "log-format": { type: "string", default: "text" },
     host: { type: "string", default: "127.0.0.1" },
     ...Object.fromEntries(
       LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }]),
@@ -126,7 +130,14 @@ export async function run(args: string[]): Promise<number> {
   const security = readSecurity(values);
   if (typeof security === "number") return security;
   const level: LogLevel = values.Q ? null : values.q ? "warning" : "info";
-  await configureLogging({ level, prefix: "emd" });
+  const format = values["log-format"];
+  if (format !== "text" && format !== "json") {
+    return usageError(
+      spec,
+      `invalid --log-format "${format}": use text or json`,
+    );
+  }
+  await configureLogging({ level, prefix: "emd", format });
   const agents = await loadAgents((values.agent ?? []) as string[]);
   if (typeof agents === "number") return agents;
   const syncStore = openStore(values.data as string | undefined);

@@ -1,7 +1,18 @@
-import { configure, type LogRecord, reset } from "./_log.ts";
+import {
+  configure,
+  getJsonLinesFormatter,
+  type LogRecord,
+  reset,
+} from "./_log.ts";
 
 /** How much em logs: everything from `info`, only problems (`warning`), or nothing. */
 export type LogLevel = "debug" | "info" | "warning" | "error" | null;
+
+/**
+ * How a log line looks: `text` (`emd WARNING Closed …`) or `json` (one JSON object per line, by
+ * LogTape's JSON Lines formatter, the record's properties at the top level).
+ */
+export type LogFormat = "text" | "json";
 
 /** Options of {@link configureLogging}. */
 export interface LoggingOptions {
@@ -15,6 +26,11 @@ export interface LoggingOptions {
    * @default {"em"}
    */
   readonly prefix?: string;
+  /**
+   * How each line looks.
+   * @default {"text"}
+   */
+  readonly format?: LogFormat;
   /**
    * Where lines go.
    * @default {writes to standard error}
@@ -32,15 +48,19 @@ const encoder = new TextEncoder();
 export async function configureLogging(
   options: LoggingOptions = {},
 ): Promise<void> {
-  const { level = "info", prefix = "em" } = options;
+  const { level = "info", prefix = "em", format = "text" } = options;
   const write = options.write ??
     ((line: string) => Deno.stderr.writeSync(encoder.encode(line + "\n")));
   await reset();
   if (level === null) return;
+  const json = getJsonLinesFormatter({ properties: "flatten" });
+  const line = format === "json"
+    ? (record: LogRecord) => json(record).trimEnd() // the sink adds the line end
+    : (record: LogRecord) => formatRecord(prefix, record);
   await configure({
     reset: true,
     sinks: {
-      stderr: (record: LogRecord) => write(formatRecord(prefix, record)),
+      stderr: (record: LogRecord) => write(line(record)),
     },
     loggers: [
       { category: ["em"], lowestLevel: level, sinks: ["stderr"] },

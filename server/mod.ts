@@ -7,6 +7,7 @@ export type { ServerOptions, ServerTlsOptions } from "./server_options.ts";
 export { type LimitOptions } from "./limits.ts";
 export {
   configureLogging,
+  type LogFormat,
   type LoggingOptions,
   type LogLevel,
 } from "./logging.ts";
