@@ -54,6 +54,11 @@ export {
   type ServerTlsOptions,
   startServer,
 } from "./server/mod.ts";
+export {
+  Readiness,
+  type ReadinessCheck,
+  type ReadinessState,
+} from "./server/mod.ts";
 export type {
   AgentEventStats,
   AgentStats,

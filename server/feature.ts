@@ -3,6 +3,7 @@ import type { Session } from "./session.ts";
 import type { ServerOptions } from "./server_options.ts";
 import type { Counters } from "./metrics/counters.ts";
 import type { FeatureStats } from "./metrics/stats.ts";
+import type { Readiness } from "./metrics/readiness.ts";
 
 /** Handles one decoded command from a session that has said hello. */
 export type CommandHandler = (session: Session, message: Message) => void;
@@ -19,6 +20,8 @@ export interface FeatureHost {
   fanOut(frame: Uint8Array, lines?: number, from?: string): number;
   /** The server's running totals and event tap (absent in tests that need none). */
   readonly counters?: Counters;
+  /** Conditions of `/readyz`; a capability adds its own (e.g. "connected to the cluster"). */
+  readonly readiness?: Readiness;
   /** Stops the server. */
   quit(reason: string): void;
 }

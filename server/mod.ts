@@ -26,6 +26,11 @@ export {
   openSqliteStore,
   type SyncStore,
 } from "./sync/store.ts";
+export {
+  Readiness,
+  type ReadinessCheck,
+  type ReadinessState,
+} from "./metrics/readiness.ts";
 export type {
   AgentEventStats,
   AgentStats,

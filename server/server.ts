@@ -26,6 +26,7 @@ import { Counters } from "./metrics/counters.ts";
 import { collectStats } from "./metrics/collect.ts";
 import type { ServerStats } from "./metrics/stats.ts";
 import { emdAgent } from "./metrics/emd_agent.ts";
+import { Readiness } from "./metrics/readiness.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -47,6 +48,11 @@ export interface EmServer extends AsyncDisposable {
    * @param detail true to list the connections themselves
    */
   stats(detail?: boolean): ServerStats;
+  /**
+   * When the server is ready to serve (`/readyz`): listening and not stopping, plus the checks
+   * added here (a cluster adds "connected to it").
+   */
+  readonly readiness: Readiness;
   /** Closes every connection and the listener; resolves once all are closed. Idempotent. */
   close(reason?: string): Promise<void>;
 }
@@ -119,6 +125,7 @@ class Server implements EmServer, FeatureHost {
   #receivers = new Set<Session>();
   readonly flow: FlowControl;
   readonly counters: Counters = new Counters();
+  readonly readiness: Readiness = new Readiness();
   readonly startTimeMs: number = Date.now();
   #handlers: Map<string, CommandHandler>;
   #hello: Uint8Array;
@@ -143,6 +150,10 @@ class Server implements EmServer, FeatureHost {
     this.#helloDeadlines = new HelloDeadlines(limits.helloTimeoutMs);
     this.flow = new FlowControl(limits.maxQueuedBytes / 4);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    this.readiness.add(
+      "server",
+      () => this.#stopping === undefined ? undefined : "stopping",
+    );
     this.options = {
       ...options,
       agents: [emdAgent(this), ...(options.agents ?? [])],
