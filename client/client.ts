@@ -7,7 +7,6 @@ import {
   EmError,
   type EmErrorCode,
   type Hello,
-  importSecret,
   isValidName,
   type JsonValue,
   type Limits,
@@ -16,7 +15,6 @@ import {
   type Message,
 } from "../protocol/mod.ts";
 import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
-import { openSocket } from "./_socket.ts";
 import {
   agreeOnHello,
   errorCode,
@@ -30,43 +28,10 @@ import { TriggerWaits } from "./_trigger_waits.ts";
 import type { ConnectOptions, EmClient } from "./em_client.ts";
 import type { TriggerOptions } from "./sync.ts";
 
-export type { ConnectOptions, EmClient } from "./em_client.ts";
-
 const encoder = new TextEncoder();
 
-/**
- * Connects to an em server and exchanges hellos.
- * @param options where to connect and whether to receive triggers
- * @returns the connected client
- * @throws {EmError} code "connect" when unreachable or refused (or TLS fails), "protocol" for a
- * bad hello, "auth" when authentication fails, "timeout" when the server does not say hello in time
- * @throws {TypeError} for an empty secret
- */
-export async function connect(options: ConnectOptions): Promise<EmClient> {
-  const hostname = options.hostname ?? "127.0.0.1";
-  const where = `${hostname}:${options.port}`;
-  const key = options.secret === undefined
-    ? undefined
-    : await importSecret(options.secret);
-  const conn = await openSocket({ hostname, port: options.port }, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
-  const client = new Client(conn, where, options, key);
-  try {
-    await withTimeout(
-      client.handshake(),
-      options.connectTimeoutMs ?? 10_000,
-      `Cannot connect to "${where}"`,
-    );
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
-  return client;
-}
-
-class Client extends DelegatingClient implements EmClient {
+/** A connection to an em server after `connect()` opened its socket; `handshake()` comes first. */
+export class Client extends DelegatingClient implements EmClient {
   readonly receiving: boolean;
   readonly closed: Promise<EmError>;
   #server: Hello | undefined;
@@ -91,6 +56,7 @@ class Client extends DelegatingClient implements EmClient {
   #ready = false; // the handshake is over
   #closing: Promise<void> | undefined;
   #refusal: { code: EmErrorCode; text: string } | undefined; // the server's last `e`
+  #quitAnswer: ((refusal: EmError) => void) | undefined; // a pending 1.2 quit
   #resolveClosed!: (error: EmError) => void;
 
   constructor(
@@ -200,9 +166,27 @@ class Client extends DelegatingClient implements EmClient {
     return this.#send(`${COMMANDS.TRIGGER}${name}\n`);
   }
 
-  quit(serverName: string): Promise<void> {
+  async quit(serverName: string, options: WaitOptions = {}): Promise<void> {
     assertName(serverName);
-    return this.#send(`${COMMANDS.QUIT}${serverName}\n`);
+    const text = `${COMMANDS.QUIT}${serverName}\n`;
+    if ((this.#server?.minor ?? 0) < 2) return await this.#send(text); // 1.1: no answer either way
+    let refusal: EmError | undefined;
+    const answered = untilSettled((settle) => {
+      this.#quitAnswer = (error) => (refusal = error, settle());
+      this.#failures.add(settle); // the server ended the connection: it quit
+      return () => {
+        this.#quitAnswer = undefined;
+        this.#failures.delete(settle);
+      };
+    }, options);
+    await this.#send(text);
+    if (!await answered) {
+      throw new EmError(
+        "timeout",
+        `Cannot quit "${this.#where}": no answer within ${options.timeoutMs} ms`,
+      );
+    }
+    if (refusal !== undefined) throw refusal;
   }
 
   async flush(options: WaitOptions = {}): Promise<void> {
@@ -317,6 +301,12 @@ class Client extends DelegatingClient implements EmClient {
     if (letter === COMMANDS.ERROR) {
       if (this.sync.onMessage(message)) return; // names a sync request: not about the connection
       const [code = "", text = "no reason given"] = params;
+      if (this.#quitAnswer !== undefined && code === "refused") {
+        const where = this.#where;
+        return this.#quitAnswer(
+          new EmError("refused", `Cannot quit "${where}": ${text}`),
+        );
+      }
       this.#refusal = { code: errorCode(code), text };
       if (!this.#ready) this.#fail(this.#endReason()); // a refused hello: nothing will follow
       return;

@@ -1,6 +1,6 @@
 /**
  * What a connection to an em server offers ({@link EmClient}) and how to open one
- * ({@link ConnectOptions}); `connect()` in client.ts implements both.
+ * ({@link ConnectOptions}); `connect()` in connect.ts implements both.
  * @module
  */
 import type { EmError, Hello, JsonValue } from "../protocol/mod.ts";
@@ -121,8 +121,14 @@ export interface EmClient extends AsyncDisposable, SyncClient {
   events(pattern?: string, options?: { signal?: AbortSignal }): Subscription;
   /** The message size agreed with the server in the hello (4096 with a 1.1 server). */
   readonly maxMessageBytes: number;
-  /** Asks the server to quit; it does so only if `serverName` is its name. */
-  quit(serverName: string): Promise<void>;
+  /**
+   * Asks the server to quit; it does so only if `serverName` is its name. A 1.1 server never
+   * answers: resolves once sent. A 1.2 server answers: resolves once it has ended the connection
+   * (it quit), rejects when it refused.
+   * @throws {EmError} code "refused" (1.2) for a wrong name or a server that refuses every quit,
+   * "timeout" when a 1.2 server does neither within `options.timeoutMs`
+   */
+  quit(serverName: string, options?: WaitOptions): Promise<void>;
   /** A round trip: resolves once the server has processed everything sent before. */
   flush(options?: WaitOptions): Promise<void>;
   /** Sends what is queued, lets the server see our end, then closes. Idempotent. */

@@ -1,5 +1,5 @@
 import { EmError } from "../protocol/mod.ts";
-import { connect, type ConnectOptions, type EmClient } from "./client.ts";
+import { connect, type ConnectOptions, type EmClient } from "./connect.ts";
 
 /** Options of {@link openTriggerQueue}. */
 export interface TriggerQueueOptions {

@@ -33,10 +33,10 @@ export function coreCommands(host: FeatureHost): Map<string, CommandHandler> {
       if (rejectsOptions(session, message, "")) return;
       const name = message.command.params.join(",");
       if (host.options.remoteQuit === false) {
-        return session.drop("refused quit: quit over the network is disabled");
+        return refuseQuit(session, "quit over the network is disabled");
       }
       if (name !== host.name) {
-        return session.drop(`refused quit: wrong server name "${name}"`);
+        return refuseQuit(session, `wrong server name "${name}"`);
       }
       host.quit(`quit requested by ${session.peer}`);
     }],
@@ -45,6 +45,16 @@ export function coreCommands(host: FeatureHost): Map<string, CommandHandler> {
       session.reply(COMMANDS.PING, message.command.params);
     }],
   ]);
+}
+
+/**
+ * Logs a refused quit and drops it, as EM did; a 1.2 peer is also told why (`erefused,…`), so
+ * that emquit can say so. The connection stays open.
+ */
+function refuseQuit(session: Session, why: string): void {
+  session.drop(`refused quit: ${why}`);
+  if ((session.hello?.minor ?? 0) < 2) return;
+  session.sendError("refused", why[0]!.toUpperCase() + why.slice(1));
 }
 
 /** Fails the session if the message carries an upper-case option the handler does not know. */

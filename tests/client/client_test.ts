@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect, type EmClient } from "../../client/mod.ts";
 import { EmError } from "../../protocol/mod.ts";
 import { startServer } from "../../server/mod.ts";
+import { RawPeer } from "../_helpers/wire.ts";
 
 /** A port nothing listens on: bound, read, released. */
 function freePort(): number {
@@ -283,6 +284,57 @@ Deno.test("quit: stops a server with that name", async () => {
   await using client = await connect({ port: server.addr.port });
   await client.quit("t");
   assert.match(await server.finished, /^quit requested by 127\.0\.0\.1:\d+$/);
+});
+
+Deno.test("quit: a 1.2 server tells a wrong name; the connection stays open", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using client = await connect({ port: server.addr.port });
+  await assert.rejects(
+    client.quit("other"),
+    isEmError(
+      "refused",
+      `Cannot quit "127.0.0.1:${server.addr.port}": Wrong server name "other"`,
+    ),
+  );
+  await client.flush(); // still served
+  await client.quit("t");
+  assert.match(await server.finished, /^quit requested by 127\.0\.0\.1:\d+$/);
+});
+
+Deno.test("quit: a 1.1 peer hears nothing about a wrong name, as in EM; a 1.2 peer hears why", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using old = await RawPeer.greeted(server.addr.port, "H1.1");
+  await old.send("Qother\n");
+  assert.deepEqual(await old.roundTrip(), []); // nothing before the ping's answer
+  await using peer = await RawPeer.greeted(server.addr.port, "H1.2");
+  await peer.send("Qother\n");
+  assert.deepEqual(await peer.roundTrip(), [
+    'erefused,Wrong server name "other"',
+  ]);
+});
+
+Deno.test("quit: a 1.2 server that neither quits nor answers is a timeout", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  const serving = (async () => {
+    using conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("H1.2\n"));
+    const buffer = new Uint8Array(256);
+    while (
+      await conn.read(buffer) !== null
+    ) { /* reads the hello and the quit, answers nothing */ }
+  })();
+  {
+    await using client = await connect({ port });
+    await assert.rejects(
+      client.quit("t", { timeoutMs: 50 }),
+      isEmError(
+        "timeout",
+        `Cannot quit "127.0.0.1:${port}": no answer within 50 ms`,
+      ),
+    );
+  }
+  await serving;
 });
 
 Deno.test('close: idempotent; pending waits reject with EmError "closed"', async () => {

@@ -209,8 +209,13 @@ Deno.test("auth: with remoteQuit false even an authenticated quit is refused and
     port: server.addr.port,
     secret: SECRET,
   });
-  await client.quit("t");
-  await client.flush();
+  await assert.rejects(
+    client.quit("t"),
+    (error) =>
+      error instanceof EmError && error.code === "refused" &&
+      error.message ===
+        `Cannot quit "127.0.0.1:${server.addr.port}": Quit over the network is disabled`,
+  );
   await logs.waitFor(
     /WARNING Dropped a message from 127\.0\.0\.1:\d+: refused quit: quit over the network is disabled$/,
   );
