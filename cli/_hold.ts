@@ -2,10 +2,11 @@
  * What emlock and emsem share: run a command while holding a mutex or semaphore bound to the
  * connection, and the lease modes (--acquire, --release, --renew).
  */
-import { connect, type EmClient, type Hold } from "../client/mod.ts";
+import type { EmClient, Hold } from "../client/mod.ts";
 import { EmError, isValidExtendedName } from "../protocol/mod.ts";
 import { READY_FILE_OPTION, ReadyFile } from "./_ready_file.ts";
 import {
+  connectTool,
   err,
   EXIT,
   out,
@@ -14,6 +15,7 @@ import {
   parseTool,
   reportFailure,
   type ServerTarget,
+  TimeLimit,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -25,13 +27,14 @@ export async function runHoldTool(
   withPermits: boolean,
 ): Promise<number> {
   const [own, command] = splitCommand(args);
-  const parsed = parseTool(spec, own);
+  // too many arguments may be a command without "--": parsePlan counts them and says which
+  const parsed = parseTool({ ...spec, maxPositionals: Infinity }, own);
   if (typeof parsed === "number") return parsed;
   const server = parseServer(spec, parsed);
   if (typeof server === "number") return server;
   const plan = parsePlan(spec, parsed, command, withPermits);
   if (typeof plan === "number") return plan;
-  return await runPlan(spec.name, server, plan);
+  return await runPlan(spec, server, plan);
 }
 
 /** Options of emlock and emsem besides CLIENT_OPTIONS. */
@@ -92,6 +95,12 @@ function parsePlan(
   const mode = (modes[0] ?? "run") as HoldPlan["mode"];
   const rest = parsed.positionals.slice(2);
   const wanted = mode === "release" || mode === "renew" || withPermits ? 2 : 1;
+  if (mode === "run" && command === undefined && rest.length > wanted) {
+    return usageError(
+      spec,
+      `"--" is missing before the command "${rest.slice(wanted).join(" ")}"`,
+    );
+  }
   if (rest.length !== wanted) {
     return usageError(
       spec,
@@ -190,20 +199,24 @@ function parseWhole(text: string, min: number): number | null {
 
 /** Runs one parsed plan of `tool`; returns the exit code. */
 async function runPlan(
-  tool: string,
+  spec: ToolSpec,
   server: ServerTarget,
   plan: HoldPlan,
 ): Promise<number> {
+  const tool = spec.name;
   const readyFile = "take" in plan
     ? plan.take.readyFile
     : new ReadyFile(undefined);
+  const limit = new TimeLimit("take" in plan ? plan.take.timeoutMs : -1); // connecting counts
   try {
-    await using client = await connect({ ...server, appName: tool });
+    const connected = await connectTool(spec, server, { limit });
+    if (typeof connected === "number") return connected;
+    await using client = connected;
     switch (plan.mode) {
       case "run":
-        return await runCommand(tool, client, plan.take, plan.command);
+        return await runCommand(tool, client, plan.take, plan.command, limit);
       case "acquire":
-        return await acquireLease(client, plan.take);
+        return await acquireLease(client, plan.take, limit);
       case "release":
         await client.releaseLease(plan.name, plan.token);
         return EXIT.OK;
@@ -223,17 +236,25 @@ async function runPlan(
 }
 
 /** Takes the permits; the ready file is written once the server has queued (or granted) it. */
-async function take(client: EmClient, take: Take): Promise<Hold> {
+async function take(
+  client: EmClient,
+  take: Take,
+  limit: TimeLimit,
+): Promise<Hold> {
   const held = client.semaphore(take.name, take.permits, {
-    timeoutMs: take.timeoutMs,
+    timeoutMs: limit.leftMs(),
     ...(take.ttlMs === undefined ? {} : { ttlMs: take.ttlMs }),
   });
   await take.readyFile.writeOnceProcessed(client, held);
   return await held;
 }
 
-async function acquireLease(client: EmClient, lease: Take): Promise<number> {
-  const hold = await take(client, lease);
+async function acquireLease(
+  client: EmClient,
+  lease: Take,
+  limit: TimeLimit,
+): Promise<number> {
+  const hold = await take(client, lease, limit);
   out(hold.token); // the lease outlives this connection
   return EXIT.OK;
 }
@@ -244,8 +265,9 @@ async function runCommand(
   client: EmClient,
   what: Take,
   command: string[],
+  limit: TimeLimit,
 ): Promise<number> {
-  await using hold = await take(client, what);
+  await using hold = await take(client, what, limit);
   const target: { child?: Deno.ChildProcess } = {};
   using _forwarding = forwardSignals(target); // armed first: no signal kills emlock meanwhile
   let child: Deno.ChildProcess;

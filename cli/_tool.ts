@@ -1,6 +1,6 @@
 import { ArgsError, type OptionSpecs, parseArgs } from "./_args.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import type { ConnectOptions } from "../client/mod.ts";
+import { connect, type ConnectOptions, type EmClient } from "../client/mod.ts";
 import { EmError, isValidName, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
 
 /** Exit codes, a contract with scripts. */
@@ -98,13 +98,25 @@ export function parsePort(text: string): number | undefined {
  * apply to every tool (security, say) are added here once.
  */
 export const CLIENT_OPTIONS: OptionSpecs = {
+  "connect-timeout": { type: "string" },
   "secret-file": { type: "string" },
   tls: { type: "boolean" },
   "tls-ca": { type: "string" },
 };
 
+/** The least a tool's own time limit leaves for connecting and the hellos. */
+export const MIN_CONNECT_MS = 1000;
+
+/** Milliseconds a client tool gives connecting and the hellos unless --connect-timeout says. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
 /** What --help adds for the CLIENT_OPTIONS, after the tool's own help. */
 export const CLIENT_HELP = `Connection options (every client tool):
+  --connect-timeout MS    time to connect and exchange hellos, and for the server
+                          to confirm a trigger or answer a quit (default ${DEFAULT_CONNECT_TIMEOUT_MS}).
+                          A tool's own time limit (emwait's ms_timeout, -W,
+                          --timeout) bounds connecting too, leaving it at least
+                          ${MIN_CONNECT_MS} ms. No answer in time: exit 1, never 2
   --secret-file PATH      the server's shared secret, read from PATH (a trailing
                           newline is ignored); without it EM_SECRET is used.
                           Never put a secret on the command line
@@ -120,10 +132,9 @@ export function helpText(spec: ToolSpec): string {
 }
 
 /** Where (and how) a client tool connects; spread it into `connect()`. */
-export type ServerTarget = Pick<
-  ConnectOptions,
-  "hostname" | "port" | "secret" | "tls"
->;
+export type ServerTarget =
+  & Pick<ConnectOptions, "hostname" | "port" | "secret" | "tls">
+  & { readonly connectTimeoutMs: number };
 
 /** The environment variable holding the shared secret (when no --secret-file is given). */
 export const SECRET_ENV = "EM_SECRET";
@@ -195,6 +206,18 @@ export function parseServer(
   const [hostname, portText] = parsed.positionals as [string, string];
   const port = parsePort(portText);
   if (port === undefined) return usageError(spec, `invalid port "${portText}"`);
+  const timeoutText = parsed.values["connect-timeout"];
+  const connectTimeoutMs = timeoutText === undefined
+    ? DEFAULT_CONNECT_TIMEOUT_MS
+    : /^\d{1,10}$/.test(String(timeoutText)) && Number(timeoutText) > 0
+    ? Number(timeoutText)
+    : undefined;
+  if (connectTimeoutMs === undefined) {
+    return usageError(
+      spec,
+      `invalid --connect-timeout "${timeoutText}": use milliseconds above 0`,
+    );
+  }
   const secret = readSecret(spec.name, parsed.values);
   if (typeof secret === "number") return secret;
   const tls = readClientTls(spec.name, parsed.values);
@@ -202,6 +225,7 @@ export function parseServer(
   return {
     hostname,
     port,
+    connectTimeoutMs,
     ...(secret === undefined ? {} : { secret }),
     ...(tls === undefined ? {} : { tls }),
   };
@@ -218,18 +242,87 @@ export function checkName(
     : usageError(spec, `invalid ${what} "${name}": use [A-Za-z0-9_]+`);
 }
 
-/** Turns a failure into one stderr line and exit code 1 (2 for a timeout). */
+/**
+ * Turns a failure into one stderr line and exit code 1. A timeout of what the tool was asked
+ * (exit 2, "timeout" on stdout) is the tool's own business: a server that does not answer, at
+ * connect or later, is a failure.
+ */
 export function reportFailure(name: string, error: unknown): number {
   if (
     error instanceof EmError || error instanceof TypeError ||
     error instanceof RangeError
   ) {
     err(`${name}: ${error.message}`);
-    return error instanceof EmError && error.code === "timeout"
-      ? EXIT.TIMEOUT
-      : EXIT.FAILURE;
+    return EXIT.FAILURE;
   }
   throw error;
+}
+
+/** A client tool's own time limit, counted from its start. */
+export class TimeLimit {
+  readonly #limitMs: number;
+  readonly #startMs = performance.now();
+
+  /** @param limitMs the limit; negative: none */
+  constructor(limitMs: number) {
+    this.#limitMs = limitMs;
+  }
+
+  /** What is left of the limit (never below 0); negative when there is none. */
+  leftMs(): number {
+    if (this.#limitMs < 0) return this.#limitMs;
+    return Math.max(
+      0,
+      Math.round(this.#limitMs - (performance.now() - this.#startMs)),
+    );
+  }
+
+  /**
+   * The connect timeout under this limit: the limit, but at least MIN_CONNECT_MS (a limit of 0
+   * or 1 still reaches the server and asks what it has), and never more than the server's
+   * connect timeout. The limit was set just before connecting: its whole length, so that a
+   * message names what was asked.
+   */
+  connectTimeoutMs(server: ServerTarget): number {
+    if (this.#limitMs < 0) return server.connectTimeoutMs;
+    const limit = Math.max(this.#limitMs, MIN_CONNECT_MS);
+    return Math.min(server.connectTimeoutMs, limit);
+  }
+}
+
+/** How a client tool connects besides its server. */
+export interface ToolConnectOptions {
+  /** Receive triggers. */
+  readonly receive?: boolean;
+  /** Cancels the connect (the caller handles `signal.reason`). */
+  readonly signal?: AbortSignal;
+  /** The tool's own time limit, which bounds connecting and the hellos too. */
+  readonly limit?: TimeLimit;
+}
+
+/**
+ * Connects a client tool to its server. Any failure to connect (unreachable, refused, no hello
+ * in time) prints one stderr line and gives exit code 1; an abort by `signal` rethrows its reason.
+ */
+export async function connectTool(
+  spec: ToolSpec,
+  server: ServerTarget,
+  options: ToolConnectOptions = {},
+): Promise<EmClient | number> {
+  const { receive = false, signal, limit } = options;
+  try {
+    return await connect({
+      ...server,
+      connectTimeoutMs: limit?.connectTimeoutMs(server) ??
+        server.connectTimeoutMs,
+      appName: spec.name,
+      receive,
+      ...(signal === undefined ? {} : { signal }),
+    });
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw error;
+    return reportFailure(spec.name, error);
+  }
 }
 
 const encoder = new TextEncoder();

@@ -1,13 +1,14 @@
-import { connect } from "../client/mod.ts";
 import { EmError, isValidExtendedName } from "../protocol/mod.ts";
 import { READY_FILE_OPTION, ReadyFile } from "./_ready_file.ts";
 import {
   CLIENT_OPTIONS,
+  connectTool,
   EXIT,
   out,
   parseServer,
   parseTool,
   reportFailure,
+  TimeLimit,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -60,10 +61,13 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const readyFile = new ReadyFile(parsed.values["ready-file"] as string);
+  const limit = new TimeLimit(Number(timeoutText)); // connecting counts too
   try {
-    await using client = await connect({ ...server, appName: "embarrier" });
+    const connected = await connectTool(spec, server, { limit });
+    if (typeof connected === "number") return connected;
+    await using client = connected;
     const passed = client.barrier(name, Number(partiesText), {
-      timeoutMs: Number(timeoutText),
+      timeoutMs: limit.leftMs(),
     });
     await readyFile.writeOnceProcessed(client, passed);
     await passed;

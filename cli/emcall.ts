@@ -1,13 +1,14 @@
-import { connect } from "../client/mod.ts";
 import { CallError, EmError, type JsonValue } from "../protocol/mod.ts";
 import {
   CLIENT_OPTIONS,
+  connectTool,
   err,
   EXIT,
   out,
   parseServer,
   parseTool,
   reportFailure,
+  TimeLimit,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -22,7 +23,9 @@ export const spec: ToolSpec = {
 line of JSON.
 
 Options:
-  -W ms    give up after ms milliseconds (exit 2); default: wait forever
+  -W ms    give up after ms milliseconds from the start, connecting included
+           (exit 2; a server that does not say hello in time: exit 1);
+           default: wait forever
 
 Exit 0: the verb succeeded. Exit 1: the verb failed (stderr: "emcall: CODE: MESSAGE"),
 or the server is unreachable, speaks only 1.1, or was lost. Exit 2: timed out.
@@ -58,11 +61,14 @@ export async function run(args: string[]): Promise<number> {
       `invalid -W "${parsed.values.W}": use milliseconds`,
     );
   }
+  const limit = new TimeLimit(timeoutMs);
+  const connected = await connectTool(spec, server, { limit });
+  if (typeof connected === "number") return connected;
   try {
-    await using client = await connect({ ...server, appName: "emcall" });
+    await using client = connected;
     const reply = await withDeadline(
       client.call(verb, callArgs),
-      timeoutMs,
+      limit.leftMs(),
       `No reply from "${verb}"`,
     );
     out(JSON.stringify(reply));
@@ -71,6 +77,10 @@ export async function run(args: string[]): Promise<number> {
     if (error instanceof CallError) {
       err(`emcall: ${error.failure}: ${error.message}`);
       return EXIT.FAILURE;
+    }
+    if (error instanceof EmError && error.code === "timeout") {
+      err(`emcall: ${error.message}`); // -W: what was asked timed out
+      return EXIT.TIMEOUT;
     }
     return reportFailure(spec.name, error);
   }

@@ -1,4 +1,4 @@
-import { connect, type DataEvent, type EmClient } from "../client/mod.ts";
+import type { DataEvent, EmClient } from "../client/mod.ts";
 import {
   compilePattern,
   EmError,
@@ -8,6 +8,7 @@ import {
 import { parseTimeout } from "./emcall.ts";
 import {
   CLIENT_OPTIONS,
+  connectTool,
   err,
   EXIT,
   out,
@@ -15,6 +16,7 @@ import {
   parseTool,
   reportFailure,
   type ServerTarget,
+  TimeLimit,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -31,7 +33,8 @@ Plain triggers of a matching name print with "data": null.
 
 Options:
   -c N             exit 0 after N events
-  -W ms            exit 2 when ms milliseconds pass first (with or without -c)
+  -W ms            exit 2 when ms milliseconds pass first (with or without -c),
+                   counted from the start: connecting is bounded by it too
   --call api/verb  after subscribing, call an agent's verb that subscribes this
                    connection (e.g. speed/subscribe); its events print too
   --args JSON      the verb's arguments (default: none)
@@ -70,11 +73,20 @@ export async function run(args: string[]): Promise<number> {
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  const timer = plan.timeoutMs < 0
-    ? undefined
-    : setTimeout(() => stop.abort("timeout"), plan.timeoutMs);
+  const limit = new TimeLimit(plan.timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await subscribeAndPrint(plan, stop.signal);
+    const connected = await connectTool(spec, plan.server, {
+      receive: true,
+      signal: stop.signal,
+      limit,
+    });
+    if (typeof connected === "number") return connected;
+    await using client = connected;
+    if (plan.timeoutMs >= 0) {
+      timer = setTimeout(() => stop.abort("timeout"), limit.leftMs());
+    }
+    return await subscribeAndPrint(client, plan, stop.signal);
   } catch (error) {
     if (stop.signal.aborted && error === stop.signal.reason) {
       return finish(stop.signal.reason, plan.timeoutMs);
@@ -87,15 +99,10 @@ export async function run(args: string[]): Promise<number> {
 }
 
 async function subscribeAndPrint(
+  client: EmClient,
   plan: Plan,
   signal: AbortSignal,
 ): Promise<number> {
-  await using client = await connect({
-    ...plan.server,
-    receive: true,
-    appName: "emsub",
-    signal,
-  });
   const events = client.events(undefined, { signal }); // open before any event can arrive
   await subscribe(client, plan.names, signal);
   if (plan.call !== undefined) {

@@ -1,8 +1,8 @@
-import { connect } from "../client/mod.ts";
 import { isValidExtendedName, type JsonValue } from "../protocol/mod.ts";
 import {
   checkName,
   CLIENT_OPTIONS,
+  connectTool,
   EXIT,
   out,
   parseServer,
@@ -58,16 +58,16 @@ export async function run(args: string[]): Promise<number> {
   }
   const badName = checkName(spec, name);
   if (badName !== undefined) return badName;
+  const connected = await connectTool(spec, server);
+  if (typeof connected === "number") return connected;
   try {
-    await using client = await connect({
-      ...server,
-      appName: "emtrigger",
-    });
+    await using client = connected;
     if (parsed.values.latch) await client.trigger(name, { latch: true });
     else if (parsed.values.reset) await client.reset(name);
     else {
       await client.trigger(name);
-      await client.flush({ timeoutMs: 10_000 }); // the server has processed it, not just received it
+      // the server has processed it, not just received it
+      await client.flush({ timeoutMs: server.connectTimeoutMs });
     }
     return EXIT.OK;
   } catch (error) {
@@ -92,8 +92,10 @@ async function triggerData(
   } catch (error) {
     return usageError(spec, `invalid --data JSON: ${(error as Error).message}`);
   }
+  const connected = await connectTool(spec, server);
+  if (typeof connected === "number") return connected;
   try {
-    await using client = await connect({ ...server, appName: "emtrigger" });
+    await using client = connected;
     out(String(await client.trigger(name, data)));
     return EXIT.OK;
   } catch (error) {

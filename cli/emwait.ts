@@ -1,12 +1,14 @@
-import { connect, type EmClient } from "../client/mod.ts";
+import type { EmClient } from "../client/mod.ts";
 import {
   checkName,
   CLIENT_OPTIONS,
+  connectTool,
   EXIT,
   out,
   parseServer,
   parseTool,
   reportFailure,
+  TimeLimit,
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
@@ -30,8 +32,12 @@ unless --print is given.
                     confirmed the wait: a trigger sent after PATH appears is never
                     missed. PATH may be a FIFO (mkfifo) the script reads.
 
+ms_timeout counts from emwait's start: connecting and the hellos take from it
+(--connect-timeout, below, bounds them on their own).
+
 Exit 0: triggered or latched. Exit 2: timed out (prints "timeout" on stdout).
-Exit 1: server unreachable, refused or lost, or PATH not writable.
+Exit 1: server unreachable, refused, silent (no hello in time) or lost, or PATH
+not writable.
 Exit 64: bad arguments.`,
   options: {
     ...CLIENT_OPTIONS,
@@ -45,7 +51,7 @@ Exit 64: bad arguments.`,
 /** What one emwait run waits for. */
 interface WaitPlan {
   readonly names: readonly string[];
-  readonly timeoutMs: number;
+  readonly limit: TimeLimit;
   readonly print: boolean;
   readonly readyFile: ReadyFile;
 }
@@ -68,18 +74,17 @@ export async function run(args: string[]): Promise<number> {
       `invalid ms_timeout "${timeoutText}": use milliseconds or -1`,
     );
   }
+  const limit = new TimeLimit(Number(timeoutText)); // connecting counts too
   const plan: WaitPlan = {
     names: [...new Set(names)],
-    timeoutMs: Number(timeoutText),
+    limit,
     print: names.length > 1 || parsed.values.print === true,
     readyFile: new ReadyFile(parsed.values["ready-file"] as string | undefined),
   };
   try {
-    await using client = await connect({
-      ...server,
-      receive: true,
-      appName: "emwait",
-    });
+    const connected = await connectTool(spec, server, { receive: true, limit });
+    if (typeof connected === "number") return connected;
+    await using client = connected;
     const fired = await waitFor(client, plan);
     if (fired === null) {
       out("timeout");
@@ -101,7 +106,7 @@ async function waitFor(
 ): Promise<string | null> {
   const ready = Promise.withResolvers<void>();
   // the timeout never ends the wait before the server answered: 0 still finds a latched name
-  const fired = client.waitAny(plan.names, plan.timeoutMs, {
+  const fired = client.waitAny(plan.names, plan.limit.leftMs(), {
     onReady: ready.resolve,
   });
   if (plan.readyFile.path === undefined) return await fired;

@@ -16,6 +16,11 @@ export interface TriggerQueueOptions {
   readonly secret?: string | Uint8Array;
   /** Speak TLS (see `connect`). */
   readonly tls?: ConnectOptions["tls"];
+  /**
+   * Milliseconds each connection attempt may take, hellos included (see `connect`).
+   * @default {10000}
+   */
+  readonly connectTimeoutMs?: number;
   /** Also receive triggers, and end (`ended` settles with "quit") once this event is triggered. */
   readonly quitEvent?: string;
   /**
@@ -189,6 +194,9 @@ class Queue implements TriggerQueue {
         ...(this.#options.appName ? { appName: this.#options.appName } : {}),
         ...(this.#options.secret ? { secret: this.#options.secret } : {}),
         ...(this.#options.tls ? { tls: this.#options.tls } : {}),
+        ...(this.#options.connectTimeoutMs === undefined
+          ? {}
+          : { connectTimeoutMs: this.#options.connectTimeoutMs }),
         receive: this.#options.quitEvent !== undefined,
         signal: this.#abort.signal,
       });

@@ -17,11 +17,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-Deno.test("emd: emquit with a wrong name leaves it running", async () => {
+Deno.test("emd: emquit with a wrong name says so (exit 1) and leaves it running", async () => {
   await using emd = await startEmd("srv");
   const port = String(emd.port);
   const wrong = await runTool(["emquit", "127.0.0.1", port, "other"]);
-  assert.deepEqual(wrong, { code: 0, stdout: "", stderr: "" }); // sent; emd decides
+  assert.deepEqual(wrong, {
+    code: 1,
+    stdout: "",
+    stderr:
+      `emquit: Cannot quit "127.0.0.1:${port}": Wrong server name "other"\n`,
+  });
   await emd.waitForLog('refused quit: wrong server name "other"');
   {
     await using client = await connect({ port: emd.port });
@@ -30,6 +35,24 @@ Deno.test("emd: emquit with a wrong name leaves it running", async () => {
   const right = await runTool(["emquit", "127.0.0.1", port, "srv"]);
   assert.deepEqual(right, { code: 0, stdout: "", stderr: "" });
   assert.equal((await emd.exited()).code, 0);
+});
+
+Deno.test("emquit: a 1.1 server never answers: exit 0 once sent, as EM did", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const heard = (async () => {
+    using conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("H1.1\n"));
+    let text = "";
+    const buffer = new Uint8Array(256);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return text; // everything emquit sent, up to its end
+  })();
+  const port = String((listener.addr as Deno.NetAddr).port);
+  const result = await runTool(["emquit", "127.0.0.1", port, "other"]);
+  assert.deepEqual(result, { code: 0, stdout: "", stderr: "" });
+  assert.match(await heard, /\nQother\n$/);
 });
 
 Deno.test("emd: -q logs only problems, -Q logs nothing", async () => {

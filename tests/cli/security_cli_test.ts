@@ -165,11 +165,16 @@ Deno.test("security cli: emd takes its secret from EM_SECRET; quit needs it", as
   assert.equal((await emd.exited()).code, 0);
 });
 
-Deno.test("security cli: emd --no-remote-quit logs a quit and goes on", async () => {
+Deno.test("security cli: emd --no-remote-quit logs a quit, tells emquit (exit 1) and goes on", async () => {
   await using emd = await startEmd("t", ["--no-remote-quit"]);
   const port = String(emd.port);
   const quit = await runTool(["emquit", "127.0.0.1", port, "t"]);
-  assert.deepEqual(quit, { code: 0, stdout: "", stderr: "" }); // delivered; emd decides
+  assert.deepEqual(quit, {
+    code: 1,
+    stdout: "",
+    stderr:
+      `emquit: Cannot quit "127.0.0.1:${port}": Quit over the network is disabled\n`,
+  });
   await emd.waitForLog(
     /WARNING Dropped a message from 127\.0\.0\.1:\d+: refused quit: quit over the network is disabled\n/,
   );

@@ -125,6 +125,14 @@ Deno.test("tools: bad arguments print the usage on stderr and exit 64", async ()
     ],
     [["emquit"], usageError("emquit", "expected 3 arguments, got 0")],
     [
+      ["emlock", "h", "1", "deploy", "make", "all"],
+      usageError("emlock", '"--" is missing before the command "make all"'),
+    ],
+    [
+      ["emsem", "h", "1", "pool", "3", "make"],
+      usageError("emsem", '"--" is missing before the command "make"'),
+    ],
+    [
       ["emquit", "-q", "h", "1", "srv"],
       usageError("emquit", 'unknown option "-q"'),
     ],
