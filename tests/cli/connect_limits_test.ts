@@ -48,6 +48,7 @@ const CLIENT_ARGS: Readonly<Record<string, string[]>> = {
   emlock: ["name", "--", "true"],
   emsem: ["name", "2", "--", "true"],
   embarrier: ["name", "2"],
+  emstat: [],
 };
 
 Deno.test("connect limits: every connecting tool is in the table (emtail retries by design)", () => {
@@ -74,11 +75,17 @@ Deno.test("connect limits: a port that never says hello is exit 1 with --connect
   await using silent = silentServer();
   const host = ["127.0.0.1", String(silent.port)];
   const names = Object.keys(CLIENT_ARGS);
-  const results = await Promise.all(names.map((name) => {
-    const [first, ...rest] = CLIENT_ARGS[name]!;
-    const args = [name, "--connect-timeout", "300", ...host, first!, ...rest];
-    return runTool(args);
-  }));
+  const results = await Promise.all(
+    names.map((name) =>
+      runTool([
+        name,
+        "--connect-timeout",
+        "300",
+        ...host,
+        ...CLIENT_ARGS[name]!,
+      ])
+    ),
+  );
   assert.deepEqual(
     Object.fromEntries(names.map((name, i) => [name, results[i]])),
     Object.fromEntries(
