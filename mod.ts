@@ -54,6 +54,7 @@ export {
   type ServerTlsOptions,
   startServer,
 } from "./server/mod.ts";
+export type { TapBatch, TappedEvent } from "./server/mod.ts";
 export {
   Readiness,
   type ReadinessCheck,

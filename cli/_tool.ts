@@ -327,6 +327,22 @@ export async function connectTool(
 
 const encoder = new TextEncoder();
 
+/**
+ * Calls `stop` on SIGINT or SIGTERM (SIGINT only on Windows) until disposed: how a tool that runs
+ * until stopped ends cleanly (exit 0).
+ */
+export function onStopSignals(stop: () => void): Disposable {
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  return {
+    [Symbol.dispose]: () => {
+      for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    },
+  };
+}
+
 /** Writes a line to stdout. */
 export function out(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));

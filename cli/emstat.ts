@@ -5,11 +5,12 @@ import {
   EmError,
   isValidPattern,
 } from "../protocol/mod.ts";
-import type { ServerStats } from "../server/mod.ts";
+import type { ServerStats, TapBatch, TappedEvent } from "../server/mod.ts";
 import { formatReport } from "./_stat_report.ts";
 import {
   CLIENT_OPTIONS,
   EXIT,
+  onStopSignals,
   out,
   parseServer,
   parseTool,
@@ -61,26 +62,12 @@ interface Plan {
   readonly count: number;
 }
 
-/** One event of an `emd/events` batch. */
-interface PassedEvent {
-  readonly name: string;
-  readonly bytes: number;
-  readonly preview?: string;
-  readonly from: string;
-  readonly receivers: number;
-  readonly atMs: number;
-}
-
 /** Runs emstat; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
   const plan = parsePlan(args);
   if (typeof plan === "number") return plan;
   const stop = new AbortController();
-  const onSignal = () => stop.abort("signal");
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  using _signals = onStopSignals(() => stop.abort("signal"));
   try {
     await using client = await connect({
       ...plan.server,
@@ -95,8 +82,6 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     if (stop.signal.aborted) return EXIT.OK;
     return reportFailure(spec.name, explain(error, plan.server));
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   }
 }
 
@@ -162,7 +147,7 @@ async function streamEvents(
   const matches = compilePattern(plan.pattern!);
   let printed = 0;
   for await (const { data } of batches) {
-    const batch = data as unknown as { events: PassedEvent[]; skipped: number };
+    const batch = data as unknown as TapBatch;
     for (const event of batch.events) {
       if (!matches(event.name)) continue;
       out(plan.json ? JSON.stringify(event) : eventLine(event));
@@ -176,7 +161,7 @@ async function streamEvents(
 }
 
 /** `name data  (from → receivers)`, as `mosquitto_sub -v` prints a topic and its payload. */
-export function eventLine(event: PassedEvent): string {
+export function eventLine(event: TappedEvent): string {
   const data = event.preview ?? "-";
   return `${event.name} ${data}  (${event.from} → ${event.receivers})`;
 }

@@ -11,6 +11,7 @@ import {
   connectTool,
   err,
   EXIT,
+  onStopSignals,
   out,
   parseServer,
   parseTool,
@@ -68,11 +69,7 @@ export async function run(args: string[]): Promise<number> {
   const plan = parsePlan(args);
   if (typeof plan === "number") return plan;
   const stop = new AbortController();
-  const onSignal = () => stop.abort("signal");
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  using _signals = onStopSignals(() => stop.abort("signal"));
   const limit = new TimeLimit(plan.timeoutMs);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -94,7 +91,6 @@ export async function run(args: string[]): Promise<number> {
     return reportFailure(spec.name, error);
   } finally {
     clearTimeout(timer);
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   }
 }
 

@@ -26,6 +26,7 @@ export {
   openSqliteStore,
   type SyncStore,
 } from "./sync/store.ts";
+export type { TapBatch, TappedEvent } from "./metrics/event_tap.ts";
 export {
   Readiness,
   type ReadinessCheck,

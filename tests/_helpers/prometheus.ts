@@ -1,0 +1,102 @@
+/**
+ * A real Prometheus (Debian's `prometheus`) for one test: its own config, data directory and port
+ * on 127.0.0.1, scraping one target every 200 ms; every wait is bounded.
+ */
+import { closedPort } from "./cli.ts";
+
+/** A running Prometheus. */
+export interface PrometheusProcess extends AsyncDisposable {
+  /** Its HTTP port on 127.0.0.1. */
+  readonly port: number;
+  /** Runs an instant query; returns the first sample's value, or undefined when none. */
+  query(expression: string): Promise<string | undefined>;
+  /** Everything it logged so far. */
+  log(): string;
+}
+
+/** What to scrape. */
+export interface ScrapeTarget {
+  /** `host:port` of emd's HTTP listener. */
+  readonly target: string;
+  /** A bearer token to send (emd's shared secret). */
+  readonly bearer?: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Starts Prometheus scraping `target`; resolves once it answers `/-/ready`. */
+export async function startPrometheus(
+  { target, bearer }: ScrapeTarget,
+): Promise<PrometheusProcess> {
+  const dir = await Deno.makeTempDir({ prefix: "em_prometheus_" });
+  const auth = bearer === undefined
+    ? ""
+    : `    authorization:\n      type: Bearer\n      credentials_file: ${dir}/token\n`;
+  if (bearer !== undefined) await Deno.writeTextFile(`${dir}/token`, bearer);
+  await Deno.writeTextFile(
+    `${dir}/prometheus.yml`,
+    `global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: emd\n${auth}    static_configs:\n      - targets: ["${target}"]\n`,
+  );
+  const port = closedPort();
+  const child = new Deno.Command("prometheus", {
+    args: [
+      `--config.file=${dir}/prometheus.yml`,
+      `--storage.tsdb.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const pumps = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+    for await (const chunk of stream) log += decoder.decode(chunk);
+  }));
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    await child.status;
+    await pumps;
+    await Deno.remove(dir, { recursive: true });
+  };
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await until(async () => {
+      const response = await fetch(`${base}/-/ready`).catch(() => undefined);
+      await response?.body?.cancel();
+      return response?.status === 200;
+    }, `Prometheus ready on ${port}: ${log}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    port,
+    log: () => log,
+    async query(expression) {
+      const url = `${base}/api/v1/query?query=${
+        encodeURIComponent(expression)
+      }`;
+      const body = await (await fetch(url)).json();
+      return body?.data?.result?.[0]?.value?.[1];
+    },
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Polls `condition` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(
+  condition: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Not within ${timeoutMs} ms: ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
