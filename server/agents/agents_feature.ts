@@ -131,11 +131,14 @@ function callHandler(
     const id = requestId(session, message);
     if (id === undefined) return;
     const [, verb = "", argsText, ...extra] = message.command.params;
+    const counters = hub.host.counters;
     if (!isValidExtendedName(verb) || !verb.includes("/") || extra.length) {
+      counters?.called(FAILURES.BAD_REQUEST);
       return fail(hub, session, id, FAILURES.BAD_REQUEST, `bad verb "${verb}"`);
     }
     const args = parseJsonParam(argsText);
     if ("fault" in args) {
+      counters?.called(FAILURES.BAD_REQUEST);
       return fail(
         hub,
         session,
@@ -146,6 +149,7 @@ function callHandler(
     }
     const calls = inFlight.get(session) ?? 0;
     if (calls >= maxCallsInFlight) {
+      counters?.called(FAILURES.LIMIT);
       logLimit(
         session.peer,
         "maxCallsInFlight",
@@ -164,14 +168,14 @@ function callHandler(
       inFlight.set(session, inFlight.get(session)! - 1)
     ).then(
       (data) => {
-        hub.host.counters?.called("ok");
+        counters?.called("ok");
         answer(hub, session, id, JSON.stringify(data));
       },
       (error) => {
         const failure = error instanceof CallError
           ? error.failure
           : FAILURES.FAILED;
-        hub.host.counters?.called(failure);
+        counters?.called(failure);
         fail(
           hub,
           session,

@@ -94,10 +94,18 @@ Deno.test("metrics: events with data and agent events count, with who sent them"
   assert.equal(await client.trigger("with_data", { a: 1 }), 1);
   await assert.rejects(client.call("speed/boom"), CallError);
   await assert.rejects(client.call("speed/nothing"), CallError);
+  await using raw = await RawPeer.greeted(server.addr.port, "H1.2");
+  await raw.send("c1,no_slash\n"); // refused before any agent runs
+  assert.match((await raw.readLine())!, /^x1,bad-request,/);
   const stats = server.stats();
   assert.equal(stats.traffic.triggers, 2);
   assert.equal(stats.traffic.deliveries, 2);
-  assert.deepEqual(stats.calls, { ok: 2, failed: 1, "unknown-verb": 1 });
+  assert.deepEqual(stats.calls, {
+    ok: 2,
+    failed: 1,
+    "unknown-verb": 1,
+    "bad-request": 1,
+  });
   assert.deepEqual(stats.agents, [{
     api: "speed",
     verbs: ["sub", "push", "boom"],
