@@ -13,6 +13,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>emd</title>
+<link rel="icon" href="data:,">
 <style>
 :root {
   --bg: #fbfbfa; --fg: #1d1f21; --muted: #6b6f76; --line: #e3e3e0; --panel: #ffffff;
@@ -52,7 +53,8 @@ td.data { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px
 .scroll { max-height: 280px; overflow: auto; }
 .empty { color: var(--muted); font-style: italic; }
 svg { width: 100%; height: 120px; display: block; }
-.legend { font-size: 11px; color: var(--muted); }
+.legend { font-size: 11px; color: var(--muted); text-transform: none; letter-spacing: normal;
+  font-weight: 400; }
 .legend i { display: inline-block; width: 10px; height: 2px; vertical-align: middle; margin: 0 4px 0 8px; }
 input[type=search] { width: 100%; padding: 3px 6px; margin-bottom: 6px; background: var(--bg);
   color: var(--fg); border: 1px solid var(--line); border-radius: 4px; font: inherit; }
@@ -82,7 +84,7 @@ input[type=search] { width: 100%; padding: 3px 6px; margin-bottom: 6px; backgrou
   </section>
   <section class="wide">
     <h2>Per second, last two minutes
-      <span class="legend"><i style="background:var(--accent)"></i>triggers<i style="background:var(--accent2)"></i>deliveries</span></h2>
+      <span class="legend"><i style="background:var(--accent)"></i>triggers<i style="background:var(--accent2)"></i>deliveries · top <span id="chart-max">–</span>/s</span></h2>
     <svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img" aria-label="triggers and deliveries per second"></svg>
   </section>
   <section class="wide">
@@ -124,6 +126,11 @@ function bytes(n) {
   let unit = 0;
   while (n >= 1024 && unit < units.length - 1) { n /= 1024; unit++; }
   return (unit ? n.toFixed(1) : n) + " " + units[unit];
+}
+function clock(ms) {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":") +
+    "." + String(d.getMilliseconds()).padStart(3, "0");
 }
 function uptime(ms) {
   const s = Math.floor(ms / 1000), d = Math.floor(s / 86400);
@@ -194,19 +201,19 @@ function render(stats) {
   const reasons = Object.entries(stats.disconnects).filter(([, n]) => n > 0).map(([r, n]) => r + ": " + n).join(" · ");
   $("disconnects").innerHTML = '<p class="legend">' + esc(reasons || "none") + "</p>" +
     table(["time", "peer", "kind", "reason"], stats.recentDisconnects.slice().reverse().map((d) => [
-      new Date(d.atMs).toLocaleTimeString(), d.peer, d.kind, d.reason,
+      clock(d.atMs), d.peer, d.kind, d.reason,
     ]), "no disconnects");
 }
 
 function drawChart() {
   const rates = state.rates, width = 600, height = 120;
   const max = Math.max(1, ...rates.map((r) => Math.max(r.triggers, r.deliveries)));
+  $("chart-max").textContent = count(max);
   const line = (key) => rates.map((r, i) =>
     ((width * (HISTORY - rates.length + i)) / (HISTORY - 1)).toFixed(1) + "," +
     (height - 14 - ((height - 20) * r[key]) / max).toFixed(1)).join(" ");
   $("chart").innerHTML =
     '<line x1="0" y1="106" x2="600" y2="106" stroke="var(--line)"/>' +
-    '<text x="4" y="12" font-size="10" fill="var(--muted)">' + esc(count(max)) + "/s</text>" +
     '<polyline fill="none" stroke="var(--accent2)" stroke-width="1.5" vector-effect="non-scaling-stroke" points="' + line("deliveries") + '"/>' +
     '<polyline fill="none" stroke="var(--accent)" stroke-width="1.5" vector-effect="non-scaling-stroke" points="' + line("triggers") + '"/>';
 }
@@ -219,7 +226,7 @@ function addEvents(batch) {
 }
 function drawEvents() {
   const rows = state.events.filter((e) => state.filter(e.name)).map((e) =>
-    "<tr><td>" + esc(new Date(e.atMs).toLocaleTimeString()) + "</td><td>" + esc(e.name) +
+    "<tr><td>" + esc(clock(e.atMs)) + "</td><td>" + esc(e.name) +
     '</td><td class="num">' + e.bytes + '</td><td class="data">' + esc(e.preview ?? "") +
     "</td><td>" + esc(e.from) + '</td><td class="num">' + e.receivers + "</td></tr>");
   $("events").innerHTML = rows.join("") || '<tr><td colspan="6" class="empty">no events yet</td></tr>';
