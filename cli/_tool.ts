@@ -2,6 +2,7 @@ import { ArgsError, type OptionSpecs, parseArgs } from "./_args.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { connect, type ConnectOptions, type EmClient } from "../client/mod.ts";
 import { EmError, isValidName, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
+import { placeServer } from "./_server_spec.ts";
 
 /** Exit codes, a contract with scripts. */
 export const EXIT = Object.freeze({
@@ -63,9 +64,19 @@ export function parseTool(spec: ToolSpec, args: string[]): Parsed {
     out(versionLine(spec.name));
     return EXIT.OK;
   }
-  const positionals = parsed.positionals.map((arg) =>
+  let positionals = parsed.positionals.map((arg) =>
     arg.startsWith(MARK) ? arg.slice(1) : arg
   );
+  if (spec.options?.["connect-timeout"] !== undefined) { // a client tool: short forms
+    const form = { min: spec.minPositionals, max: spec.maxPositionals };
+    const placed = placeServer(
+      positionals,
+      form,
+      parsed.values.server as string | undefined,
+    );
+    if (typeof placed === "string") return usageError(spec, placed);
+    positionals = placed;
+  }
   if (
     positionals.length < spec.minPositionals ||
     positionals.length > spec.maxPositionals
@@ -98,6 +109,7 @@ export function parsePort(text: string): number | undefined {
  * apply to every tool (security, say) are added here once.
  */
 export const CLIENT_OPTIONS: OptionSpecs = {
+  server: { type: "string", short: "s" },
   "connect-timeout": { type: "string" },
   "secret-file": { type: "string" },
   tls: { type: "boolean" },
@@ -112,6 +124,10 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 /** What --help adds for the CLIENT_OPTIONS, after the tool's own help. */
 export const CLIENT_HELP = `Connection options (every client tool):
+  -s, --server HOST:PORT  the server, in place of "hostname port" (short form);
+                          without it and without hostname port, EM_SERVER is used.
+                          The short form has two arguments fewer than EM's
+                          (emtrigger ev_name, emwait ev_name ms_timeout)
   --connect-timeout MS    time to connect and exchange hellos, and for the server
                           to confirm a trigger or answer a quit (default ${DEFAULT_CONNECT_TIMEOUT_MS}).
                           A tool's own time limit (emwait's ms_timeout, -W,

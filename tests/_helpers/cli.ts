@@ -32,7 +32,7 @@ export interface ToolOptions {
    * and so lives until the test lets it go, even if the tool itself is killed.
    */
   holdStdin?: boolean;
-  /** Environment variables added to the inherited ones (EM_SECRET is cleared unless given). */
+  /** Environment variables added to the inherited ones (EM_SECRET and EM_SERVER are cleared unless given). */
   env?: Record<string, string>;
   /**
    * The program to start instead of `Deno.execPath()`, e.g. a symlink to deno named `emwait`
@@ -42,13 +42,13 @@ export interface ToolOptions {
 }
 
 /**
- * The environment a tool or emd starts with: the inherited one, without a developer's own
+ * The environment a tool or emd starts with: the inherited one, without a developer's own EM_SERVER or
  * EM_SECRET (an empty value counts as unset), plus the test's variables.
  */
 export function toolEnv(
   env: Record<string, string> = {},
 ): Record<string, string> {
-  return { EM_SECRET: "", ...env };
+  return { EM_SECRET: "", EM_SERVER: "", ...env };
 }
 
 /** A tool process running in the background. */

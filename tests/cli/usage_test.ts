@@ -93,7 +93,10 @@ Deno.test("tools: bad arguments print the usage on stderr and exit 64", async ()
     ],
     [
       ["emwait", "h", "1", "ev"],
-      usageError("emwait", "expected 4 arguments, got 3"),
+      usageError(
+        "emwait",
+        "expected 4 arguments (or 2 with -s HOST:PORT or EM_SERVER), got 3",
+      ),
     ],
     [
       ["emwait", "-x", "h", "1", "ev", "1"],
@@ -109,7 +112,10 @@ Deno.test("tools: bad arguments print the usage on stderr and exit 64", async ()
     ],
     [
       ["emtrigger", "h", "1", "ev", "x"],
-      usageError("emtrigger", "expected 3 arguments, got 4"),
+      usageError(
+        "emtrigger",
+        "expected 3 arguments (or 1 with -s HOST:PORT or EM_SERVER), got 4",
+      ),
     ],
     [
       ["emtrigger", "--bogus", "h", "1", "ev"],
@@ -123,7 +129,13 @@ Deno.test("tools: bad arguments print the usage on stderr and exit 64", async ()
       ["emquit", "h", "1", "srv!"],
       usageError("emquit", `${name} "srv!": use [A-Za-z0-9_]+`),
     ],
-    [["emquit"], usageError("emquit", "expected 3 arguments, got 0")],
+    [
+      ["emquit"],
+      usageError(
+        "emquit",
+        "expected 3 arguments (or 1 with -s HOST:PORT or EM_SERVER), got 0",
+      ),
+    ],
     [
       ["emlock", "h", "1", "deploy", "make", "all"],
       usageError("emlock", '"--" is missing before the command "make all"'),
