@@ -79,10 +79,10 @@ export function placeServer(
 function defaultServer(): string | undefined {
   const permission = Deno.permissions.querySync({
     name: "env",
-    variable: SERVER_ENV,
+    variable: "EM_SERVER",
   });
   if (permission.state !== "granted") return undefined;
-  return Deno.env.get(SERVER_ENV) || undefined;
+  return Deno.env.get("EM_SERVER") || undefined;
 }
 
 function range(min: number, max: number): string {

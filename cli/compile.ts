@@ -27,7 +27,7 @@ export const TARGETS: readonly string[] = [
 ];
 
 /** Environment variables the tools read; the binary may read these and no others. */
-export const ENV_VARS: readonly string[] = ["EM_SECRET"];
+export const ENV_VARS: readonly string[] = ["EM_SECRET", "EM_SERVER"];
 
 /**
  * The permissions baked into the binary, and why each is needed. No `-A`, no ffi or sys.
@@ -39,7 +39,7 @@ export const PERMISSIONS: readonly string[] = [
   "--allow-net", // every tool: connect to or listen on the host:port given
   "--allow-read",
   "--allow-write",
-  `--allow-env=${ENV_VARS.join(",")}`, // EM_SECRET: the shared secret, never on argv
+  `--allow-env=${ENV_VARS.join(",")}`, // EM_SECRET: the shared secret, never on argv; EM_SERVER: the default server
   "--allow-run", // emlock, emsem: run the command given after "--" while holding
 ];
 
