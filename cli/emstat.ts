@@ -35,7 +35,8 @@ Options:
   --watch MS        print the report again every MS milliseconds, in place on a
                     terminal, with rates per second; until SIGINT or SIGTERM
   --events PATTERN  print events as they pass, one line each: name, data,
-                    sender and receivers (* is any run of characters but "/").
+                    sender and receivers (* is any run of characters but
+                    "/", ** any run at all).
                     With --json, one JSON object each. The server lists at most
                     400 a second; a "# N more" line counts the rest
   -c N              with --events: exit 0 after N events

@@ -29,7 +29,8 @@ export const spec: ToolSpec = {
   help:
     `Subscribes to data events (protocol 1.2) on the em server at hostname:port and
 prints one line of JSON per event: {"name":…,"data":…,"time":"ISO 8601"}.
-Each name may be a pattern: * stands for any run of characters but "/" (speed/*).
+Each name may be a pattern: * stands for any run of characters but "/" (speed/*),
+** for any run of characters at all: '**' watches every event, at any depth.
 Plain triggers of a matching name print with "data": null.
 
 Options:

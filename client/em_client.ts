@@ -102,7 +102,7 @@ export interface EmClient extends AsyncDisposable, SyncClient {
   call(verb: string, args?: JsonValue): Promise<JsonValue>;
   /**
    * 1.2: asks the server for events matching a name or pattern (`speed/*`: `*` is any run of
-   * characters but `/`) and returns them as an async iterable. Twice is the same as once on the
+   * characters but `/`; `**` any run at all, so `**` is every event) and returns them as an async iterable. Twice is the same as once on the
    * server; each call gets its own stream. Needs `receive: true`. `unsubscribe()`, aborting
    * `signal` or leaving a `for await` loop ends the stream and, once no other stream of this
    * connection asked for the pattern, tells the server.

@@ -50,7 +50,9 @@ export function isValidRequestId(id: string): boolean {
 
 /**
  * True for a subscription pattern: an extended name in which `*` stands for any run of characters
- * other than `/` (`speed/*`, `*-1Hz`). A plain extended name is a pattern matching only itself.
+ * other than `/` (`speed/*`, `*-1Hz`) and `**` for any run of characters, `/` included (`**`
+ * matches every name, `speed/**` every name under `speed/`). A plain extended name is a pattern
+ * matching only itself.
  */
 export function isValidPattern(pattern: string): boolean {
   return pattern.length <= MAX_PARAM_CHARS && PATTERN.test(pattern);
@@ -67,7 +69,9 @@ export function compilePattern(pattern: string): (name: string) => boolean {
     );
   }
   if (!pattern.includes("*")) return (name) => name === pattern;
-  const source = pattern.replace(/[.]/g, "\\.").replace(/\*/g, "[^/]*");
+  if (/^\*\*+$/.test(pattern)) return () => true; // watch everything: no expression to run
+  const source = pattern.replace(/[.]/g, "\\.")
+    .replace(/\*\*+|\*/g, (stars) => stars === "*" ? "[^/]*" : ".*");
   const regexp = new RegExp(`^${source}$`);
   return (name) => regexp.test(name);
 }

@@ -37,6 +37,36 @@ Deno.test("patterns: a star is any run of characters but a slash", () => {
   }
 });
 
+Deno.test("patterns: a double star is any run of characters, slashes included", () => {
+  const table: [string, string, boolean][] = [
+    ["**", "build_done", true],
+    ["**", "a/b/c", true],
+    ["**", "speed/kmh-1Hz", true],
+    ["***", "a/b/c", true],
+    ["speed/**", "speed/a/b", true],
+    ["speed/**", "speed/", true],
+    ["speed/**", "speed", false],
+    ["speed/**", "other/a/b", false],
+    ["**/done", "a/b/done", true],
+    ["**/done", "done", false],
+    ["**/done", "a/b/done2", false],
+    ["a/**/z", "a/z", false], // the slashes around ** are literal
+    ["a/**/z", "a/b/z", true],
+    ["a/**/z", "a/b/c/z", true],
+    ["a**", "ab/c", true],
+    ["*/**", "a", false],
+    ["*/**", "a/b/c", true],
+    ["a.**", "axb", false], // the dot stays literal
+  ];
+  for (const [pattern, name, expected] of table) {
+    assert.equal(
+      compilePattern(pattern)(name),
+      expected,
+      `${pattern} ~ ${name}`,
+    );
+  }
+});
+
 Deno.test("patterns: invalid patterns are refused", () => {
   for (
     const bad of [
@@ -54,7 +84,9 @@ Deno.test("patterns: invalid patterns are refused", () => {
     assert.equal(isValidPattern(bad), false, bad);
     assert.throws(() => compilePattern(bad), TypeError);
   }
-  for (const good of ["*", "a", "a/b-c.d_e", "*x*", "a".repeat(255)]) {
+  for (
+    const good of ["*", "**", "a/**", "a", "a/b-c.d_e", "*x*", "a".repeat(255)]
+  ) {
     assert.equal(isValidPattern(good), true, good);
   }
 });
