@@ -27,7 +27,7 @@ export function coreCommands(host: FeatureHost): Map<string, CommandHandler> {
           `bad event name "${message.command.params.join(",")}"`,
         );
       }
-      host.fanOut(encoder.encode(`T${name}\n`)); // reached only with ignorable options
+      host.fanOut(encoder.encode(`T${name}\n`), 1, session.peer); // only with ignorable options
     }],
     [COMMANDS.QUIT, (session, message) => {
       if (rejectsOptions(session, message, "")) return;

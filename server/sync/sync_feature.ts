@@ -177,10 +177,10 @@ class SyncState {
   }
 
   #handlers: Handlers = {
-    latch: (_, { id, name }) => {
+    latch: (session, { id, name }) => {
       this.#store.setLatch(name);
       this.#latches.add(name);
-      this.#host.fanOut(encoder.encode(`T${name}\n`));
+      this.#host.fanOut(encoder.encode(`T${name}\n`), 1, session.peer);
       return { kind: "ok", id };
     },
     reset: (_, { id, name }) => {
