@@ -1,4 +1,5 @@
 import { serverLogger } from "./_log.ts";
+import type { CloseOptions, CloseReason, Link } from "./link.ts";
 
 const log = serverLogger("connection");
 const FIRST_READ_BYTES = 128; // idle receivers stay small; busy senders grow their buffer ×4
@@ -16,36 +17,12 @@ export interface OutputWatcher {
   progressed(connection: Connection): void;
 }
 
-/** How a connection ended, as logged. */
-export interface CloseReason {
-  /** What happened, for the log line. */
-  readonly reason: string;
-  /** True when the peer misbehaved (logged as a warning). */
-  readonly fault: boolean;
-  /** The log record's extra properties, e.g. `{ limit, value }` of a limit hit. */
-  readonly properties?: Readonly<Record<string, unknown>>;
-}
-
 /** Where a connection adds the bytes it reads and writes (once per read or write). */
 export interface TrafficCounter {
   /** Bytes read from peers. */
   bytesReceived: number;
   /** Bytes written to peers. */
   bytesSent: number;
-}
-
-/** How {@link Connection.closeAfterFlush} ends a connection. */
-export interface CloseOptions {
-  /**
-   * True when the peer misbehaved (logged as a warning).
-   * @default {false}
-   */
-  readonly fault?: boolean;
-  /**
-   * More properties for the close's log record, e.g. `{ limit, value }` of a limit hit.
-   * @default {{}}
-   */
-  readonly properties?: Readonly<Record<string, unknown>>;
 }
 
 /** Options of a {@link Connection} besides its queue limit. */
@@ -66,7 +43,7 @@ export interface ConnectionOptions {
  * One TCP (or TLS) connection: a read loop and a writer that never makes the server wait. Output is
  * queued up to `maxQueuedBytes`; past it the peer is cut off.
  */
-export class Connection {
+export class Connection implements Link {
   /** `host:port` of the peer, for log lines. */
   readonly peer: string;
   #conn: Deno.Conn;

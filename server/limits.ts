@@ -1,5 +1,5 @@
 import { COMMANDS, encodeMessage } from "../protocol/mod.ts";
-import type { Connection } from "./connection.ts";
+import type { Link } from "./link.ts";
 import { serverLogger } from "./_log.ts";
 
 const log = serverLogger("limits");
@@ -106,7 +106,7 @@ export function logLimit(
  * line is written. The close's one log line names the peer and carries `limit` and `value`.
  */
 export function closeForLimit(
-  connection: Connection,
+  connection: Link,
   limit: LimitName,
   value: number,
   text: string,
@@ -125,14 +125,14 @@ export function closeForLimit(
 /** Closes peers that do not complete their hello within `helloTimeoutMs`: one timer each. */
 export class HelloDeadlines {
   #timeoutMs: number;
-  #timers = new Map<Connection, ReturnType<typeof setTimeout>>();
+  #timers = new Map<Link, ReturnType<typeof setTimeout>>();
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
   }
 
   /** Starts the clock for a new connection. */
-  start(connection: Connection): void {
+  start(connection: Link): void {
     const ms = this.#timeoutMs;
     this.#timers.set(
       connection,
@@ -144,7 +144,7 @@ export class HelloDeadlines {
   }
 
   /** Stops the clock: the hello arrived, or the connection closed. */
-  done(connection: Connection): void {
+  done(connection: Link): void {
     clearTimeout(this.#timers.get(connection));
     this.#timers.delete(connection);
   }

@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/mod.ts";
 import { Connection } from "./connection.ts";
+import type { Link } from "./link.ts";
 import type { CommandHandler, Feature, FeatureHost } from "./feature.ts";
 import type { ServerOptions } from "./server_options.ts";
 import { FEATURES } from "./features.ts";
@@ -14,7 +15,6 @@ import { FlowControl } from "./flow_control.ts";
 import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
 import {
-  AcceptBackoff,
   closeForLimit,
   HelloDeadlines,
   MessageRate,
@@ -27,6 +27,8 @@ import { collectStats } from "./metrics/collect.ts";
 import type { ServerStats } from "./metrics/stats.ts";
 import { emdAgent } from "./metrics/emd_agent.ts";
 import { Readiness } from "./metrics/readiness.ts";
+import { listenTcp, TcpTransport } from "./transports/tcp.ts";
+import type { Transport, TransportHost } from "./transports/transport.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -82,13 +84,7 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
     ? undefined
     : new Authenticator(options.secret);
   const where = { hostname: options.hostname ?? "127.0.0.1", port };
-  const listener = options.tls === undefined
-    ? Deno.listen(where)
-    : Deno.listenTls({
-      ...where,
-      cert: options.tls.cert,
-      key: options.tls.key,
-    });
+  const listener = listenTcp(where, options.tls);
   return ready(new Server(listener, options, { limits, auth }));
 }
 
@@ -108,7 +104,7 @@ async function ready(server: Server): Promise<EmServer> {
   return server;
 }
 
-class Server implements EmServer, FeatureHost {
+class Server implements EmServer, FeatureHost, TransportHost {
   readonly options: ServerOptions;
   #features: Feature[];
   readonly addr: Deno.NetAddr;
@@ -116,10 +112,10 @@ class Server implements EmServer, FeatureHost {
   readonly finished: Promise<string>;
   readonly limits = DEFAULT_LIMITS;
   readonly ready: Promise<void>;
-  #listener: Deno.Listener;
-  #serverLimits: ServerLimits;
+  #transports: Transport[] = [];
+  readonly serverLimits: ServerLimits;
   #helloDeadlines: HelloDeadlines;
-  #refused = new Set<Connection>(); // told "too many connections", closing
+  #refused = new Set<Link>(); // told "too many connections", closing
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
   #receivers = new Set<Session>();
@@ -142,11 +138,9 @@ class Server implements EmServer, FeatureHost {
       auth: Authenticator | undefined;
     },
   ) {
-    this.#listener = listener;
     this.auth = auth;
-    this.addr = listener.addr as Deno.NetAddr;
     this.name = options.name;
-    this.#serverLimits = limits;
+    this.serverLimits = limits;
     this.#helloDeadlines = new HelloDeadlines(limits.helloTimeoutMs);
     this.flow = new FlowControl(limits.maxQueuedBytes / 4);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
@@ -179,8 +173,11 @@ class Server implements EmServer, FeatureHost {
     this.#hello = encoder.encode(
       encodeMessage(hello.command, hello.options) + "\n",
     );
+    const tcp = new TcpTransport(listener, this);
+    this.addr = tcp.addr;
+    this.#transports.push(tcp);
+    this.#track(tcp.finished);
     this.#announce();
-    this.#track(this.#acceptLoop());
   }
 
   #announce(): void {
@@ -251,7 +248,7 @@ class Server implements EmServer, FeatureHost {
   }
 
   newMessageRate(): MessageRate | undefined {
-    const { maxMessagesPerSecond, messageBurst } = this.#serverLimits;
+    const { maxMessagesPerSecond, messageBurst } = this.serverLimits;
     if (maxMessagesPerSecond === 0) return undefined;
     return new MessageRate(
       maxMessagesPerSecond,
@@ -276,11 +273,7 @@ class Server implements EmServer, FeatureHost {
 
   async #stop(reason: string): Promise<void> {
     log.info("Stopping: {reason}", { reason });
-    try {
-      this.#listener.close();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    for (const transport of this.#transports) transport.close();
     for (const session of this.#sessions) {
       session.connection.close(`Server stopping: ${reason}`);
     }
@@ -292,33 +285,23 @@ class Server implements EmServer, FeatureHost {
     this.#resolveFinished(reason);
   }
 
-  async #acceptLoop(): Promise<void> {
-    const backoff = new AcceptBackoff();
-    while (this.#stopping === undefined) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#stopping !== undefined) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        await backoff.failed(error as Error);
-        continue;
-      }
-      backoff.accepted();
-      this.#open(conn);
-    }
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
   }
 
-  #open(conn: Deno.Conn): void {
-    const connection = new Connection(conn, this.#serverLimits.maxQueuedBytes, {
+  connection(conn: Deno.Conn): Connection {
+    return new Connection(conn, this.serverLimits.maxQueuedBytes, {
       watcher: this.flow,
       traffic: this.counters,
     });
+  }
+
+  open(connection: Link): void {
     this.counters.accepted++;
     if (this.#stopping !== undefined) {
       return connection.close("Server stopping");
     }
-    if (this.#sessions.size >= this.#serverLimits.maxConnections) {
+    if (this.#sessions.size >= this.serverLimits.maxConnections) {
       return this.#refuse(connection);
     }
     const session = new Session(connection, this);
@@ -338,8 +321,8 @@ class Server implements EmServer, FeatureHost {
   }
 
   /** Past maxConnections: an `e` line, then closed (at once when many refusals are pending). */
-  #refuse(connection: Connection): void {
-    const max = this.#serverLimits.maxConnections;
+  #refuse(connection: Link): void {
+    const max = this.serverLimits.maxConnections;
     closeForLimit(connection, "maxConnections", max, "Too many connections");
     this.counters.disconnected(connection.peer, connection.closeReason!);
     if (this.#refused.size >= MAX_REFUSED_CLOSING) {

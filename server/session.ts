@@ -14,7 +14,7 @@ import {
   PROTOCOL_VERSION,
   unknownRequiredOption,
 } from "../protocol/mod.ts";
-import type { Connection } from "./connection.ts";
+import type { Link } from "./link.ts";
 import { AUTH_FAILED, type Authenticator, type AuthOutcome } from "./auth.ts";
 import { serverLogger } from "./_log.ts";
 import { closeForLimit, type MessageRate } from "./limits.ts";
@@ -59,8 +59,8 @@ export interface SessionHost {
 
 /** The protocol state of one connection: hello, flags, and the hot path for triggers. */
 export class Session {
-  /** The connection this session speaks over. */
-  readonly connection: Connection;
+  /** The link (a TCP connection, or a transport's translation) this session speaks over. */
+  readonly connection: Link;
   /** The peer's hello once received. */
   hello: { major: number; minor: number; appName?: string } | undefined;
   /** True when flag bit 1 is set: the session receives triggers. */
@@ -80,7 +80,7 @@ export class Session {
   #pressure = 0; // the flow control's pressure before the current chunk
   #pausedBound = (): Promise<void> | undefined => this.#paused();
 
-  constructor(connection: Connection, host: SessionHost) {
+  constructor(connection: Link, host: SessionHost) {
     this.connection = connection;
     this.#host = host;
     this.#rate = host.newMessageRate?.();

@@ -1,0 +1,76 @@
+import { AcceptBackoff } from "../limits.ts";
+import type { ServerTlsOptions } from "../server_options.ts";
+import type { Transport, TransportHost } from "./transport.ts";
+
+/** Where a listener binds. */
+export interface ListenAddress {
+  /** The address to bind. */
+  readonly hostname: string;
+  /** The port; 0 picks a free one. */
+  readonly port: number;
+}
+
+/**
+ * Binds a TCP listener, or a TLS one with `tls`.
+ * @throws {Deno.errors.AddrInUse} when the port is taken
+ */
+export function listenTcp(
+  where: ListenAddress,
+  tls?: ServerTlsOptions,
+): Deno.Listener {
+  return tls === undefined
+    ? Deno.listen(where)
+    : Deno.listenTls({ ...where, cert: tls.cert, key: tls.key });
+}
+
+/**
+ * The protocol's own transport: each accepted TCP (or TLS) socket is a {@link Connection} of lines
+ * that the server opens a session over.
+ */
+export class TcpTransport implements Transport {
+  readonly kind = "tcp";
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  #listener: Deno.Listener;
+  #host: TransportHost;
+  #closed = false;
+
+  constructor(listener: Deno.Listener, host: TransportHost) {
+    this.#listener = listener;
+    this.#host = host;
+    this.addr = listener.addr as Deno.NetAddr;
+    this.finished = this.#acceptLoop();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeListener(this.#listener);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const backoff = new AcceptBackoff();
+    while (!this.#closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closed || this.#host.stopping) return;
+        if (error instanceof Deno.errors.BadResource) return;
+        await backoff.failed(error as Error);
+        continue;
+      }
+      backoff.accepted();
+      this.#host.open(this.#host.connection(conn));
+    }
+  }
+}
+
+/** Closes a listener, tolerating one that is already closed. */
+export function closeListener(listener: Deno.Listener): void {
+  try {
+    listener.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
