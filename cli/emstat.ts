@@ -1,4 +1,4 @@
-import { connect, type EmClient } from "../client/mod.ts";
+import type { EmClient } from "../client/mod.ts";
 import {
   CallError,
   compilePattern,
@@ -9,6 +9,7 @@ import type { ServerStats, TapBatch, TappedEvent } from "../server/mod.ts";
 import { formatReport } from "./_stat_report.ts";
 import {
   CLIENT_OPTIONS,
+  connectTool,
   EXIT,
   onStopSignals,
   out,
@@ -70,12 +71,12 @@ export async function run(args: string[]): Promise<number> {
   const stop = new AbortController();
   using _signals = onStopSignals(() => stop.abort("signal"));
   try {
-    await using client = await connect({
-      ...plan.server,
+    const connected = await connectTool(spec, plan.server, {
       receive: plan.pattern !== undefined,
-      appName: "emstat",
       signal: stop.signal,
     });
+    if (typeof connected === "number") return connected;
+    await using client = connected;
     if (plan.pattern !== undefined) {
       return await streamEvents(client, plan, stop.signal);
     }
