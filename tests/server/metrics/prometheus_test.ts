@@ -8,22 +8,7 @@ import {
   renderPrometheus,
 } from "../../../server/metrics/prometheus.ts";
 import { NO_SYNC, type ServerStats } from "../../../server/metrics/stats.ts";
-
-/** Runs `promtool check metrics` on `text`; returns its exit code and output. */
-async function promtool(text: string) {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
-}
+import { promtool } from "../../_helpers/prometheus.ts";
 
 const REPORT: ServerStats = {
   server: {
