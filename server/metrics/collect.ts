@@ -13,9 +13,11 @@ export interface StatsSession {
   readonly peer: string;
   readonly hello: { readonly minor: number } | undefined;
   readonly receiving: boolean;
-  readonly connection: { readonly queuedBytes: number };
-  /** How the peer reaches emd when not a TCP line stream, e.g. "websocket". */
-  readonly kind?: string;
+  readonly connection: {
+    readonly queuedBytes: number;
+    /** How the peer reaches emd when not by TCP lines, e.g. "websocket" (a Link's kind). */
+    readonly kind?: string;
+  };
 }
 
 /** What {@link collectStats} reads from a server. */
@@ -33,7 +35,8 @@ export interface StatsSource {
 
 /** The protocol a connection speaks, as `em_connections{protocol}` labels it. */
 export function protocolOf(session: StatsSession): string {
-  if (session.kind !== undefined && session.kind !== "tcp") return session.kind;
+  const kind = session.connection.kind;
+  if (kind !== undefined && kind !== "tcp") return kind;
   if (session.hello === undefined) return "pending";
   return session.hello.minor >= 2 ? "1.2" : "1.1";
 }

@@ -5,6 +5,7 @@ import { connect } from "../../../client/mod.ts";
 import { CallError } from "../../../protocol/mod.ts";
 import { defineAgent, startServer } from "../../../server/mod.ts";
 import { disconnectReason } from "../../../server/metrics/counters.ts";
+import { protocolOf } from "../../../server/metrics/collect.ts";
 import type { ServerStats } from "../../../server/metrics/stats.ts";
 import { RawPeer } from "../../_helpers/wire.ts";
 
@@ -262,4 +263,18 @@ Deno.test("metrics: no hosted agent may take the API name emd", () => {
       message: 'Agent API name "emd" is reserved: emd\'s own agent uses it',
     },
   );
+});
+
+Deno.test("metrics: a connection's protocol is its hello's, or its link's kind", () => {
+  const session = (minor: number | undefined, kind?: string) => ({
+    peer: "p",
+    hello: minor === undefined ? undefined : { minor },
+    receiving: false,
+    connection: { queuedBytes: 0, ...(kind ? { kind } : {}) },
+  });
+  assert.equal(protocolOf(session(undefined)), "pending");
+  assert.equal(protocolOf(session(1)), "1.1");
+  assert.equal(protocolOf(session(2)), "1.2");
+  assert.equal(protocolOf(session(2, "tcp")), "1.2");
+  assert.equal(protocolOf(session(2, "websocket")), "websocket");
 });
