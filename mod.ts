@@ -46,10 +46,13 @@ export {
 export {
   configureLogging,
   type EmServer,
+  type HttpHandler,
+  type HttpRequestInfo,
   type LimitOptions,
   type LogFormat,
   type LoggingOptions,
   type LogLevel,
+  type ServerHttpOptions,
   type ServerOptions,
   type ServerTlsOptions,
   startServer,

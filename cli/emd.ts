@@ -7,6 +7,7 @@ import {
   type LimitOptions,
   type LogLevel,
   openSqliteStore,
+  type ServerHttpOptions,
   type ServerOptions,
   type ServerTlsOptions,
   startServer,
@@ -40,7 +41,7 @@ export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--log-format FORMAT] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--port-file PATH] (port | --free-port) server_name",
+    "[-q | -Q] [--log-format FORMAT] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--http PORT] [--port-file PATH] (port | --free-port) server_name",
   help:
     `Runs the em server on port (1 to 65535, as in EM) with the name a quit must give.
 
@@ -67,6 +68,15 @@ Options:
                           DIR that is not a directory, cannot be written, is in
                           use by another emd, or holds a corrupt database stops
                           emd at start (exit 1)
+  --http PORT             also serve HTTP on PORT (same host): WebSocket clients
+                          (AGL's x-afb-ws-json1) on /api, the browser client
+                          /em.js; 0 picks a free port and prints
+                          "http listening on HOST:PORT". With --tls-cert/--tls-key
+                          it serves HTTPS and wss://
+  --http-allow-origin ORIGIN
+                          let pages from ORIGIN (e.g. https://app.example) open
+                          a WebSocket; repeat for several. emd's own origin is
+                          always allowed, clients without Origin too
   -h, --help, --version
 
 Security (docs/SECURITY.md):
@@ -109,6 +119,8 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
     "no-remote-quit": { type: "boolean" },
     "free-port": { type: "boolean" },
     "port-file": { type: "string" },
+    http: { type: "string" },
+    "http-allow-origin": { type: "string", multiple: true },
   },
   minPositionals: 1,
   maxPositionals: 2,
@@ -140,6 +152,8 @@ export async function run(args: string[]): Promise<number> {
   await configureLogging({ level, prefix: "emd", format });
   const agents = await loadAgents((values.agent ?? []) as string[]);
   if (typeof agents === "number") return agents;
+  const http = readHttp(values);
+  if (typeof http === "string") return usageError(spec, http);
   const syncStore = openStore(values.data as string | undefined);
   if (typeof syncStore === "number") return syncStore;
   let server;
@@ -153,6 +167,7 @@ export async function run(args: string[]): Promise<number> {
       agents,
       syncStore,
       version: denoJson.version,
+      ...(http === undefined ? {} : { http }),
     });
   } catch (error) {
     syncStore?.close();
@@ -167,6 +182,10 @@ export async function run(args: string[]): Promise<number> {
     // after the signal listeners: whoever reads the port may signal at once
     if (port === 0) {
       out(`listening on ${server.addr.hostname}:${server.addr.port}`);
+    }
+    if (http?.port === 0 && server.httpAddr !== undefined) {
+      const { hostname, port } = server.httpAddr;
+      out(`http listening on ${hostname}:${port}`);
     }
     if (!await writePortFile(values["port-file"], server.addr.port)) {
       await server.close("cannot write the port file");
@@ -196,6 +215,29 @@ function readWhere(
   const port = parsePort(portText);
   if (port !== undefined) return { port, name };
   return `invalid port "${portText}": use 1 to 65535 (--free-port picks a free one)`;
+}
+
+/** `--http PORT` and `--http-allow-origin`; a usage error's reason for a bad value. */
+function readHttp(
+  values: Record<string, unknown>,
+): ServerHttpOptions | undefined | string {
+  const origins = (values["http-allow-origin"] ?? []) as string[];
+  if (values.http === undefined) {
+    return origins.length === 0
+      ? undefined
+      : "--http-allow-origin needs --http PORT";
+  }
+  const text = values.http as string;
+  const port = text === "0" ? 0 : parsePort(text);
+  if (port === undefined) {
+    return `invalid --http port "${text}": use 0 to 65535 (0 picks a free one)`;
+  }
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      return `invalid --http-allow-origin "${origin}": use scheme://host[:port], e.g. https://app.example`;
+    }
+  }
+  return { port, ...(origins.length ? { allowOrigins: origins } : {}) };
 }
 
 /** Writes the bound port to `--port-file PATH` when given; false after printing why it failed. */

@@ -90,3 +90,32 @@ export {
   proofOf,
   proofsEqual,
 } from "./auth.ts";
+export {
+  headerHasToken,
+  headerValue,
+  type HttpHead,
+  HttpHeadReader,
+  MAX_HTTP_HEAD_BYTES,
+  MAX_HTTP_HEADERS,
+  parseHttpHead,
+} from "./http_head.ts";
+export {
+  encodeMaskedWsFrame,
+  encodeWsFrame,
+  WS_ACCEPT_GUID,
+  WS_CLOSE,
+  WS_OPCODES,
+  wsClosePayload,
+  WsFrameDecoder,
+  WsFrameError,
+} from "./websocket.ts";
+export {
+  AFB_CODES,
+  AFB_SUBPROTOCOL,
+  type AfbFault,
+  type AfbMessage,
+  decodeAfbMessage,
+  encodeAfbError,
+  encodeAfbEvent,
+  encodeAfbReply,
+} from "./afb.ts";

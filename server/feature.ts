@@ -1,6 +1,7 @@
 import type { Block, Message } from "../protocol/mod.ts";
 import type { Session } from "./session.ts";
 import type { ServerOptions } from "./server_options.ts";
+import type { HttpHandler } from "./transports/http.ts";
 import type { Counters } from "./metrics/counters.ts";
 import type { FeatureStats } from "./metrics/stats.ts";
 import type { Readiness } from "./metrics/readiness.ts";
@@ -43,6 +44,8 @@ export interface Feature {
   onClose?(session: Session): void;
   /** What this feature adds to the server's report (`emd/stats`, `/metrics`). */
   report?(): FeatureStats;
+  /** Answers HTTP requests on the server's HTTP listener (undefined: not this feature's path). */
+  readonly serveHttp?: HttpHandler;
   /** Called once when the server stops. */
   stop?(): void | Promise<void>;
 }

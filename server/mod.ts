@@ -3,7 +3,12 @@
  * @module
  */
 export { type EmServer, startServer } from "./server.ts";
-export type { ServerOptions, ServerTlsOptions } from "./server_options.ts";
+export type {
+  ServerHttpOptions,
+  ServerOptions,
+  ServerTlsOptions,
+} from "./server_options.ts";
+export type { HttpHandler, HttpRequestInfo } from "./transports/http.ts";
 export { type LimitOptions } from "./limits.ts";
 export {
   configureLogging,

@@ -29,6 +29,8 @@ import { emdAgent } from "./metrics/emd_agent.ts";
 import { Readiness } from "./metrics/readiness.ts";
 import { listenTcp, TcpTransport } from "./transports/tcp.ts";
 import type { Transport, TransportHost } from "./transports/transport.ts";
+import type { HttpHandler } from "./transports/http.ts";
+import { webTransport } from "./transports/web.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -43,6 +45,8 @@ export interface EmServer extends AsyncDisposable {
   readonly name: string;
   /** Settles with the reason once the server has stopped (quit, close, signal). */
   readonly finished: Promise<string>;
+  /** The HTTP listener's address, when started with `http`. */
+  readonly httpAddr: Deno.NetAddr | undefined;
   /** Open connections. */
   readonly connectionCount: number;
   /**
@@ -85,7 +89,30 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
     : new Authenticator(options.secret);
   const where = { hostname: options.hostname ?? "127.0.0.1", port };
   const listener = listenTcp(where, options.tls);
-  return ready(new Server(listener, options, { limits, auth }));
+  let http: Deno.Listener | undefined;
+  try {
+    http = httpListener(where.hostname, options);
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  return ready(new Server(listener, options, { limits, auth, http }));
+}
+
+/**
+ * Binds the HTTP listener when asked for.
+ * @throws {RangeError} for an invalid port
+ */
+function httpListener(
+  hostname: string,
+  options: ServerOptions,
+): Deno.Listener | undefined {
+  if (options.http === undefined) return undefined;
+  const { port } = options.http;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Invalid HTTP port "${port}": use 0 to 65535`);
+  }
+  return listenTcp({ hostname, port }, options.tls);
 }
 
 /** True for an address only this machine can reach. */
@@ -113,6 +140,9 @@ class Server implements EmServer, FeatureHost, TransportHost {
   readonly limits = DEFAULT_LIMITS;
   readonly ready: Promise<void>;
   #transports: Transport[] = [];
+  readonly httpAddr: Deno.NetAddr | undefined;
+  /** Asked in order for each plain HTTP request (features' `serveHttp` come first). */
+  readonly httpHandlers: HttpHandler[] = [];
   readonly serverLimits: ServerLimits;
   #helloDeadlines: HelloDeadlines;
   #refused = new Set<Link>(); // told "too many connections", closing
@@ -133,9 +163,10 @@ class Server implements EmServer, FeatureHost, TransportHost {
   constructor(
     listener: Deno.Listener,
     options: ServerOptions,
-    { limits, auth }: {
+    { limits, auth, http }: {
       limits: ServerLimits;
       auth: Authenticator | undefined;
+      http: Deno.Listener | undefined;
     },
   ) {
     this.auth = auth;
@@ -177,6 +208,16 @@ class Server implements EmServer, FeatureHost, TransportHost {
     this.addr = tcp.addr;
     this.#transports.push(tcp);
     this.#track(tcp.finished);
+    for (const feature of this.#features) {
+      if (feature.serveHttp) this.httpHandlers.push(feature.serveHttp);
+    }
+    this.httpHandlers.push(...options.http?.handlers ?? []);
+    const web = http && webTransport(http, this);
+    this.httpAddr = web?.addr;
+    if (web) {
+      this.#transports.push(web);
+      this.#track(web.finished);
+    }
     this.#announce();
   }
 

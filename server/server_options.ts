@@ -1,6 +1,7 @@
 import type { Agent } from "./agents/agent.ts";
 import type { LimitOptions } from "./limits.ts";
 import type { SyncStore } from "./sync/store.ts";
+import type { HttpHandler } from "./transports/http.ts";
 
 /** Options of {@link startServer}; the limits are described in {@link LimitOptions}. */
 export interface ServerOptions extends LimitOptions {
@@ -61,6 +62,29 @@ export interface ServerOptions extends LimitOptions {
    * @default {"unknown"}
    */
   readonly version?: string;
+  /**
+   * An HTTP listener beside the TCP one (same host, same server state): the WebSocket endpoint
+   * `/api` (x-afb-ws-json1), `/em.js`, and the routes features add. With `tls`, HTTPS and `wss:`.
+   * @default {undefined}
+   */
+  readonly http?: ServerHttpOptions;
+}
+
+/** The HTTP listener of a server. */
+export interface ServerHttpOptions {
+  /** Its port; 0 picks a free one (read it from `httpAddr`). */
+  readonly port: number;
+  /**
+   * Origins besides the server's own whose pages may open a WebSocket to it
+   * (e.g. `"https://app.example"`); requests without an `Origin` (non-browsers) are allowed.
+   * @default {[]}
+   */
+  readonly allowOrigins?: readonly string[];
+  /**
+   * Handlers of plain requests, asked in order after the server's own (first answer wins; none: 404).
+   * @default {[]}
+   */
+  readonly handlers?: readonly HttpHandler[];
 }
 
 /** The certificate and key of a TLS server, both PEM text. */

@@ -132,6 +132,8 @@ export function closedPort(): number {
 /** A running emd process started with --free-port (a port the system picks). */
 export interface EmdProcess extends AsyncDisposable {
   readonly port: number;
+  /** The HTTP port, when started with `--http 0` (else 0). */
+  readonly httpPort: number;
   readonly child: Deno.ChildProcess;
   /** Everything emd wrote on stderr so far (its log). */
   stderr(): string;
@@ -176,8 +178,11 @@ export async function startEmd(
   })();
   const reader = child.stdout.getReader();
   let out = "";
-  let port = 0;
-  while (port === 0) {
+  let port = 0, httpPort = 0;
+  const wantsHttp = flags.some((flag, i) =>
+    flag === "--http" && flags[i + 1] === "0"
+  );
+  while (port === 0 || (wantsHttp && httpPort === 0)) {
     const { value, done } = await reader.read();
     if (done) {
       await stderrDone;
@@ -185,8 +190,10 @@ export async function startEmd(
       throw new Error(`emd exited before listening: ${log}`);
     }
     out += decoder.decode(value);
-    const match = out.match(/listening on [^\s]+:(\d+)/);
+    const match = out.match(/^listening on [^\s]+:(\d+)/m);
     if (match) port = Number(match[1]);
+    const http = out.match(/^http listening on [^\s]+:(\d+)/m);
+    if (http) httpPort = Number(http[1]);
   }
   const stdoutDone = (async () => {
     while (!(await reader.read()).done) { /* drain */ }
@@ -200,6 +207,7 @@ export async function startEmd(
     })();
   return {
     port,
+    httpPort,
     child,
     stderr: () => log,
     exited,

@@ -1,0 +1,50 @@
+import { serverLogger } from "../_log.ts";
+import type { HttpHandler } from "./http.ts";
+import { HttpTransport, type UpgradeHandler } from "./http.ts";
+import type { TransportHost } from "./transport.ts";
+
+const log = serverLogger("http");
+
+/** What the web transport needs of the server besides a {@link TransportHost}. */
+export interface WebHost extends TransportHost {
+  /** Handlers of plain requests, asked in order (read at each request: later additions count). */
+  readonly httpHandlers: readonly HttpHandler[];
+  /** Open sessions, TCP and WebSocket alike. */
+  readonly connectionCount: number;
+}
+
+/** The HTTP listener: the routes of {@link WebHost.httpHandlers}, and WebSocket clients on `/api`. */
+export function webTransport(
+  listener: Deno.Listener,
+  host: WebHost,
+): HttpTransport {
+  const upgrades = new Map<string, UpgradeHandler>();
+  const tls = host.options.tls !== undefined;
+  const transport = new HttpTransport(listener, host, {
+    handlers: [
+      (request, info) => firstAnswer(host.httpHandlers, request, info),
+    ],
+    upgrades,
+    connectionCount: () => host.connectionCount,
+    tls,
+  });
+  const { hostname, port } = transport.addr;
+  log.info("HTTP listening on {hostname}:{port}{security}", {
+    hostname,
+    port,
+    security: tls ? ", TLS" : "",
+  });
+  return transport;
+}
+
+async function firstAnswer(
+  handlers: readonly HttpHandler[],
+  request: Request,
+  info: Parameters<HttpHandler>[1],
+): Promise<Response | undefined> {
+  for (const handler of handlers) {
+    const response = await handler(request, info);
+    if (response !== undefined) return response;
+  }
+  return undefined;
+}
