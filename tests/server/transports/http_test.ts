@@ -104,7 +104,7 @@ Deno.test("http: a peer that never finishes its request head is closed after hel
   conn.close();
 });
 
-Deno.test("http: an HTTP port in use fails the start", async () => {
+Deno.test("http: an HTTP port in use fails the start", () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = taken.addr as Deno.NetAddr;
   try {
