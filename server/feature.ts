@@ -1,7 +1,7 @@
 import type { Block, Message } from "../protocol/mod.ts";
 import type { Session } from "./session.ts";
 import type { ServerOptions } from "./server_options.ts";
-import type { HttpHandler } from "./transports/http.ts";
+import type { HttpHandler } from "./transports/http_handler.ts";
 import type { Counters } from "./metrics/counters.ts";
 import type { FeatureStats } from "./metrics/stats.ts";
 import type { Readiness } from "./metrics/readiness.ts";

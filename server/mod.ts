@@ -8,7 +8,10 @@ export type {
   ServerOptions,
   ServerTlsOptions,
 } from "./server_options.ts";
-export type { HttpHandler, HttpRequestInfo } from "./transports/http.ts";
+export type {
+  HttpHandler,
+  HttpRequestInfo,
+} from "./transports/http_handler.ts";
 export { type LimitOptions } from "./limits.ts";
 export {
   configureLogging,

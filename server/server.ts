@@ -29,7 +29,7 @@ import { emdAgent } from "./metrics/emd_agent.ts";
 import { Readiness } from "./metrics/readiness.ts";
 import { listenTcp, TcpTransport } from "./transports/tcp.ts";
 import type { Transport, TransportHost } from "./transports/transport.ts";
-import type { HttpHandler } from "./transports/http.ts";
+import type { HttpHandler } from "./transports/http_handler.ts";
 import { webTransport } from "./transports/web.ts";
 
 const log = serverLogger();
@@ -324,6 +324,10 @@ class Server implements EmServer, FeatureHost, TransportHost {
     while (this.#running.size > 0) await Promise.all(this.#running);
     for (const feature of this.#features) await feature.stop?.();
     this.#resolveFinished(reason);
+  }
+
+  logger(part: string): ReturnType<typeof serverLogger> {
+    return serverLogger(part);
   }
 
   get stopping(): boolean {

@@ -1,7 +1,7 @@
 import type { Agent } from "./agents/agent.ts";
 import type { LimitOptions } from "./limits.ts";
 import type { SyncStore } from "./sync/store.ts";
-import type { HttpHandler } from "./transports/http.ts";
+import type { HttpHandler } from "./transports/http_handler.ts";
 
 /** Options of {@link startServer}; the limits are described in {@link LimitOptions}. */
 export interface ServerOptions extends LimitOptions {

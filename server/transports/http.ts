@@ -4,29 +4,14 @@ import {
   type HttpHead,
   HttpHeadReader,
 } from "../../protocol/mod.ts";
-import { serverLogger } from "../_log.ts";
+import type { HttpHandler } from "./http_handler.ts";
+export type { HttpHandler, HttpRequestInfo } from "./http_handler.ts";
 import { AcceptBackoff } from "../limits.ts";
 import { closeListener } from "./tcp.ts";
-import type { Transport, TransportHost } from "./transport.ts";
+import type { Transport, TransportHost, TransportLog } from "./transport.ts";
 
-const log = serverLogger("http");
 const encoder = new TextEncoder();
 const READ_BYTES = 16 * 1024;
-
-/**
- * Answers one HTTP request, or returns undefined when the path is not its own (the next handler
- * is asked; when none answers, 404). Runs for every request but the WebSocket endpoint `/api`.
- */
-export type HttpHandler = (
-  request: Request,
-  info: HttpRequestInfo,
-) => Response | undefined | Promise<Response | undefined>;
-
-/** What a handler knows about a request besides the Request itself. */
-export interface HttpRequestInfo {
-  /** `host:port` of the peer. */
-  readonly peer: string;
-}
 
 /** Takes over a socket whose request head asked for an upgrade (the WebSocket endpoint). */
 export type UpgradeHandler = (
@@ -63,6 +48,7 @@ export class HttpTransport implements Transport {
   #pending = new Set<Deno.Conn>(); // requests being read or answered
   #tasks = new Set<Promise<void>>();
   #closed = false;
+  #log: TransportLog;
 
   constructor(
     listener: Deno.Listener,
@@ -72,6 +58,7 @@ export class HttpTransport implements Transport {
     this.#listener = listener;
     this.#host = host;
     this.#options = options;
+    this.#log = host.logger("http");
     this.addr = listener.addr as Deno.NetAddr;
     this.finished = this.#acceptLoop().then(async () => {
       while (this.#tasks.size > 0) await Promise.all(this.#tasks);
@@ -116,7 +103,7 @@ export class HttpTransport implements Transport {
     this.#pending.add(conn);
     try {
       if (busy) {
-        log.warn("Refused {peer}: too many connections", {
+        this.#log.warn("Refused {peer}: too many connections", {
           peer,
           limit: "maxConnections",
           value: maxConnections,
@@ -139,7 +126,7 @@ export class HttpTransport implements Transport {
       }
       await writeResponse(conn, await this.#answer(head, peer));
     } catch (error) {
-      log.warn("Closed {peer}: {reason}", {
+      this.#log.warn("Closed {peer}: {reason}", {
         peer,
         reason: `Cannot serve HTTP: ${(error as Error)?.message ?? error}`,
       });
@@ -158,7 +145,7 @@ export class HttpTransport implements Transport {
     const buffer = new Uint8Array(READ_BYTES);
     const timeoutMs = this.#host.serverLimits.helloTimeoutMs;
     const timer = setTimeout(() => {
-      log.warn("Closed {peer}: {reason}", {
+      this.#log.warn("Closed {peer}: {reason}", {
         peer,
         reason: "No HTTP request in time",
         limit: "helloTimeoutMs",
@@ -175,7 +162,10 @@ export class HttpTransport implements Transport {
       }
     } catch (error) {
       if (error instanceof EmError) {
-        log.warn("Closed {peer}: {reason}", { peer, reason: error.message });
+        this.#log.warn("Closed {peer}: {reason}", {
+          peer,
+          reason: error.message,
+        });
         await writeResponse(
           conn,
           textResponse(400, `Bad request: ${error.message}`),

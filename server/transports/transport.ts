@@ -28,6 +28,16 @@ export interface TransportHost {
   readonly stopping: boolean;
   /** Wraps an accepted socket with the server's output limit and flow control. */
   connection(conn: Deno.Conn): Connection;
+  /** A logger of one part of the server, e.g. `logger("http")` → em.server.http. */
+  logger(part: string): TransportLog;
   /** Opens a session over a new link, or refuses it (stopping, too many connections). */
   open(link: Link): void;
+}
+
+/** Where a transport logs (LogTape's `Logger` fits). */
+export interface TransportLog {
+  /** Logs an informational record. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs a warning. */
+  warn(message: string, properties?: Record<string, unknown>): void;
 }

@@ -1,9 +1,6 @@
-import { serverLogger } from "../_log.ts";
 import type { HttpHandler } from "./http.ts";
 import { HttpTransport, type UpgradeHandler } from "./http.ts";
 import type { TransportHost } from "./transport.ts";
-
-const log = serverLogger("http");
 
 /** What the web transport needs of the server besides a {@link TransportHost}. */
 export interface WebHost extends TransportHost {
@@ -29,7 +26,7 @@ export function webTransport(
     tls,
   });
   const { hostname, port } = transport.addr;
-  log.info("HTTP listening on {hostname}:{port}{security}", {
+  host.logger("http").info("HTTP listening on {hostname}:{port}{security}", {
     hostname,
     port,
     security: tls ? ", TLS" : "",
