@@ -44,6 +44,7 @@ export {
   type Verb,
 } from "./server/mod.ts";
 export {
+  type ClusterOptions,
   configureLogging,
   type EmServer,
   type HttpHandler,

@@ -5,6 +5,7 @@ import type { HttpHandler } from "./transports/http_handler.ts";
 import type { Counters } from "./metrics/counters.ts";
 import type { FeatureStats } from "./metrics/stats.ts";
 import type { Readiness } from "./metrics/readiness.ts";
+import type { Bus } from "./delivery/bus.ts";
 
 /** Handles one decoded command from a session that has said hello. */
 export type CommandHandler = (session: Session, message: Message) => void;
@@ -23,6 +24,8 @@ export interface FeatureHost {
   readonly counters?: Counters;
   /** Conditions of `/readyz`; a capability adds its own (e.g. "connected to the cluster"). */
   readonly readiness?: Readiness;
+  /** Where deliveries go beyond this process (absent: nowhere, as for one emd). */
+  readonly bus?: Bus;
   /** Stops the server. */
   quit(reason: string): void;
 }

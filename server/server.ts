@@ -31,6 +31,8 @@ import { listenTcp, TcpTransport } from "./transports/tcp.ts";
 import type { Transport, TransportHost } from "./transports/transport.ts";
 import type { HttpHandler } from "./transports/http_handler.ts";
 import { webTransport } from "./transports/web.ts";
+import type { Bus } from "./delivery/bus.ts";
+import { openBus } from "./delivery/open_bus.ts";
 
 const log = serverLogger();
 const encoder = new TextEncoder();
@@ -157,6 +159,8 @@ class Server implements EmServer, FeatureHost, TransportHost {
   #hello: Uint8Array;
   #helloBlocks: ReturnType<typeof helloBlocks>;
   readonly auth: Authenticator | undefined;
+  readonly bus: Bus;
+  #clustered: boolean;
   #stopping: Promise<void> | undefined;
   #resolveFinished!: (reason: string) => void;
 
@@ -183,8 +187,18 @@ class Server implements EmServer, FeatureHost, TransportHost {
       ...options,
       agents: [emdAgent(this), ...(options.agents ?? [])],
     };
+    this.bus = openBus(this);
+    this.#clustered = this.bus.clustered;
+    this.bus.onRemote(
+      ["plain"],
+      (delivery) =>
+        delivery.kind === "plain"
+          ? this.#fanOutHere(delivery.frame, delivery.lines, delivery.from)
+          : 0,
+    );
     this.#features = FEATURES.map((create) => create(this));
     this.ready = Promise.all([
+      this.bus.ready,
       ...this.#features.map((feature) => feature.ready),
       auth?.ready,
     ]).then(() => {});
@@ -254,6 +268,15 @@ class Server implements EmServer, FeatureHost, TransportHost {
   }
 
   fanOut(frame: Uint8Array, lines = 1, from = "server"): number {
+    const receivers = this.#fanOutHere(frame, lines, from);
+    if (this.#clustered) {
+      this.bus.publish({ kind: "plain", frame, lines, from });
+    }
+    return receivers;
+  }
+
+  /** Delivers to this node's receiving sessions only. */
+  #fanOutHere(frame: Uint8Array, lines: number, from: string): number {
     for (const receiver of this.#receivers) receiver.connection.send(frame);
     const receivers = this.#receivers.size, counters = this.counters;
     counters.triggers += lines;
@@ -323,6 +346,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
     this.counters.tap.stop();
     while (this.#running.size > 0) await Promise.all(this.#running);
     for (const feature of this.#features) await feature.stop?.();
+    await this.bus.close();
     this.#resolveFinished(reason);
   }
 

@@ -2,6 +2,7 @@ import type { Agent } from "./agents/agent.ts";
 import type { LimitOptions } from "./limits.ts";
 import type { SyncStore } from "./sync/store.ts";
 import type { HttpHandler } from "./transports/http_handler.ts";
+import type { ClusterOptions } from "./delivery/cluster_options.ts";
 
 /** Options of {@link startServer}; the limits are described in {@link LimitOptions}. */
 export interface ServerOptions extends LimitOptions {
@@ -68,6 +69,12 @@ export interface ServerOptions extends LimitOptions {
    * @default {undefined}
    */
   readonly http?: ServerHttpOptions;
+  /**
+   * Join a cluster of emd nodes over NATS (docs/CLUSTER.md); absent, this emd is on its own and
+   * never loads the NATS packages.
+   * @default {undefined}
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 /** The HTTP listener of a server. */

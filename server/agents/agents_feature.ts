@@ -261,7 +261,7 @@ function triggerHandler(hub: Hub): CommandHandler {
         `${name}: ${data.fault}`,
       );
     }
-    let count: number;
+    let count: number | Promise<number>;
     try {
       count = hub.trigger(hub.encode(name, dataText), session.peer);
     } catch (error) {
@@ -273,7 +273,10 @@ function triggerHandler(hub: Hub): CommandHandler {
         (error as Error).message,
       );
     }
-    answer(hub, session, id, String(count));
+    if (typeof count === "number") {
+      return answer(hub, session, id, String(count));
+    }
+    count.then((all) => answer(hub, session, id, String(all)));
   };
 }
 

@@ -7,6 +7,7 @@ import {
 } from "../../protocol/mod.ts";
 import type { FeatureHost } from "../feature.ts";
 import type { Session } from "../session.ts";
+import type { DataDelivery, Delivery } from "../delivery/bus.ts";
 
 /** Where agents log: the server's `em.server.agents` logger (LogTape's `Logger` fits). */
 export interface AgentsLog {
@@ -103,6 +104,35 @@ export class Hub {
     this.host = host;
     this.maxMessageBytes = maxMessageBytes;
     this.log = log;
+    host.bus?.onRemote(
+      ["trigger", "push", "broadcast"],
+      (delivery) => this.#fromRemote(delivery),
+    );
+  }
+
+  /** An event another node published: served to this node's receivers only. */
+  #fromRemote(delivery: Delivery): number {
+    if (delivery.kind === "plain") return 0;
+    const { name, json, from } = delivery;
+    const event = this.encode(name, json);
+    if (delivery.kind === "trigger") return this.#triggerHere(event, from);
+    if (delivery.kind === "push") return this.#pushHere(event, [], from);
+    return this.#broadcastHere(event, from);
+  }
+
+  /** Sends an event to the other nodes (a cluster's bus); with `count`, their receiver count. */
+  #publish(
+    kind: DataDelivery["kind"],
+    event: EncodedEvent,
+    from: string,
+    count = false,
+  ): Promise<number> | undefined {
+    const bus = this.host.bus;
+    if (bus === undefined || !bus.clustered) return undefined;
+    return bus.publish(
+      { kind, name: event.name, json: event.json, from },
+      count,
+    );
   }
 
   /** The receiver standing for a connection (made on first use). */
@@ -172,9 +202,20 @@ export class Hub {
 
   /** Delivers to `direct` receivers and to every matching subscription; returns how many got it. */
   push(event: EncodedEvent, direct: Iterable<Receiver> = []): number {
+    const from = agentOf(event);
+    const count = this.#pushHere(event, direct, from);
+    this.#publish("push", event, from);
+    return count;
+  }
+
+  #pushHere(
+    event: EncodedEvent,
+    direct: Iterable<Receiver>,
+    from: string,
+  ): number {
     const targets = new Set(direct);
     this.#addMatching(event.name, targets);
-    return this.#counted(event, deliverAll(event, targets), agentOf(event));
+    return this.#counted(event, deliverAll(event, targets), from);
   }
 
   /** How many receivers hold each name or pattern subscription. */
@@ -190,20 +231,34 @@ export class Hub {
 
   /** Delivers to every receiving 1.2 connection and every agent but the sender. */
   broadcast(event: EncodedEvent): number {
+    const from = agentOf(event);
+    const count = this.#broadcastHere(event, from);
+    this.#publish("broadcast", event, from);
+    return count;
+  }
+
+  #broadcastHere(event: EncodedEvent, from: string): number {
     const targets = new Set<Receiver>();
     for (const session of this.host.sessions) {
       targets.add(this.receiverOf(session));
     }
     for (const agent of this.agentReceivers) targets.add(agent);
     if (event.sender !== undefined) targets.delete(event.sender);
-    return this.#counted(event, deliverAll(event, targets), agentOf(event));
+    return this.#counted(event, deliverAll(event, targets), from);
   }
 
   /**
    * A client's trigger with data: matching subscribers get the `d` line; every other receiving
    * connection gets a plain `T<name>` when the name is a valid 1.1 name. One message per receiver.
+   * @returns how many got it; in a cluster, a promise of the count over every live node
    */
-  trigger(event: EncodedEvent, from = "server"): number {
+  trigger(event: EncodedEvent, from = "server"): number | Promise<number> {
+    const count = this.#triggerHere(event, from);
+    const remote = this.#publish("trigger", event, from, true);
+    return remote === undefined ? count : remote.then((more) => count + more);
+  }
+
+  #triggerHere(event: EncodedEvent, from: string): number {
     const targets = new Set<Receiver>();
     this.#addMatching(event.name, targets);
     let count = deliverAll(event, targets);

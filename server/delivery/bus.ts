@@ -1,0 +1,71 @@
+/**
+ * Delivery between nodes: where an event goes beyond this process. One emd has a {@link LocalBus}
+ * (nowhere); `emd --cluster` a NATS bus (server/delivery/nats_bus.ts, loaded only then). Features
+ * and sessions never see which: the server's fan-out and the agents' hub publish every event here
+ * after serving their own receivers, and serve what other nodes published.
+ */
+
+/** Plain `T<name>\n` lines (1.1 triggers, latched triggers), the same bytes every receiver gets. */
+export interface PlainDelivery {
+  readonly kind: "plain";
+  /** Whole `T<name>\n` lines. */
+  readonly frame: Uint8Array;
+  /** How many lines `frame` holds. */
+  readonly lines: number;
+  /** Who sent it, for counters and the event tap (a peer, or `node:<id>` once remote). */
+  readonly from: string;
+}
+
+/** An event with a name that may carry JSON data (1.2 `t`, an agent's push or broadcast). */
+export interface DataDelivery {
+  /**
+   * "trigger": a client's `t` (subscribers get `d`, other receiving connections `T<name>`);
+   * "push": an agent event to its subscribers; "broadcast": to every 1.2 receiver and agent.
+   */
+  readonly kind: "trigger" | "push" | "broadcast";
+  /** The event's name. */
+  readonly name: string;
+  /** Its data as JSON text, if any. */
+  readonly json: string | undefined;
+  /** Who sent it, for counters and the event tap. */
+  readonly from: string;
+}
+
+/** One event on its way to receivers of other nodes. */
+export type Delivery = PlainDelivery | DataDelivery;
+
+/** Serves a delivery from another node to this node's receivers; returns how many got it. */
+export type RemoteHandler = (delivery: Delivery) => number;
+
+/** Where a delivery goes beyond this process: nowhere for one emd, a NATS cluster for several. */
+export interface Bus {
+  /** Settles once the bus can carry deliveries; a rejection stops the server's start. */
+  readonly ready: Promise<void>;
+  /** True when deliveries reach other nodes (emd `--cluster`). */
+  readonly clustered: boolean;
+  /**
+   * Sends a delivery to the other nodes; this node's receivers were already served. Never waits.
+   * @returns undefined, or with `count` the number of receivers the other nodes served (bounded wait)
+   */
+  publish(delivery: Delivery, count?: boolean): Promise<number> | undefined;
+  /** Registers the handler of deliveries from other nodes (one per kind of delivery). */
+  onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void;
+  /** Stops carrying deliveries; resolves once the link is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The bus of a single emd: there are no other nodes, so nothing is sent or received. */
+export class LocalBus implements Bus {
+  readonly ready: Promise<void> = Promise.resolve();
+  readonly clustered = false;
+
+  publish(): undefined {
+    return undefined;
+  }
+
+  onRemote(): void {}
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

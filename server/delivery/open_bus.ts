@@ -1,0 +1,64 @@
+import type { Readiness } from "../metrics/readiness.ts";
+import type { ServerOptions } from "../server_options.ts";
+import {
+  type Bus,
+  type Delivery,
+  LocalBus,
+  type RemoteHandler,
+} from "./bus.ts";
+
+/** What a bus needs from its server. */
+export interface BusHost {
+  /** The server's name: nodes with the same name share one event space. */
+  readonly name: string;
+  /** The server's options (`cluster` picks the bus). */
+  readonly options: ServerOptions;
+  /** Where the bus says whether it is connected. */
+  readonly readiness: Readiness;
+}
+
+/**
+ * The bus for a server: a {@link LocalBus} without `options.cluster`; with it, the NATS bus,
+ * whose module (and the NATS packages) is imported only then.
+ */
+export function openBus(host: BusHost): Bus {
+  if (host.options.cluster === undefined) return new LocalBus();
+  return new DeferredBus(
+    Promise.reject(
+      new TypeError(`Cannot join cluster "${host.name}": not built yet`),
+    ),
+  );
+}
+
+/** A bus whose implementation is still being loaded; deliveries before it is ready are dropped. */
+class DeferredBus implements Bus {
+  readonly ready: Promise<void>;
+  readonly clustered = true;
+  #bus: Bus | undefined;
+  #loading: Promise<Bus>;
+  #handlers: [readonly Delivery["kind"][], RemoteHandler][] = [];
+
+  constructor(loading: Promise<Bus>) {
+    this.#loading = loading;
+    this.ready = loading.then(async (bus) => {
+      for (const [kinds, handler] of this.#handlers) {
+        bus.onRemote(kinds, handler);
+      }
+      await bus.ready;
+      this.#bus = bus;
+    });
+  }
+
+  publish(delivery: Delivery, count?: boolean): Promise<number> | undefined {
+    return this.#bus?.publish(delivery, count);
+  }
+
+  onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {
+    this.#handlers.push([kinds, handler]);
+  }
+
+  async close(): Promise<void> {
+    const bus = await this.#loading.catch(() => undefined);
+    await bus?.close();
+  }
+}
