@@ -135,6 +135,7 @@ Deno.test("metrics: a silent peer counts as hello_timeout", async () => {
   });
   await using peer = await RawPeer.connect(server.addr.port);
   await peer.untilClosed();
+  peer.close(); // emd lingers for our close after its last line
   await until(() => disconnects(server).hello_timeout === 1, "hello_timeout");
 });
 
@@ -167,6 +168,7 @@ Deno.test("metrics: a hello without proof of the secret counts as auth", async (
   });
   await using peer = await RawPeer.greeted(server.addr.port, "H1.2");
   assert.match((await peer.untilClosed()).join("\n"), /^eauth,/m);
+  peer.close(); // emd lingers for our close after its last line
   await until(() => disconnects(server).auth === 1, "auth");
 });
 
