@@ -3,7 +3,7 @@ import type { Session } from "./session.ts";
 import type { ServerOptions } from "./server_options.ts";
 import type { HttpHandler } from "./transports/http_handler.ts";
 import type { Counters } from "./metrics/counters.ts";
-import type { FeatureStats } from "./metrics/stats.ts";
+import type { FeatureStats, ServerStats } from "./metrics/stats.ts";
 import type { Readiness } from "./metrics/readiness.ts";
 import type { Bus } from "./delivery/bus.ts";
 
@@ -22,6 +22,8 @@ export interface FeatureHost {
   fanOut(frame: Uint8Array, lines?: number, from?: string): number;
   /** The server's running totals and event tap (absent in tests that need none). */
   readonly counters?: Counters;
+  /** The server's report (`emd/stats`, `/metrics`); absent in tests that need none. */
+  stats?(detail?: boolean): ServerStats;
   /** Conditions of `/readyz`; a capability adds its own (e.g. "connected to the cluster"). */
   readonly readiness?: Readiness;
   /** Where deliveries go beyond this process (absent: nowhere, as for one emd). */

@@ -292,7 +292,14 @@ class Server implements EmServer, FeatureHost, TransportHost {
       version: this.options.version ?? "unknown",
       protocols: ["1.1", "1.2"],
       startTimeMs: this.startTimeMs,
-      addresses: [`${this.options.tls ? "tls" : "tcp"} ${hostname}:${port}`],
+      addresses: [
+        `${this.options.tls ? "tls" : "tcp"} ${hostname}:${port}`,
+        ...(this.httpAddr === undefined ? [] : [
+          `${
+            this.options.tls ? "https" : "http"
+          } ${this.httpAddr.hostname}:${this.httpAddr.port}`,
+        ]),
+      ],
       counters: this.counters,
       sessions: this.#sessions,
       featureStats: Object.assign(
