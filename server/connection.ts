@@ -44,6 +44,7 @@ export interface ConnectionOptions {
  * queued up to `maxQueuedBytes`; past it the peer is cut off.
  */
 export class Connection implements Link {
+  readonly kind = "tcp";
   /** `host:port` of the peer, for log lines. */
   readonly peer: string;
   #conn: Deno.Conn;

@@ -30,6 +30,8 @@ export interface CloseOptions {
 export interface Link {
   /** Who the peer is, for log lines: `"127.0.0.1:5123"`, `"ws 127.0.0.1:5124"`. */
   readonly peer: string;
+  /** How the peer came: `"tcp"` (lines), `"websocket"` (x-afb-ws-json1); for reports only. */
+  readonly kind: string;
   /** Why the link closed, once it has; undefined while open. */
   readonly closeReason: CloseReason | undefined;
   /** True once {@link close} (or {@link closeAfterFlush}) has run. */

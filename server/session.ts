@@ -99,6 +99,11 @@ export class Session {
     this.#framer.maxLineBytes = limits.maxLineBytes;
   }
 
+  /** How the peer came (its link's kind, e.g. `"tcp"`). */
+  get kind(): string {
+    return this.connection.kind;
+  }
+
   /** `host:port` of the peer. */
   get peer(): string {
     return this.connection.peer;

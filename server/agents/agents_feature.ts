@@ -38,6 +38,11 @@ export function checkAgents(agents: readonly Agent[]): void {
         `Agent API name "${EMD_API}" is reserved: emd's own agent uses it`,
       );
     }
+    if (agent.api === "em") {
+      throw new TypeError(
+        'Invalid agent API name "em": reserved for emd\'s own WebSocket API',
+      );
+    }
     if (seen.has(agent.api)) {
       throw new TypeError(`Duplicate agent API name "${agent.api}"`);
     }

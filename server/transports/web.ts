@@ -1,6 +1,7 @@
 import type { HttpHandler } from "./http.ts";
 import { HttpTransport, type UpgradeHandler } from "./http.ts";
 import type { TransportHost } from "./transport.ts";
+import { afbUpgrade } from "./websocket_upgrade.ts";
 
 /** What the web transport needs of the server besides a {@link TransportHost}. */
 export interface WebHost extends TransportHost {
@@ -15,8 +16,10 @@ export function webTransport(
   listener: Deno.Listener,
   host: WebHost,
 ): HttpTransport {
-  const upgrades = new Map<string, UpgradeHandler>();
   const tls = host.options.tls !== undefined;
+  const upgrades = new Map<string, UpgradeHandler>([
+    ["/api", afbUpgrade(host, tls)],
+  ]);
   const transport = new HttpTransport(listener, host, {
     handlers: [
       (request, info) => firstAnswer(host.httpHandlers, request, info),
