@@ -62,8 +62,12 @@ export class AfbTestClient implements AsyncDisposable {
     options: AfbClientOptions = {},
   ): Promise<AfbTestClient | Refusal> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const protocol = options.subprotocol === undefined ? "x-afb-ws-json1" : options.subprotocol;
+    const key = btoa(
+      String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+    );
+    const protocol = options.subprotocol === undefined
+      ? "x-afb-ws-json1"
+      : options.subprotocol;
     const headers = {
       Host: `127.0.0.1:${port}`,
       Upgrade: "websocket",
@@ -75,7 +79,9 @@ export class AfbTestClient implements AsyncDisposable {
       ...options.headers,
     };
     let request = `GET ${options.path ?? "/api"} HTTP/1.1\r\n`;
-    for (const [name, value] of Object.entries(headers)) request += `${name}: ${value}\r\n`;
+    for (const [name, value] of Object.entries(headers)) {
+      request += `${name}: ${value}\r\n`;
+    }
     await conn.write(encoder.encode(request + "\r\n"));
     const { head, rest } = await readHead(conn);
     const status = Number(head.match(/^HTTP\/1\.1 (\d{3}) /)?.[1] ?? 0);
@@ -97,27 +103,39 @@ export class AfbTestClient implements AsyncDisposable {
   /** Sends one frame, masked or not as the client does. */
   async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
     const frame = this.masked
-      ? encodeMaskedWsFrame(opcode, payload, crypto.getRandomValues(new Uint8Array(4)))
+      ? encodeMaskedWsFrame(
+        opcode,
+        payload,
+        crypto.getRandomValues(new Uint8Array(4)),
+      )
       : encodeWsFrame(opcode, payload);
     await this.sendRaw(frame);
   }
 
   /** Sends bytes as they are. */
   async sendRaw(bytes: Uint8Array): Promise<void> {
-    for (let done = 0; done < bytes.length;) done += await this.conn.write(bytes.subarray(done));
+    for (let done = 0; done < bytes.length;) {
+      done += await this.conn.write(bytes.subarray(done));
+    }
   }
 
   /** Calls a verb; resolves with the reply array `[3|4, id, resp]`; events meanwhile go to `events`. */
   async call(verb: string, args?: unknown, token?: string): Promise<unknown[]> {
     const id = `c${++this.#next}`;
-    await this.send(token === undefined ? [2, id, verb, args ?? null] : [2, id, verb, args ?? null, token]);
+    await this.send(
+      token === undefined
+        ? [2, id, verb, args ?? null]
+        : [2, id, verb, args ?? null, token],
+    );
     for (;;) {
       const message = await this.nextJson();
       if (message[0] === 5) {
         this.events.push(message);
         continue;
       }
-      if (message[1] !== id) throw new Error(`Reply for an unknown id: ${JSON.stringify(message)}`);
+      if (message[1] !== id) {
+        throw new Error(`Reply for an unknown id: ${JSON.stringify(message)}`);
+      }
       return message;
     }
   }
@@ -127,7 +145,9 @@ export class AfbTestClient implements AsyncDisposable {
     const queued = this.events.shift();
     if (queued) return queued;
     const message = await this.nextJson(timeoutMs);
-    if (message[0] !== 5) throw new Error(`Expected an event: ${JSON.stringify(message)}`);
+    if (message[0] !== 5) {
+      throw new Error(`Expected an event: ${JSON.stringify(message)}`);
+    }
     return message;
   }
 
@@ -138,10 +158,16 @@ export class AfbTestClient implements AsyncDisposable {
   async nextJson(timeoutMs = 5_000): Promise<unknown[]> {
     const message = await this.next(timeoutMs);
     if (message.opcode !== WS_OPCODES.TEXT) {
-      throw new Error(`Expected a text frame, got opcode ${message.opcode}: ${decoder.decode(message.payload)}`);
+      throw new Error(
+        `Expected a text frame, got opcode ${message.opcode}: ${
+          decoder.decode(message.payload)
+        }`,
+      );
     }
     const text = decoder.decode(message.payload);
-    if (!/^\[[^\n]*\]$/.test(text) || text !== JSON.stringify(JSON.parse(text))) {
+    if (
+      !/^\[[^\n]*\]$/.test(text) || text !== JSON.stringify(JSON.parse(text))
+    ) {
       throw new Error(`Not one compact JSON array: ${JSON.stringify(text)}`);
     }
     return JSON.parse(text);
@@ -165,7 +191,9 @@ export class AfbTestClient implements AsyncDisposable {
   }
 
   /** Reads until the server's close frame; returns its code and reason. */
-  async closeFrame(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
+  async closeFrame(
+    timeoutMs = 5_000,
+  ): Promise<{ code: number; reason: string }> {
     for (;;) {
       const message = await this.next(timeoutMs);
       if (message.opcode !== WS_OPCODES.CLOSE) continue;
@@ -204,7 +232,10 @@ export class AfbTestClient implements AsyncDisposable {
 
   #onBytes(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    if (bytes.length >= 2 && this.#decoder.pendingBytes === 0 && (bytes[1]! & 0x80) !== 0) {
+    if (
+      bytes.length >= 2 && this.#decoder.pendingBytes === 0 &&
+      (bytes[1]! & 0x80) !== 0
+    ) {
       throw new Error("The server sent a masked frame");
     }
     this.#decoder.push(bytes, (opcode, payload) => {
@@ -214,7 +245,9 @@ export class AfbTestClient implements AsyncDisposable {
   }
 }
 
-async function readHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Array }> {
+async function readHead(
+  conn: Deno.Conn,
+): Promise<{ head: string; rest: Uint8Array }> {
   let bytes = new Uint8Array(0);
   const buffer = new Uint8Array(4096);
   for (;;) {
@@ -246,7 +279,10 @@ async function readRest(conn: Deno.Conn): Promise<string> {
 /** AGL's client needs these headers spelled exactly so, and the right accept value. */
 async function checkSwitching(head: string, key: string): Promise<void> {
   const lines = head.split("\r\n");
-  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_ACCEPT_GUID));
+  const digest = await crypto.subtle.digest(
+    "SHA-1",
+    encoder.encode(key + WS_ACCEPT_GUID),
+  );
   const accept = btoa(String.fromCharCode(...new Uint8Array(digest)));
   for (
     const wanted of [
@@ -256,12 +292,17 @@ async function checkSwitching(head: string, key: string): Promise<void> {
       `Sec-WebSocket-Accept: ${accept}`,
     ]
   ) {
-    if (!lines.includes(wanted)) throw new Error(`No "${wanted}" in the 101 response:\n${head}`);
+    if (!lines.includes(wanted)) {
+      throw new Error(`No "${wanted}" in the 101 response:\n${head}`);
+    }
   }
 }
 
 /** Opens a client, failing the test on a refusal. */
-export async function openAfb(port: number, options?: AfbClientOptions): Promise<AfbTestClient> {
+export async function openAfb(
+  port: number,
+  options?: AfbClientOptions,
+): Promise<AfbTestClient> {
   const client = await AfbTestClient.open(port, options);
   if (!(client instanceof AfbTestClient)) {
     throw new Error(`Upgrade refused: ${client.status} ${client.text}`);
