@@ -22,6 +22,8 @@ export interface AfbClientOptions {
   readonly masked?: boolean;
   /** The subprotocol offered; null: none. @default {"x-afb-ws-json1"} */
   readonly subprotocol?: string | null;
+  /** False: never read after the upgrade (a client that stalls). @default {true} */
+  readonly reading?: boolean;
 }
 
 /** What the server said instead of upgrading. */
@@ -49,11 +51,16 @@ export class AfbTestClient implements AsyncDisposable {
   /** Events received while waiting for replies, in order. */
   readonly events: unknown[][] = [];
 
-  private constructor(conn: Deno.Conn, masked: boolean, rest: Uint8Array) {
+  private constructor(
+    conn: Deno.Conn,
+    masked: boolean,
+    rest: Uint8Array,
+    reading: boolean,
+  ) {
     this.conn = conn;
     this.masked = masked;
     this.#onBytes(rest);
-    this.#reading = this.#readLoop();
+    this.#reading = reading ? this.#readLoop() : Promise.resolve();
   }
 
   /** Connects and upgrades; a refusal (non-101) is returned with the server's status and body. */
@@ -91,7 +98,12 @@ export class AfbTestClient implements AsyncDisposable {
       return { status, text: body };
     }
     await checkSwitching(head, key);
-    return new AfbTestClient(conn, options.masked ?? false, rest);
+    return new AfbTestClient(
+      conn,
+      options.masked ?? false,
+      rest,
+      options.reading ?? true,
+    );
   }
 
   /** Sends a text frame holding `value` as JSON (or the string as it is). */
