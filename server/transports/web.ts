@@ -2,6 +2,7 @@ import type { HttpHandler } from "./http.ts";
 import { HttpTransport, type UpgradeHandler } from "./http.ts";
 import type { TransportHost } from "./transport.ts";
 import { afbUpgrade } from "./websocket_upgrade.ts";
+import { EM_JS } from "./_em_js.ts";
 
 /** What the web transport needs of the server besides a {@link TransportHost}. */
 export interface WebHost extends TransportHost {
@@ -47,4 +48,15 @@ async function firstAnswer(
     if (response !== undefined) return response;
   }
   return undefined;
+}
+
+/** `GET /em.js`: the browser client, one self-contained ES module. */
+function serveEmJs(request: Request): Response | undefined {
+  if (new URL(request.url).pathname !== "/em.js") return undefined;
+  return new Response(EM_JS, {
+    headers: {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "no-cache",
+    },
+  });
 }
