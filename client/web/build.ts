@@ -40,4 +40,8 @@ export function emJsModule(js: string): string {
 
 if (import.meta.main) {
   await Deno.writeTextFile(TARGET, emJsModule(await bundleEmJs()));
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", TARGET.pathname],
+  }).output();
+  if (fmt.code !== 0) throw new Error("Cannot format the generated module");
 }
