@@ -23,6 +23,7 @@ export function webTransport(
   ]);
   const transport = new HttpTransport(listener, host, {
     handlers: [
+      serveEmJs,
       (request, info) => firstAnswer(host.httpHandlers, request, info),
     ],
     upgrades,

@@ -123,3 +123,18 @@ Deno.test("emd --http 0: prints the bound HTTP port and serves it", async () => 
   const reply = await rawExchange(emd.httpPort, "GET /nope HTTP/1.1\r\n\r\n");
   assert.match(reply, /^HTTP\/1\.1 404 /);
 });
+
+Deno.test("http: GET /em.js is the browser client, a self-contained ES module", async () => {
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    http: { port: 0 },
+  });
+  const reply = await rawExchange(
+    server.httpAddr!.port,
+    "GET /em.js HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(reply, /\r\ncontent-type: text\/javascript; charset=utf-8\r\n/);
+  assert.match(reply, /export \{[^}]*connect/);
+});
