@@ -16,9 +16,9 @@ export interface TappedEvent {
 
 /** What a listener gets every {@link TAP_INTERVAL_MS} while events pass. */
 export interface TapBatch {
-  /** Events of the interval, oldest first, at most {@link TAP_MAX_PER_BATCH}. */
+  /** The latest events of the interval, oldest first, at most {@link TAP_MAX_PER_BATCH}. */
   readonly events: readonly TappedEvent[];
-  /** Events of the interval beyond that: counted, not listed. */
+  /** Earlier events of the interval: counted, not listed. */
   readonly skipped: number;
 }
 
@@ -33,13 +33,13 @@ const decoder = new TextDecoder();
 
 /**
  * Watches events pass for `emstat --events` and the dashboard. It does nothing, and costs the hot
- * path one property test, while nobody listens; with listeners it records a bounded number of
- * events per interval, so watching a busy server never slows it much.
+ * path one property test, while nobody listens; with listeners it keeps the latest events of each
+ * interval (a bounded ring), so watching a busy server never slows it much.
  */
 export class EventTap {
   #listeners = new Set<(batch: TapBatch) => void>();
-  #events: TappedEvent[] = [];
-  #skipped = 0;
+  #events: TappedEvent[] = []; // a ring of the latest TAP_MAX_PER_BATCH
+  #added = 0; // events of the interval
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** True while someone listens: callers test it before building anything. */
@@ -96,19 +96,23 @@ export class EventTap {
     this.#timer = undefined;
     this.#listeners.clear();
     this.#events = [];
-    this.#skipped = 0;
+    this.#added = 0;
   }
 
   #add(event: TappedEvent): void {
-    if (this.#events.length < TAP_MAX_PER_BATCH) this.#events.push(event);
-    else this.#skipped++;
+    this.#events[this.#added++ % TAP_MAX_PER_BATCH] = event;
   }
 
   #flush(): void {
-    if (this.#events.length === 0 && this.#skipped === 0) return;
-    const batch = { events: this.#events, skipped: this.#skipped };
+    const added = this.#added;
+    if (added === 0) return;
+    const start = added % TAP_MAX_PER_BATCH;
+    const events = added <= TAP_MAX_PER_BATCH
+      ? this.#events
+      : [...this.#events.slice(start), ...this.#events.slice(0, start)];
+    const batch = { events, skipped: Math.max(0, added - TAP_MAX_PER_BATCH) };
     this.#events = [];
-    this.#skipped = 0;
+    this.#added = 0;
     for (const listener of this.#listeners) listener(batch);
   }
 }

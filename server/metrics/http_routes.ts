@@ -2,6 +2,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.ts";
 import type { Readiness } from "./readiness.ts";
 import type { ServerStats } from "./stats.ts";
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT } from "./dashboard_page.ts";
+import { tokenEquals } from "../transports/afb_link.ts";
 
 /** What the observability endpoints read from the server. */
 export interface ObservedServer {
@@ -13,7 +14,6 @@ export interface ObservedServer {
   readonly secret?: string | Uint8Array;
 }
 
-const encoder = new TextEncoder();
 const PATHS = new Set([
   "/metrics",
   "/healthz",
@@ -24,9 +24,9 @@ const PATHS = new Set([
 
 /**
  * Answers `GET /metrics`, `/healthz`, `/readyz`, the dashboard `/` and its `/dashboard.js`; any
- * other path is not ours (undefined). With a shared secret, all but `/healthz` need it as a bearer
- * token: `Authorization: Bearer <secret>`, or `?token=<secret>` where a browser cannot send a
- * header (docs/OBSERVABILITY.md).
+ * other path is not ours (undefined). With a shared secret, all but `/healthz` and the static
+ * script need it as a bearer token: `Authorization: Bearer <secret>`, or `?token=<secret>` where
+ * a browser cannot send a header (docs/OBSERVABILITY.md).
  */
 export async function observabilityResponse(
   request: Request,
@@ -38,7 +38,15 @@ export async function observabilityResponse(
     return text(405, "Method not allowed: use GET", { Allow: "GET, HEAD" });
   }
   if (url.pathname === "/healthz") return text(200, "ok");
-  if (!await authorized(request, url, server.secret)) {
+  if (url.pathname === "/dashboard.js") { // static code, no data: a page can load it as is
+    return new Response(DASHBOARD_SCRIPT, {
+      headers: {
+        "Content-Type": "text/javascript; charset=utf-8",
+        ...NO_STORE,
+      },
+    });
+  }
+  if (!authorized(request, url, server.secret)) {
     return text(401, "Unauthorized: give the shared secret as a bearer token", {
       "WWW-Authenticate": 'Bearer realm="emd"',
     });
@@ -51,13 +59,6 @@ export async function observabilityResponse(
     case "/metrics":
       return new Response(renderPrometheus(server.stats()), {
         headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE, ...NO_STORE },
-      });
-    case "/dashboard.js":
-      return new Response(DASHBOARD_SCRIPT, {
-        headers: {
-          "Content-Type": "text/javascript; charset=utf-8",
-          ...NO_STORE,
-        },
       });
     default:
       return new Response(DASHBOARD_HTML, {
@@ -89,30 +90,14 @@ function text(
 }
 
 /** True without a secret, or when the request presents it (compared in constant time). */
-async function authorized(
+function authorized(
   request: Request,
   url: URL,
   secret: string | Uint8Array | undefined,
-): Promise<boolean> {
+): boolean {
   if (secret === undefined) return true;
   const header = request.headers.get("Authorization") ?? "";
   const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
   const token = bearer ?? url.searchParams.get("token");
-  if (token === null) return false;
-  const expected = typeof secret === "string" ? encoder.encode(secret) : secret;
-  return sameBytes(await digest(encoder.encode(token)), await digest(expected));
-}
-
-async function digest(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
-  );
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let difference = a.length ^ b.length;
-  for (let i = 0; i < a.length && i < b.length; i++) {
-    difference |= a[i]! ^ b[i]!;
-  }
-  return difference === 0;
+  return token !== null && tokenEquals(token, secret);
 }

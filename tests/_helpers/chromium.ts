@@ -4,6 +4,8 @@
  */
 import puppeteer, { type Browser } from "npm:puppeteer-core@^24";
 
+export type { Browser };
+
 /** Where Debian puts Chromium; .ci/run installs it when missing. */
 export const CHROMIUM = "/usr/bin/chromium";
 

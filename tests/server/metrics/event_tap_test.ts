@@ -31,18 +31,22 @@ Deno.test("event tap: inactive without listeners, active with one, inactive afte
   assert.equal(tap.active, false);
 });
 
-Deno.test("event tap: a batch lists at most its bound and counts the rest as skipped", async () => {
+Deno.test("event tap: a batch lists the latest events up to its bound and counts the earlier as skipped", async () => {
   const tap = new EventTap();
   using next = nextBatch(tap);
-  tap.plain(encoder.encode("Ta\n".repeat(TAP_MAX_PER_BATCH + 5)), "p", 2);
-  tap.data("x/y", '"' + "z".repeat(200) + '"', "agent:x", 1);
+  tap.plain(encoder.encode("Ta\nTb\n".repeat(TAP_MAX_PER_BATCH)), "p", 2);
+  tap.data("x/y", '"z"', "agent:x", 1);
   tap.data("emd/stats", "{}", "agent:emd", 1); // emd's own: never shown
   const batch = await next.batch;
   assert.equal(batch.events.length, TAP_MAX_PER_BATCH);
-  assert.equal(batch.skipped, 6);
+  assert.equal(batch.skipped, TAP_MAX_PER_BATCH + 1);
+  assert.deepEqual( // the latest, oldest first
+    batch.events.map((event) => event.name).slice(-4),
+    ["b", "a", "b", "x/y"],
+  );
   assert.deepEqual(
     { ...batch.events[0]!, atMs: 0 },
-    { name: "a", bytes: 0, from: "p", receivers: 2, atMs: 0 },
+    { name: "b", bytes: 0, from: "p", receivers: 2, atMs: 0 },
   );
 });
 

@@ -41,7 +41,7 @@ Deno.test("http routes: only GET and HEAD", async () => {
   assert.equal(response?.headers.get("Allow"), "GET, HEAD");
 });
 
-Deno.test("http routes: with a secret, all but /healthz need it as a bearer token", async () => {
+Deno.test("http routes: with a secret, all but /healthz and the static script need it as a bearer token", async () => {
   await using server = await startServer({
     port: 0,
     name: "t",
@@ -53,7 +53,8 @@ Deno.test("http routes: with a secret, all but /healthz need it as a bearer toke
     secret: SECRET,
   };
   assert.equal((await get(bound, "/healthz"))?.status, 200);
-  for (const path of ["/metrics", "/readyz", "/", "/dashboard.js"]) {
+  assert.equal((await get(bound, "/dashboard.js"))?.status, 200); // static code, no data
+  for (const path of ["/metrics", "/readyz", "/"]) {
     const none = await get(bound, path);
     assert.equal(none?.status, 401, path);
     assert.equal(none?.headers.get("WWW-Authenticate"), 'Bearer realm="emd"');
