@@ -28,10 +28,10 @@ const PATHS = new Set([
  * script need it as a bearer token: `Authorization: Bearer <secret>`, or `?token=<secret>` where
  * a browser cannot send a header (docs/OBSERVABILITY.md).
  */
-export async function observabilityResponse(
+export function observabilityResponse(
   request: Request,
   server: ObservedServer,
-): Promise<Response | undefined> {
+): Response | undefined {
   const url = new URL(request.url);
   if (!PATHS.has(url.pathname)) return undefined;
   if (request.method !== "GET" && request.method !== "HEAD") {
