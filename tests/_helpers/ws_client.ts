@@ -24,6 +24,8 @@ export interface AfbClientOptions {
   readonly subprotocol?: string | null;
   /** False: never read after the upgrade (a client that stalls). @default {true} */
   readonly reading?: boolean;
+  /** Connect with TLS (`wss:`), trusting these CA certificates (PEM). */
+  readonly caCerts?: string[];
 }
 
 /** What the server said instead of upgrading. */
@@ -68,7 +70,13 @@ export class AfbTestClient implements AsyncDisposable {
     port: number,
     options: AfbClientOptions = {},
   ): Promise<AfbTestClient | Refusal> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = options.caCerts === undefined
+      ? await Deno.connect({ hostname: "127.0.0.1", port })
+      : await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: options.caCerts,
+      });
     const key = btoa(
       String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
     );

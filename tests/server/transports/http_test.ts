@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../../server/mod.ts";
-import { startEmd } from "../../_helpers/cli.ts";
+import { runTool, startEmd } from "../../_helpers/cli.ts";
+import { AfbTestClient, openAfb } from "../../_helpers/ws_client.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -137,4 +138,45 @@ Deno.test("http: GET /em.js is the browser client, a self-contained ES module", 
   assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
   assert.match(reply, /\r\ncontent-type: text\/javascript; charset=utf-8\r\n/);
   assert.match(reply, /export \{[^}]*connect/);
+});
+
+Deno.test("emd --http-allow-origin: usage errors, and a listed origin may connect", async () => {
+  const alone = await runTool([
+    "emd",
+    "--http-allow-origin",
+    "https://a.example",
+    "--free-port",
+    "t",
+  ]);
+  assert.equal(alone.code, 64);
+  assert.match(alone.stderr, /--http-allow-origin needs --http PORT/);
+  const bad = await runTool([
+    "emd",
+    "--http",
+    "0",
+    "--http-allow-origin",
+    "a.example",
+    "--free-port",
+    "t",
+  ]);
+  assert.equal(bad.code, 64);
+  assert.match(bad.stderr, /invalid --http-allow-origin "a\.example"/);
+  const port = await runTool(["emd", "--http", "x", "--free-port", "t"]);
+  assert.equal(port.code, 64);
+  await using emd = await startEmd("t", [
+    "--http",
+    "0",
+    "--http-allow-origin",
+    "https://app.example",
+  ]);
+  await using listed = await openAfb(emd.httpPort, {
+    headers: { Origin: "https://app.example" },
+    masked: true,
+  });
+  assert.equal((await listed.call("em/trigger", { event: "x" }))[0], 3);
+  const other = await AfbTestClient.open(emd.httpPort, {
+    headers: { Origin: "https://b.example" },
+  });
+  assert.ok(!(other instanceof AfbTestClient));
+  assert.equal(other.status, 403);
 });
