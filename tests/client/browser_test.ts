@@ -7,6 +7,8 @@ import {
   startServer,
 } from "../../server/mod.ts";
 import { startChromium } from "../_helpers/chromium.ts";
+import type { Browser } from "npm:puppeteer-core@^24";
+import { speedAgent } from "../../examples/speed.ts";
 import { spawnTool } from "../_helpers/cli.ts";
 
 const PAGE = `<!doctype html>
@@ -34,7 +36,19 @@ const PAGE = `<!doctype html>
   }
 </script>`;
 
-Deno.test("browser: a page served by emd uses /em.js: verb, agent events, and a trigger that wakes emwait", async () => {
+Deno.test("browser: headless Chromium with pages served by emd", async (t) => {
+  await using chromium = await startChromium(); // once for the file
+  await t.step(
+    "a page imports /em.js: verb, agent events, and a trigger that wakes emwait",
+    () => testPage(chromium.browser),
+  );
+  await t.step(
+    "examples/web/index.html shows the speed agent's live value",
+    () => examplePage(chromium.browser),
+  );
+});
+
+async function testPage(browser: Browser): Promise<void> {
   let context: AgentContext | undefined;
   const speed = defineAgent({
     api: "speed",
@@ -70,8 +84,7 @@ Deno.test("browser: a page served by emd uses /em.js: verb, agent events, and a 
     "20000",
   ]);
   await waitFor(() => exists(ready), "emwait's ready file");
-  await using chromium = await startChromium();
-  const page = await chromium.browser.newPage();
+  const page = await browser.newPage();
   try {
     await page.goto(`http://127.0.0.1:${server.httpAddr!.port}/test.html`);
     await page.waitForFunction('document.title !== "em browser test"', {
@@ -101,7 +114,48 @@ Deno.test("browser: a page served by emd uses /em.js: verb, agent events, and a 
     await page.close();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
+
+async function examplePage(browser: Browser): Promise<void> {
+  const html = await Deno.readTextFile(
+    new URL("../../examples/web/index.html", import.meta.url),
+  );
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    agents: [speedAgent({ maxHz: 50 })],
+    http: {
+      port: 0,
+      handlers: [
+        (request) =>
+          new URL(request.url).pathname === "/speed.html"
+            ? new Response(html, { headers: { "Content-Type": "text/html" } })
+            : undefined,
+      ],
+    },
+  });
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${server.httpAddr!.port}/speed.html`);
+    await page.waitForFunction(
+      '/^#[2-9]/.test(document.getElementById("seq").textContent)',
+      { timeout: 20_000 },
+    ).catch(async (error) => {
+      const status = await page.$eval("#status", (e) => e.textContent);
+      throw new Error(`The page never showed a value: ${status}`, {
+        cause: error,
+      });
+    });
+    const speed = await page.$eval("#speed", (element) => element.textContent);
+    assert.match(speed ?? "", /^\d+\.\d$/);
+    assert.equal(
+      await page.$eval("#status", (element) => element.textContent),
+      "subscribed to speed/kmh-2Hz",
+    );
+  } finally {
+    await page.close();
+  }
+}
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
