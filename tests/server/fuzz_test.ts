@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
+import { startChildServer } from "../_helpers/child_server.ts";
 import {
   AUTH_CORPUS,
   caseRandom,
@@ -29,7 +30,6 @@ const CHECK_EVERY = 500; // cases between checks that a well-behaved client is s
  */
 const MAX_HEAP_GROWTH_BYTES = 1.5 * 1024 * 1024;
 const CLOSE_DEADLINE_MS = 10_000; // a fuzz connection's end after its EOF: the server must close
-const encoder = new TextEncoder();
 
 /** One fuzz run's server, cases and report. */
 interface Run {
@@ -99,55 +99,15 @@ async function fuzz(run: Run, first: number, end: number): Promise<number> {
 
 /** The server process, spoken to over stdin/stdout (see _fuzz_server.ts). */
 async function startFuzzServer(secret: string | undefined) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      "--allow-net=127.0.0.1",
-      fileURLToPath(new URL("./_fuzz_server.ts", import.meta.url)),
-      ...(secret === undefined ? [] : [secret]),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream())
-    .pipeThrough(splitLines()).getReader();
-  const line = async () => {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("The fuzz server exited");
-    return value;
-  };
-  const port = Number((await line()).replace(/^port /, ""));
+  const server = await startChildServer(
+    fileURLToPath(new URL("./_fuzz_server.ts", import.meta.url)),
+    secret === undefined ? [] : [secret],
+  );
   return {
-    port,
-    async heap(): Promise<{ heapUsed: number; connections: number }> {
-      await writer.write(encoder.encode("heap\n"));
-      return JSON.parse(await line());
-    },
-    async [Symbol.asyncDispose]() {
-      await writer.write(encoder.encode("quit\n")).catch(() => {});
-      await writer.close().catch(() => {});
-      while (!(await lines.read()).done) { /* drain */ }
-      assert.equal(
-        (await child.status).code,
-        0,
-        "the fuzz server exits cleanly",
-      );
-    },
+    port: server.port,
+    heap: () => server.ask<{ heapUsed: number; connections: number }>("heap"),
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
-}
-
-function splitLines(): TransformStream<string, string> {
-  let carry = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      const parts = (carry + chunk).split("\n");
-      carry = parts.pop()!;
-      for (const part of parts) controller.enqueue(part);
-    },
-  });
 }
 
 /** Polls (bounded) until only `expected` connections are left on the server. */

@@ -1,0 +1,89 @@
+// The server under tests/server/leak_test.ts, run as its own process with --v8-flags=--expose-gc.
+// The argument is the hello timeout in ms. Counts its live timers (setTimeout/setInterval wrapped before the server is loaded) and its open
+// descriptors (/proc/PID/fd), in all and TCP sockets alone. Prints "port N", then answers each "stats" line on stdin with one
+// JSON line {fds, tcpFds, timers, heapUsed, connections} after collecting garbage; "quit" stops it.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error("Run with --v8-flags=--expose-gc");
+
+const live = new Set<number>();
+const { setTimeout: set, clearTimeout: clear, setInterval: every } = globalThis;
+type Callback = (...args: unknown[]) => void;
+globalThis.setTimeout = ((fn: Callback, ms?: number, ...args: unknown[]) => {
+  const id: number = set(
+    (...a: unknown[]) => {
+      live.delete(id);
+      fn(...a);
+    },
+    ms,
+    ...args,
+  );
+  live.add(id);
+  return id;
+}) as typeof setTimeout;
+globalThis.setInterval = ((fn: Callback, ms?: number, ...args: unknown[]) => {
+  const id: number = every(fn, ms, ...args);
+  live.add(id);
+  return id;
+}) as typeof setInterval;
+globalThis.clearTimeout = globalThis.clearInterval = (id?: number) => {
+  if (id !== undefined) live.delete(id);
+  clear(id);
+};
+
+const { startServer } = await import("../../server/mod.ts");
+const server = await startServer({
+  port: 0,
+  name: "leak",
+  helloTimeoutMs: Number(Deno.args[0] ?? 60_000), // short for a test of silent peers
+});
+const encoder = new TextEncoder();
+const say = (line: string) =>
+  Deno.stdout.writeSync(encoder.encode(line + "\n"));
+say(`port ${server.addr.port}`);
+
+/** Open descriptors in all, and those that are TCP sockets (their inode is in /proc/net/tcp*). */
+function fds(): { fds: number; tcpFds: number } {
+  const tcp = new Set<string>();
+  for (const table of ["tcp", "tcp6"]) {
+    const text = Deno.readTextFileSync(`/proc/${Deno.pid}/net/${table}`);
+    for (const row of text.split("\n").slice(1)) {
+      const inode = row.trim().split(/\s+/)[9];
+      if (inode !== undefined && inode !== "0") tcp.add(inode);
+    }
+  }
+  let all = 0, tcpFds = 0;
+  for (const entry of Deno.readDirSync(`/proc/${Deno.pid}/fd`)) {
+    all++;
+    try {
+      const link = Deno.readLinkSync(`/proc/${Deno.pid}/fd/${entry.name}`);
+      if (tcp.has(link.match(/^socket:\[(\d+)\]$/)?.[1] ?? "")) tcpFds++;
+    } catch { /* closed meanwhile, or the directory's own descriptor */ }
+  }
+  return { fds: all, tcpFds };
+}
+
+let carry = "";
+const decoder = new TextDecoder();
+for await (const chunk of Deno.stdin.readable) {
+  carry += decoder.decode(chunk, { stream: true });
+  let end;
+  while ((end = carry.indexOf("\n")) !== -1) {
+    const command = carry.slice(0, end);
+    carry = carry.slice(end + 1);
+    if (command === "quit") {
+      await server.close("leak test over");
+      Deno.exit(0);
+    }
+    for (let i = 0; i < 4; i++) { // weak maps and finalizers need more than one collection
+      gc();
+      await new Promise((resolve) => set(resolve, 0));
+    }
+    const { heapUsed } = Deno.memoryUsage(); // before the /proc tables are read: they are big
+    say(JSON.stringify({
+      ...fds(),
+      timers: live.size,
+      heapUsed,
+      connections: server.connectionCount,
+    }));
+  }
+}
