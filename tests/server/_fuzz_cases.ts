@@ -69,6 +69,14 @@ const MUTATIONS: ((rnd: Random, b: Uint8Array) => Uint8Array)[] = [
   (rnd, b) => b.subarray(0, int(rnd, b.length + 1)), // truncated mid-message
 ];
 
+/** One to four mutations of `bytes`, chosen by `rnd`. */
+export function mutate(rnd: Random, bytes: Uint8Array): Uint8Array {
+  for (let n = 1 + int(rnd, 4); n > 0; n--) {
+    bytes = pick(rnd, MUTATIONS)(rnd, bytes);
+  }
+  return bytes;
+}
+
 function splice(b: Uint8Array, at: number, remove: number, insert: Uint8Array) {
   return concat([b.subarray(0, at), insert, b.subarray(at + remove)]);
 }
@@ -101,10 +109,7 @@ export function fuzzCase(rnd: Random, corpus: readonly string[], sent: Sent) {
     if (rnd() < 0.5) bytes = concat([encoder.encode("H1.2\nF1\n"), bytes]);
   } else {
     sent.mutated++;
-    bytes = encoder.encode(pick(rnd, corpus));
-    for (let n = 1 + int(rnd, 4); n > 0; n--) {
-      bytes = pick(rnd, MUTATIONS)(rnd, bytes);
-    }
+    bytes = mutate(rnd, encoder.encode(pick(rnd, corpus)));
   }
   const cuts = Array.from(
     { length: int(rnd, 5) },
