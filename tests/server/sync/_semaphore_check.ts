@@ -196,4 +196,3 @@ export function check(ops: Op[]): void {
   }
   table.stop();
 }
-
