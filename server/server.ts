@@ -28,6 +28,7 @@ import type { ServerStats } from "./metrics/stats.ts";
 import { emdAgent } from "./metrics/emd_agent.ts";
 import { Readiness } from "./metrics/readiness.ts";
 import { listenTcp, TcpTransport } from "./transports/tcp.ts";
+import { type Acceptor, listenTls } from "./transports/tls_listener.ts";
 import type { Transport, TransportHost } from "./transports/transport.ts";
 import type { HttpHandler } from "./transports/http_handler.ts";
 import { webTransport } from "./transports/web.ts";
@@ -90,15 +91,19 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
     ? undefined
     : new Authenticator(options.secret);
   const where = { hostname: options.hostname ?? "127.0.0.1", port };
-  const listener = listenTcp(where, options.tls);
-  let http: Deno.Listener | undefined;
-  try {
-    http = httpListener(where.hostname, options);
-  } catch (error) {
-    listener.close();
-    throw error;
-  }
-  return ready(new Server(listener, options, { limits, auth, http }));
+  const start = (listener: Acceptor) => {
+    let http: Deno.Listener | undefined;
+    try {
+      http = httpListener(where.hostname, options);
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+    return ready(new Server(listener, options, { limits, auth, http }));
+  };
+  return options.tls === undefined
+    ? start(listenTcp(where))
+    : listenTls(where, options.tls).then(start);
 }
 
 /**
@@ -165,7 +170,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
   #resolveFinished!: (reason: string) => void;
 
   constructor(
-    listener: Deno.Listener,
+    listener: Acceptor,
     options: ServerOptions,
     { limits, auth, http }: {
       limits: ServerLimits;

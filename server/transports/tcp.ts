@@ -1,6 +1,7 @@
 import { AcceptBackoff } from "../limits.ts";
 import type { ServerTlsOptions } from "../server_options.ts";
 import type { Transport, TransportHost } from "./transport.ts";
+import type { Acceptor } from "./tls_listener.ts";
 
 /** Where a listener binds. */
 export interface ListenAddress {
@@ -24,18 +25,18 @@ export function listenTcp(
 }
 
 /**
- * The protocol's own transport: each accepted TCP (or TLS) socket is a {@link Connection} of lines
- * that the server opens a session over.
+ * The protocol's own transport: each accepted TCP (or TLS, see tls_listener.ts) socket is a
+ * {@link Connection} of lines that the server opens a session over.
  */
 export class TcpTransport implements Transport {
   readonly kind = "tcp";
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
-  #listener: Deno.Listener;
+  #listener: Acceptor;
   #host: TransportHost;
   #closed = false;
 
-  constructor(listener: Deno.Listener, host: TransportHost) {
+  constructor(listener: Acceptor, host: TransportHost) {
     this.#listener = listener;
     this.#host = host;
     this.addr = listener.addr as Deno.NetAddr;
@@ -67,7 +68,7 @@ export class TcpTransport implements Transport {
 }
 
 /** Closes a listener, tolerating one that is already closed. */
-export function closeListener(listener: Deno.Listener): void {
+export function closeListener(listener: Acceptor): void {
   try {
     listener.close();
   } catch (error) {

@@ -5,30 +5,33 @@
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("Run with --v8-flags=--expose-gc");
 
-const live = new Set<number>();
-const { setTimeout: set, clearTimeout: clear, setInterval: every } = globalThis;
+type TimerId = ReturnType<typeof setTimeout>;
 type Callback = (...args: unknown[]) => void;
+const live = new Set<unknown>();
+const original = {
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+  setInterval: globalThis.setInterval,
+};
 globalThis.setTimeout = ((fn: Callback, ms?: number, ...args: unknown[]) => {
-  const id: number = set(
-    (...a: unknown[]) => {
-      live.delete(id);
-      fn(...a);
-    },
-    ms,
-    ...args,
-  );
+  const id: TimerId = original.setTimeout(() => {
+    live.delete(id);
+    fn(...args);
+  }, ms);
   live.add(id);
   return id;
 }) as typeof setTimeout;
 globalThis.setInterval = ((fn: Callback, ms?: number, ...args: unknown[]) => {
-  const id: number = every(fn, ms, ...args);
+  const id = original.setInterval(fn, ms, ...args);
   live.add(id);
   return id;
 }) as typeof setInterval;
-globalThis.clearTimeout = globalThis.clearInterval = (id?: number) => {
-  if (id !== undefined) live.delete(id);
-  clear(id);
+const clear = (id: unknown) => {
+  live.delete(id);
+  original.clearTimeout(id as TimerId);
 };
+globalThis.clearTimeout = clear as typeof clearTimeout;
+globalThis.clearInterval = clear as typeof clearInterval;
 
 const { startServer } = await import("../../server/mod.ts");
 const server = await startServer({
@@ -76,7 +79,7 @@ for await (const chunk of Deno.stdin.readable) {
     }
     for (let i = 0; i < 4; i++) { // weak maps and finalizers need more than one collection
       gc();
-      await new Promise((resolve) => set(resolve, 0));
+      await new Promise((resolve) => original.setTimeout(resolve, 0));
     }
     const { heapUsed } = Deno.memoryUsage(); // before the /proc tables are read: they are big
     say(JSON.stringify({

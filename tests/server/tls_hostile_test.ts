@@ -1,8 +1,8 @@
 // Hostile peers against a TLS server: a silent one, one that stops half-way through its handshake
 // and one that sends plain text instead of one. None of them holds up the accept loop or other
-// clients; the hello time covers the handshake, so the first two lose their connection slot.
-// Known gap (docs/SECURITY.md): Deno keeps the socket of a TLS connection closed before its
-// handshake completed until the peer sends or closes, so this test does not wait for those two.
+// clients; the hello time covers the handshake, so the first two lose their connection slot and
+// their socket, as on a plain server (Deno's own TLS listener kept such a socket until the peer
+// spoke: server/transports/tls_listener.ts).
 import assert from "node:assert/strict";
 import { connect, startServer } from "../../mod.ts";
 import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
@@ -10,7 +10,7 @@ import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
 
 Deno.test({
   name:
-    "tls: silent, half-handshake and plain-text peers block nobody and lose their slot",
+    "tls: silent, half-handshake and plain-text peers block nobody and lose their slot and socket",
   ignore: OPENSSL_MISSING !== undefined,
   async fn() {
     await using certs = await makeCertificates();
@@ -47,5 +47,6 @@ Deno.test({
     }
     await using late = await connect(options); // the slots are free again
     await late.flush();
+    for (const peer of [silent, half]) await peer.untilClosed(10_000); // and the sockets
   },
 });
