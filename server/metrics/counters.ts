@@ -46,6 +46,7 @@ export function disconnectReason(closed: ClosedAs): DisconnectReason {
   if (reason.startsWith("Peer closed mid-message")) return "protocol_error";
   if (reason.startsWith("Peer closed")) return "peer_closed";
   if (reason.startsWith("Protocol error")) return "protocol_error";
+  if (reason.startsWith("Authentication")) return "auth"; // a WebSocket's wrong token
   if (reason.startsWith("Server stopping")) return "server_stopping";
   return "io_error";
 }

@@ -37,6 +37,8 @@ Deno.test("metrics: a close is sorted by its log properties and reason", () => {
     [{ reason: "x", properties: { limit: "maxConnections" } }, "limit"],
     [{ reason: "x", properties: { code: "auth" } }, "auth"],
     [{ reason: "Protocol error: bad" }, "protocol_error"],
+    [{ reason: "Authentication failed: no or wrong token" }, "auth"],
+    [{ reason: "Peer closed the WebSocket" }, "peer_closed"],
     [{ reason: "Server stopping: closed" }, "server_stopping"],
     [{ reason: "Cannot write: broken pipe" }, "io_error"],
   ];
