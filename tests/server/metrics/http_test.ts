@@ -96,3 +96,59 @@ Deno.test("http: a real Prometheus scrapes emd (with the secret as bearer token)
     "em_build_info scraped",
   );
 });
+
+/** Opens a WebSocket to emd's /api; resolves once open. */
+async function openWs(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, "x-afb-ws-json1");
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`Cannot open ${url}`));
+  });
+  return ws;
+}
+
+/** Waits for a WebSocket to close. */
+function closed(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) =>
+    ws.addEventListener("close", () => resolve())
+  );
+}
+
+Deno.test("http: WebSocket clients count as websocket connections; a wrong token as an auth disconnect", async () => {
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    secret: SECRET,
+    http: { port: 0 },
+  });
+  const port = server.httpAddr!.port;
+  const good = await openWs(`ws://127.0.0.1:${port}/api?token=${SECRET}`);
+  const answered = new Promise((resolve) =>
+    good.onmessage = (m) => resolve(JSON.parse(m.data))
+  );
+  good.send(JSON.stringify([2, "1", "emd/stats", null]));
+  const [code, id, body] = await answered as [
+    number,
+    string,
+    { response: { server: { name: string } } },
+  ];
+  assert.deepEqual([code, id, body.response.server.name], [3, "1", "t"]);
+  const metrics = await get(port, "/metrics", {
+    Authorization: `Bearer ${SECRET}`,
+  });
+  assert.match(metrics.body, /^em_connections\{protocol="websocket"\} 1$/m);
+  const bad = await openWs(`ws://127.0.0.1:${port}/api`);
+  bad.send(JSON.stringify([2, "1", "emd/stats", null, "wrong"]));
+  await closed(bad);
+  await until(
+    async () => server.stats().disconnects.auth === 1,
+    "auth disconnect counted",
+  );
+  good.close();
+  await closed(good);
+  await until(
+    async () => server.stats().disconnects.peer_closed === 1,
+    "peer_closed counted",
+  );
+});
