@@ -88,7 +88,7 @@ export async function startPrometheus(
 
 /** Polls `condition` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
 export async function until(
-  condition: () => Promise<boolean>,
+  condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 20_000,
 ): Promise<void> {

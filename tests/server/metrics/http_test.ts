@@ -142,13 +142,13 @@ Deno.test("http: WebSocket clients count as websocket connections; a wrong token
   bad.send(JSON.stringify([2, "1", "emd/stats", null, "wrong"]));
   await closed(bad);
   await until(
-    async () => server.stats().disconnects.auth === 1,
+    () => server.stats().disconnects.auth === 1,
     "auth disconnect counted",
   );
   good.close();
   await closed(good);
   await until(
-    async () => server.stats().disconnects.peer_closed === 1,
+    () => server.stats().disconnects.peer_closed === 1,
     "peer_closed counted",
   );
 });
