@@ -7,8 +7,9 @@
  * the agent stops that timer, drops the event and broadcasts `speed/stopped`; a later request starts
  * it again.
  *
- * Run it: `deno run -A cli/main.ts emd --agent ./examples/speed.ts 4000 em`, then
- * `emsub --call speed/subscribe --args '{"unit":"mph","hz":2}' 127.0.0.1 4000 'speed/*'`.
+ * Run it from the checkout: `npx -y deno@2.9.6 task start --agent ./examples/speed.ts` (emd on
+ * 127.0.0.1:4000), then `em emsub --call speed/subscribe --args '{"unit":"mph","hz":2}' 127.0.0.1
+ * 4000 'speed/*'` (`em` as in the README's walkthrough).
  * @module
  */
 import {

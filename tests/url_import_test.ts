@@ -96,3 +96,80 @@ Deno.test("mod.ts: works when imported by http URL from a directory without deno
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The README's one-liner that serves the checkout (after `<!-- serve-checkout -->`). */
+async function readmeOneLiner(): Promise<string> {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const after = readme.split("<!-- serve-checkout -->")[1];
+  const line = after?.match(/```sh\n([^\n]+)\n```/)?.[1];
+  assert.ok(line, "README has no serve-checkout one-liner");
+  return line;
+}
+
+const NODE_MISSING = await (async () => {
+  try {
+    const { success } = await new Deno.Command("node", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success ? undefined : "node --version failed";
+  } catch {
+    return "node is not installed (the Quick start needs it)";
+  }
+})();
+
+Deno.test({
+  name:
+    "mod.ts: the README's one-liner serves the checkout so that an import by URL works",
+  ignore: NODE_MISSING !== undefined || Deno.build.os === "windows",
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close(); // the one-liner binds it next
+    const server = new Deno.Command("sh", {
+      args: ["-c", `exec ${await readmeOneLiner()}`], // exec: the signal reaches node
+      cwd: ROOT,
+      env: { PORT: String(port) },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = server.stdout.getReader();
+    const dir = await Deno.makeTempDir();
+    try {
+      const { value } = await reader.read();
+      assert.equal(
+        new TextDecoder().decode(value),
+        `serving http://127.0.0.1:${port}/mod.ts\n`,
+      );
+      const host = `127.0.0.1:${port}`;
+      await Deno.writeTextFile(`${dir}/main.ts`, script(`http://${host}`));
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          "--no-config",
+          "--no-lock",
+          `--reload=http://${host}`, // this port may have served something else before
+          "--allow-net=127.0.0.1",
+          `--allow-import=${host}`,
+          "main.ts",
+        ],
+        cwd: dir,
+        stdin: "null",
+      }).output();
+      const decoder = new TextDecoder();
+      assert.deepEqual({
+        code: output.code,
+        stdout: decoder.decode(output.stdout),
+        stderr: decoder.decode(output.stderr),
+      }, { code: 0, stdout: "woken: true\n", stderr: "" });
+    } finally {
+      server.kill("SIGTERM");
+      await server.status;
+      while (!(await reader.read()).done) { /* drain */ }
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -4,14 +4,31 @@
 # parallel jobs wait on each other's events with emwait and announce their own with emtrigger,
 # and emquit stops the server at the end. docs/CI.md explains each part.
 #
+#   sh examples/ci/pipeline.sh                                 # em, deno or npx: see below
 #   EM=em sh examples/ci/pipeline.sh                          # the compiled binary on PATH
-#   EM="deno run -A cli/main.ts" sh examples/ci/pipeline.sh   # from a checkout, no binary
+#   DENO="npx -y deno@2.9.6" sh examples/ci/pipeline.sh       # the Quick start's Deno
 #
 #   deps ──deps_ready──▶ build ──build_done──▶ test_unit ────────unit_done──────▶ report
 #                                          └──▶ test_integration ─integration_done─┘
 set -eu
 
-EM=${EM:-em}                     # how to run em: a command, split into words
+# How to run em: EM (a command, split into words), else em on PATH, else cli/main.ts under Deno:
+# DENO (default: deno on PATH, else the Quick start's "npx -y deno@2.9.6"). Through npx the
+# script asks npx for the deno binary itself and runs that: a signal to npx would stop npx and
+# leave its deno child (emd) running, a signal to deno stops emd.
+if [ -z "${EM:-}" ]; then
+  if command -v em >/dev/null 2>&1; then
+    EM=em
+  else
+    if [ -z "${DENO:-}" ]; then
+      if command -v deno >/dev/null 2>&1; then DENO=deno; else DENO="npx -y deno@2.9.6"; fi
+    fi
+    # shellcheck disable=SC2086 # $DENO is a command line
+    deno_bin=$($DENO eval 'console.log(Deno.execPath())')
+    root=$(cd "$(dirname "$0")/../.." && pwd)
+    EM="$deno_bin run --allow-net --allow-env --allow-read --allow-write --allow-run $root/cli/main.ts"
+  fi
+fi
 HOST=127.0.0.1                   # where emd listens (loopback: 1.1 has no authentication)
 SERVER=pipeline$$                # emd's name: emquit must give it
 ANNOUNCE_EVERY_S=${ANNOUNCE_EVERY_S:-0.3}

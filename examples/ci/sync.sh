@@ -5,15 +5,32 @@
 # still sees it), the test suites take turns on a shared test database under a lock that dies
 # with its holder, and the report meets both suites at a barrier. docs/CI.md explains each part.
 #
+#   sh examples/ci/sync.sh                                 # em, deno or npx: see below
 #   EM=em sh examples/ci/sync.sh                          # the compiled binary on PATH
-#   EM="deno run -A cli/main.ts" sh examples/ci/sync.sh   # from a checkout, no binary
+#   DENO="npx -y deno@2.9.6" sh examples/ci/sync.sh       # the Quick start's Deno
 #
 #   deps ─latch deps_ready─▶ build ─latch build_done─▶ test_unit ────────┐ lock test_db, then
 #                                                  └─▶ test_integration ─┤ barrier suites (3)
 #                                                            report ─────┘
 set -eu
 
-EM=${EM:-em}                     # how to run em: a command, split into words
+# How to run em: EM (a command, split into words), else em on PATH, else cli/main.ts under Deno:
+# DENO (default: deno on PATH, else the Quick start's "npx -y deno@2.9.6"). Through npx the
+# script asks npx for the deno binary itself and runs that: a signal to npx would stop npx and
+# leave its deno child (emd) running, a signal to deno stops emd.
+if [ -z "${EM:-}" ]; then
+  if command -v em >/dev/null 2>&1; then
+    EM=em
+  else
+    if [ -z "${DENO:-}" ]; then
+      if command -v deno >/dev/null 2>&1; then DENO=deno; else DENO="npx -y deno@2.9.6"; fi
+    fi
+    # shellcheck disable=SC2086 # $DENO is a command line
+    deno_bin=$($DENO eval 'console.log(Deno.execPath())')
+    root=$(cd "$(dirname "$0")/../.." && pwd)
+    EM="$deno_bin run --allow-net --allow-env --allow-read --allow-write --allow-run $root/cli/main.ts"
+  fi
+fi
 HOST=127.0.0.1                   # where emd listens (loopback: see docs/CI.md on security)
 SERVER=sync$$                    # emd's name: emquit must give it
 WAIT_MS=${WAIT_MS:-60000}        # a job waits at most this long for another

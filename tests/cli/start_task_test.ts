@@ -1,0 +1,91 @@
+// `deno task start` as the Quick start runs it, and with the options that need more than network
+// permission: --agent, --data, --secret-file, TLS. Extra words after the task go to emd.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { connect } from "../../client/mod.ts";
+import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
+import { toolEnv } from "../_helpers/cli.ts";
+
+const root = new URL("../../", import.meta.url);
+const ROOT = fileURLToPath(root);
+const decoder = new TextDecoder();
+const { tasks } = JSON.parse(
+  await Deno.readTextFile(new URL("deno.json", root)),
+) as { tasks: Record<string, string> };
+
+/** The start task's words, with its fixed port 4000 swapped for --free-port (tests share a machine). */
+function startWithFreePort(): string[] {
+  const words = tasks.start!.split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
+  assert.deepEqual(words.slice(-3), ["emd", "4000", "em"]);
+  return [...words.slice(1, -2), "--free-port", "em"];
+}
+
+Deno.test("deno task start: extra words reach emd (--help through the real task)", async () => {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "start", "--help"],
+    cwd: ROOT,
+    env: toolEnv(),
+    stdin: "null",
+  }).output();
+  assert.equal(code, 0);
+  assert.match(decoder.decode(stdout), /^Usage: emd /);
+});
+
+Deno.test({
+  name:
+    "deno task start: its permissions cover --agent, --data, --secret-file and TLS",
+  ignore: OPENSSL_MISSING !== undefined,
+  async fn() {
+    await using certs = await makeCertificates();
+    const secretFile = `${certs.dir}/secret`;
+    await Deno.writeTextFile(secretFile, "a-shared-secret-of-some-length\n");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        ...startWithFreePort(),
+        "-q",
+        "--agent",
+        "./examples/speed.ts",
+        "--data",
+        `${certs.dir}/data`,
+        "--secret-file",
+        secretFile,
+        "--tls-cert",
+        certs.certPath,
+        "--tls-key",
+        certs.keyPath,
+      ],
+      cwd: ROOT,
+      env: toolEnv(),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.getReader();
+    try {
+      let first = "";
+      while (!first.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        first += decoder.decode(value);
+      }
+      const port = Number(first.match(/listening on [^\s]+:(\d+)/)?.[1]);
+      if (!(port > 0)) {
+        assert.fail(`emd did not start: ${first}${await stderr}`);
+      }
+      await using client = await connect({
+        port,
+        secret: "a-shared-secret-of-some-length",
+        tls: { caCerts: [certs.ca] },
+      });
+      assert.deepEqual(await client.call("speed/stats"), { streams: [] });
+      await client.trigger("ready", { latch: true }); // kept in --data
+    } finally {
+      child.kill("SIGTERM");
+      while (!(await reader.read()).done) { /* drain */ }
+      const { code } = await child.status;
+      assert.equal(code, 0, await stderr);
+    }
+  },
+});
