@@ -15,11 +15,17 @@ export interface EmdOptions {
   readonly maxQueuedBytes?: number;
   /** Deno flags placed before the script, e.g. `--cpu-prof`. @default [] */
   readonly denoFlags?: readonly string[];
+  /** Also listen for HTTP/WebSocket (`--http 0`); its port is `httpPort`. @default false */
+  readonly http?: boolean;
+  /** Agent modules to host (`--agent`). @default [] */
+  readonly agents?: readonly string[];
 }
 
 /** A running emd. */
 export interface Emd extends AsyncDisposable {
   readonly port: number;
+  /** The HTTP port with `http: true`, else 0. */
+  readonly httpPort: number;
   readonly pid: number;
   /** emd's stderr so far (warnings only: it runs with -q). */
   log(): string;
@@ -50,6 +56,8 @@ function spawnEmd(options: EmdOptions): Deno.ChildProcess {
   if (options.maxQueuedBytes !== undefined) {
     emdArgs.push("--max-queued-bytes", String(options.maxQueuedBytes));
   }
+  if (options.http) emdArgs.push("--http", "0");
+  for (const agent of options.agents ?? []) emdArgs.push("--agent", agent);
   const { program, args } = raisedLimitCommand(Deno.execPath(), [
     "run",
     "--quiet",
@@ -81,9 +89,13 @@ export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
     }
   })();
   const reader = child.stdout.getReader();
-  let port: number;
+  let port: number, httpPort: number;
   try {
-    port = await withDeadline(readPort(reader), 20_000, "emd to listen");
+    [port, httpPort] = await withDeadline(
+      readPort(reader, options.http ?? false),
+      20_000,
+      "emd to listen",
+    );
   } catch (error) {
     child.kill("SIGKILL");
     await child.status;
@@ -101,6 +113,7 @@ export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
     })();
   return {
     port,
+    httpPort,
     pid: child.pid,
     log: () => log,
     stop,
@@ -110,13 +123,17 @@ export async function startEmd(options: EmdOptions = {}): Promise<Emd> {
 
 async function readPort(
   reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<number> {
+  http: boolean,
+): Promise<[number, number]> {
   let out = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) throw new Error("emd exited before listening");
     out += decoder.decode(value);
-    const match = out.match(/listening on [^\s]+:(\d+)/);
-    if (match) return Number(match[1]);
+    const match = out.match(/^listening on [^\s]+:(\d+)/m);
+    const web = out.match(/^http listening on [^\s]+:(\d+)/m);
+    if (match && (!http || web)) {
+      return [Number(match[1]), web ? Number(web[1]) : 0];
+    }
   }
 }

@@ -10,6 +10,7 @@ import { conns } from "./conns.ts";
 import { oneshot } from "./oneshot.ts";
 import { stall } from "./stall.ts";
 import { sync } from "./sync_bench.ts";
+import { websocket } from "./websocket_bench.ts";
 
 /** The registry: name → workload, in run order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -19,4 +20,5 @@ export const WORKLOADS: readonly Workload[] = [
   oneshot,
   stall,
   sync,
+  websocket,
 ];

@@ -370,8 +370,9 @@ class Server implements EmServer, FeatureHost, TransportHost {
     return this.#stopping !== undefined;
   }
 
-  connection(conn: Deno.Conn): Connection {
-    return new Connection(conn, this.serverLimits.maxQueuedBytes, {
+  connection(conn: Deno.Conn, queueScale = 1): Connection {
+    const { maxQueuedBytes } = this.serverLimits;
+    return new Connection(conn, maxQueuedBytes * queueScale, {
       watcher: this.flow,
       traffic: this.counters,
     });

@@ -33,6 +33,60 @@ const OWN_LINES = { maxLineBytes: 1 << 30, maxParamChars: 1 << 30 };
  */
 const translated = new WeakMap<Uint8Array, readonly Outgoing[]>();
 
+/** The frames of a bytes object's events for one set of subscriptions, joined: shared by links. */
+const joined = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+/**
+ * The frames a link with the subscriptions `signature` (matching by `selects`) sends for `bytes`,
+ * all of whose lines are events: data events always, plain triggers when selected. Links with the
+ * same subscriptions get the same bytes object, built once.
+ */
+export function eventFrames(
+  bytes: Uint8Array,
+  items: readonly Outgoing[],
+  signature: string,
+  selects: (name: string) => boolean,
+): Uint8Array {
+  let bySignature = joined.get(bytes);
+  if (bySignature === undefined) {
+    bySignature = new Map();
+    joined.set(bytes, bySignature);
+  }
+  let frames = bySignature.get(signature);
+  if (frames === undefined) {
+    const parts: Uint8Array[] = [];
+    let lastName: string | undefined, lastSelected = false; // runs of one name are common
+    for (const item of items) {
+      if (item.kind !== "event") continue;
+      if (item.trigger && item.name !== lastName) {
+        lastName = item.name;
+        lastSelected = selects(item.name);
+      }
+      if (!item.trigger || lastSelected) parts.push(item.frame());
+    }
+    frames = concat(parts);
+    bySignature.set(signature, frames);
+  }
+  return frames;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
+}
+
+/** Plain triggers' events by name: their frames never change (bounded: cleared when full). */
+const plainTriggers = new Map<string, Outgoing>();
+const MAX_PLAIN_TRIGGERS = 4096;
+
 /** The lines of `bytes` (each `\n`-ended), translated once per distinct bytes object. */
 export function outgoingOf(bytes: Uint8Array): readonly Outgoing[] {
   let items = translated.get(bytes);
@@ -43,8 +97,20 @@ export function outgoingOf(bytes: Uint8Array): readonly Outgoing[] {
   return items;
 }
 
+/** True when every line is an event (a fan-out frame), so {@link eventFrames} applies. */
+export function allEvents(items: readonly Outgoing[]): boolean {
+  let all = allEventsOf.get(items);
+  if (all === undefined) {
+    all = items.every((item) => item.kind === "event");
+    allEventsOf.set(items, all);
+  }
+  return all;
+}
+const allEventsOf = new WeakMap<readonly Outgoing[], boolean>();
+
 function translate(bytes: Uint8Array): Outgoing[] {
   const items: Outgoing[] = [];
+  const text = ascii.decode(bytes); // one decode for the whole frame; names are sliced from it
   let start = 0;
   for (
     let end = bytes.indexOf(LF);
@@ -55,7 +121,7 @@ function translate(bytes: Uint8Array): Outgoing[] {
     start = end + 1;
     if (line.length === 0) continue;
     if (line[0] === T && line.indexOf(0x3b) === -1) { // a plain trigger: T<name>
-      items.push(eventOf(ascii.decode(line.subarray(1)), undefined, true));
+      items.push(plainTrigger(text.slice(start - line.length, end)));
       continue;
     }
     const decoded = decodeMessage(line, OWN_LINES);
@@ -73,6 +139,16 @@ function translate(bytes: Uint8Array): Outgoing[] {
     }
   }
   return items;
+}
+
+function plainTrigger(name: string): Outgoing {
+  let event = plainTriggers.get(name);
+  if (event === undefined) {
+    if (plainTriggers.size >= MAX_PLAIN_TRIGGERS) plainTriggers.clear();
+    event = eventOf(name, undefined, true);
+    plainTriggers.set(name, event);
+  }
+  return event;
 }
 
 function eventOf(

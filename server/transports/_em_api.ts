@@ -54,9 +54,20 @@ export class EmApi {
   #next = 0;
   #selectors = new Map<string, (name: string) => boolean>();
   #waiters = new Set<Waiter>();
+  #signature = "";
 
   constructor(host: EmApiHost) {
     this.#host = host;
+  }
+
+  /** The client's `em/subscribe` patterns as one string: equal for equal subscriptions. */
+  get signature(): string {
+    return this.#signature;
+  }
+
+  /** True while an `em/wait` is pending. */
+  get waiting(): boolean {
+    return this.#waiters.size > 0;
   }
 
   /** True when a plain trigger `name` matches one of the client's `em/subscribe` patterns. */
@@ -190,6 +201,7 @@ export class EmApi {
     this.#request(call, letter, [event], (answer) => {
       if (answer.ok && on) this.#selectors.set(event, compilePattern(event));
       if (answer.ok && !on) this.#selectors.delete(event);
+      this.#signature = [...this.#selectors.keys()].sort().join("\n");
       this.#answer(call, answer.ok ? { ok: true, json: "null" } : answer);
     });
   }

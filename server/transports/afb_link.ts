@@ -24,7 +24,12 @@ import {
 import type { Connection } from "../connection.ts";
 import type { CloseOptions, CloseReason, Link } from "../link.ts";
 import { EmApi } from "./_em_api.ts";
-import { type Outgoing, outgoingOf } from "./_afb_outgoing.ts";
+import {
+  allEvents,
+  eventFrames,
+  type Outgoing,
+  outgoingOf,
+} from "./_afb_outgoing.ts";
 import type { TransportLog } from "./transport.ts";
 
 const encoder = new TextEncoder();
@@ -65,6 +70,7 @@ export class AfbLink implements Link {
   #serverHello: Message | undefined;
   #helloState: "waiting" | "proving" | "sent" = "waiting";
   #authorized: boolean;
+  #selects = (name: string): boolean => this.api.selects(name);
   #readEnded = false; // the peer's side ended: nobody would read its answer to a close frame
   readonly api: EmApi;
 
@@ -107,7 +113,19 @@ export class AfbLink implements Link {
   /** Lines from the server: hello, replies, triggers, data events; see `_afb_outgoing.ts`. */
   send(lines: Uint8Array): void {
     if (this.#conn.isClosed) return;
-    for (const item of outgoingOf(lines)) this.#deliver(item);
+    const items = outgoingOf(lines);
+    if (items.length === 1) return this.#deliver(items[0]!);
+    if (!allEvents(items)) {
+      for (const item of items) this.#deliver(item);
+      return;
+    }
+    if (this.api.waiting) {
+      for (const item of items) {
+        if (item.kind === "event") this.api.observe(item.name);
+      }
+    }
+    const frames = eventFrames(lines, items, this.api.signature, this.#selects);
+    if (frames.length > 0) this.#conn.send(frames);
   }
 
   close(

@@ -26,8 +26,11 @@ export interface TransportHost {
   readonly serverLimits: ServerLimits;
   /** True once the server is stopping: accept nothing more. */
   readonly stopping: boolean;
-  /** Wraps an accepted socket with the server's output limit and flow control. */
-  connection(conn: Deno.Conn): Connection;
+  /**
+   * Wraps an accepted socket with the server's output limit (times `queueScale`, for a transport
+   * whose encoding of an event is that many times larger than its line) and flow control.
+   */
+  connection(conn: Deno.Conn, queueScale?: number): Connection;
   /** A logger of one part of the server, e.g. `logger("http")` → em.server.http. */
   logger(part: string): TransportLog;
   /** Opens a session over a new link, or refuses it (stopping, too many connections). */

@@ -17,6 +17,12 @@ import {
 import type { TransportHost } from "./transport.ts";
 
 const encoder = new TextEncoder();
+/**
+ * A plain trigger's afb event frame is about 8 times its `T<name>` line (`[5,"x",{"jtype":
+ * "afb-event","event":"x","data":null}]`): a WebSocket client may queue that many times
+ * `maxQueuedBytes`, so that a burst a TCP receiver takes does not cut it off.
+ */
+const QUEUE_SCALE = 8;
 
 /**
  * The WebSocket endpoint: checks an upgrade request (method, subprotocol x-afb-ws-json1, Origin,
@@ -44,7 +50,7 @@ export function afbUpgrade(host: TransportHost, tls: boolean): UpgradeHandler {
       );
     }
     await writeAll(conn, encoder.encode(await switching(head)));
-    const link = new AfbLink(host.connection(conn), rest, {
+    const link = new AfbLink(host.connection(conn, QUEUE_SCALE), rest, {
       maxMessageBytes: Math.max(
         MAX_LINE_BYTES,
         host.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
