@@ -88,6 +88,7 @@ export async function wallrunShots(setup: OneShotSetup): Promise<OneShot[]> {
 export async function spawnShots(setup: OneShotSetup): Promise<OneShot[]> {
   const asEmd: Emd = {
     port: setup.emd.port,
+    httpPort: 0,
     pid: setup.emd.pid,
     log: () => "",
     stop: () => Promise.resolve(),
