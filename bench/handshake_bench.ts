@@ -1,6 +1,7 @@
 /**
  * What the shared-secret handshake and TLS cost per connection: connect (hellos exchanged, and
  * proofs checked both ways with a secret), one round trip, close; against an in-process server.
+ * Then what TLS costs per message: a round trip on an open connection, plain and over TLS.
  *
  * ```sh
  * deno bench -A bench/handshake_bench.ts
@@ -51,6 +52,32 @@ Deno.bench({
       secret: SECRET,
       tls: { caCerts: [certs!.ca] },
     });
+  },
+});
+
+// A round trip on a connection that is already open: what TLS adds to every message.
+const open = await connect({ port: plain.addr.port });
+const openTls = tls &&
+  await connect({
+    port: tls.addr.port,
+    secret: SECRET,
+    tls: { caCerts: [certs!.ca] },
+  });
+
+Deno.bench(
+  "round trip on an open connection",
+  { group: "open", baseline: true },
+  async () => {
+    await open.flush();
+  },
+);
+
+Deno.bench({
+  name: "round trip on an open connection, TLS",
+  group: "open",
+  ignore: openTls === undefined,
+  async fn() {
+    await openTls!.flush();
   },
 });
 

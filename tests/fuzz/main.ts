@@ -21,7 +21,8 @@ const USAGE =
   --targets LIST   codec,sync,server (default all)
   --seed S         replay a run (default: from the clock, printed)
   --replay FILE    check one saved case (tests/fuzz/regressions/*.json) and exit
-  --out DIR        where failing cases are saved (default tests/fuzz/regressions)`;
+  --out DIR        where failing cases are saved (default tests/fuzz/regressions)
+  --report DIR     where the run's report goes (default bench/results)`;
 
 const SHARES: Record<string, number> = { codec: 0.9, sync: 0.05, server: 0.05 };
 
@@ -37,6 +38,12 @@ async function main(): Promise<number> {
         out: {
           type: "string",
           default: fileURLToPath(new URL("./regressions", import.meta.url)),
+        },
+        report: {
+          type: "string",
+          default: fileURLToPath(
+            new URL("../../bench/results", import.meta.url),
+          ),
         },
         help: { type: "boolean", short: "h" },
       },
@@ -59,9 +66,13 @@ async function main(): Promise<number> {
     console.error(`Invalid --cases, --seed or --targets\n${USAGE}`);
     return 64;
   }
-  console.log(
-    `fuzz: seed ${seed} (--seed ${seed} replays this run), ${cases} cases`,
-  );
+  const lines: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+  const startedAt = new Date();
+  say(`fuzz: seed ${seed} (--seed ${seed} replays this run), ${cases} cases`);
   let failed = false;
   for (const name of names) {
     const count = Math.round(cases * SHARES[name]!);
@@ -80,21 +91,31 @@ async function main(): Promise<number> {
     );
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     if (failure === undefined) {
-      console.log(`${name}: ${count} cases passed in ${seconds} s`);
+      say(`${name}: ${count} cases passed in ${seconds} s`);
       continue;
     }
     failed = true;
-    console.log(`${name}: case ${failure.index} FAILED: ${failure.message}`);
+    say(`${name}: case ${failure.index} FAILED: ${failure.message}`);
     const regression = await minimise(target, seed, failure);
     await Deno.mkdir(values.out, { recursive: true });
     const path = `${values.out}/${name}-${seed}-${failure.index}.json`;
     await Deno.writeTextFile(path, JSON.stringify(regression) + "\n");
-    console.log(
+    say(
       `${name}: minimised to ${
         JSON.stringify(regression.case).length
       } characters, saved ${path}`,
     );
   }
+  await Deno.mkdir(values.report, { recursive: true });
+  const stamp = startedAt.toISOString().slice(0, 16).replace(":", "-");
+  const report = `${values.report}/fuzz-${stamp}.txt`;
+  await Deno.writeTextFile(
+    report,
+    `deno task fuzz ${Deno.args.join(" ")} (${startedAt.toISOString()})\n${
+      lines.join("\n")
+    }\n`,
+  );
+  console.log(`report: ${report}`);
   return failed ? 1 : 0;
 }
 
