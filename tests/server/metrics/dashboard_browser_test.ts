@@ -88,6 +88,18 @@ async function rendersAndMoves(browser: Browser): Promise<void> {
     { timeout: 15_000 },
   );
   assert.notEqual(await triggers(), before);
+  await page.type("#event-filter", "tests_*"); // the filter keeps only matching names
+  const names = await page.$$eval(
+    "#events tr td:nth-child(2)",
+    (cells) => cells.map((cell) => cell.textContent),
+  );
+  assert.ok(names.length > 0);
+  assert.deepEqual([...new Set(names)], ["tests_passed"]);
+  await page.$eval("#event-filter", (input) => { // cleared again for the screenshot
+    const field = input as unknown as EventTarget & { value: string };
+    field.value = "";
+    field.dispatchEvent(new Event("input"));
+  });
   const agents = await page.$eval("#agents", (e) => e.textContent);
   assert.match(agents!, /speed/);
   const locks = await page.$eval("#semaphores", (e) => e.textContent);
