@@ -52,6 +52,39 @@ await sender.trigger("imported");
 console.log("woken:", await waiter.wait("imported", 10_000));
 `;
 
+/**
+ * Writes the script importing mod.ts from `base` into `dir` and runs it there without deno.json,
+ * allowed to import from `host`; asserts that the trigger woke the waiter.
+ */
+async function assertRunsByUrl(
+  dir: string,
+  base: string,
+  host: string,
+  flags: string[] = [],
+): Promise<void> {
+  await Deno.writeTextFile(`${dir}/main.ts`, script(base));
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      ...flags,
+      "--allow-net=127.0.0.1",
+      `--allow-import=${host}`,
+      "main.ts",
+    ],
+    cwd: dir,
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.deepEqual({
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  }, { code: 0, stdout: "woken: true\n", stderr: "" });
+}
+
 Deno.test("mod.ts: works when imported by http URL from a directory without deno.json", async () => {
   const served: string[] = [];
   const prefix = crypto.randomUUID();
@@ -59,29 +92,7 @@ Deno.test("mod.ts: works when imported by http URL from a directory without deno
   const host = `127.0.0.1:${http.addr.port}`;
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(
-      `${dir}/main.ts`,
-      script(`http://${host}/${prefix}`),
-    );
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--no-config",
-        "--no-lock",
-        "--allow-net=127.0.0.1",
-        `--allow-import=${host}`,
-        "main.ts",
-      ],
-      cwd: dir,
-      stdin: "null",
-    }).output();
-    const decoder = new TextDecoder();
-    assert.deepEqual({
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    }, { code: 0, stdout: "woken: true\n", stderr: "" });
+    await assertRunsByUrl(dir, `http://${host}/${prefix}`, host);
     for (
       const path of [
         "mod.ts",
@@ -144,27 +155,10 @@ Deno.test({
         `serving http://127.0.0.1:${port}/mod.ts\n`,
       );
       const host = `127.0.0.1:${port}`;
-      await Deno.writeTextFile(`${dir}/main.ts`, script(`http://${host}`));
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          "--no-config",
-          "--no-lock",
-          `--reload=http://${host}`, // this port may have served something else before
-          "--allow-net=127.0.0.1",
-          `--allow-import=${host}`,
-          "main.ts",
-        ],
-        cwd: dir,
-        stdin: "null",
-      }).output();
-      const decoder = new TextDecoder();
-      assert.deepEqual({
-        code: output.code,
-        stdout: decoder.decode(output.stdout),
-        stderr: decoder.decode(output.stderr),
-      }, { code: 0, stdout: "woken: true\n", stderr: "" });
+      // this port may have served something else before: fetch again
+      await assertRunsByUrl(dir, `http://${host}`, host, [
+        `--reload=http://${host}`,
+      ]);
     } finally {
       server.kill("SIGTERM");
       await server.status;

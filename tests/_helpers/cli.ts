@@ -271,3 +271,61 @@ export async function runExampleScript(
     stderr: decoder.decode(stderr),
   };
 }
+
+/** A server process (emd under any name) that printed `listening on HOST:PORT`. */
+export interface ListeningProcess extends AsyncDisposable {
+  /** The port it printed, as text. */
+  readonly port: string;
+  /** Settles once it has exited, with its exit code and whole stderr. */
+  readonly exited: Promise<{ code: number; stderr: string }>;
+}
+
+/**
+ * Starts `program args…` (an emd started by any route: a compiled binary, a task, an installed
+ * script) and reads its `listening on HOST:PORT` line; disposing sends SIGTERM and waits.
+ * @throws {Error} with its stderr when it exits before listening
+ */
+export async function startServerProcess(
+  program: string,
+  args: string[],
+  options: { cwd?: string | URL; env?: Record<string, string> } = {},
+): Promise<ListeningProcess> {
+  const child = new Deno.Command(program, {
+    args,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: toolEnv(options.env),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let match: RegExpMatchArray | null = null;
+  while (match === null) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+    match = text.match(/listening on [^\s]+:(\d+)\n/);
+  }
+  const stdout = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  const exited = Promise.all([child.status, stdout, stderr]).then((
+    [status, , err],
+  ) => ({ code: status.code, stderr: err }));
+  if (match === null) {
+    const { stderr } = await exited;
+    throw new Error(`${program} exited before listening: ${stderr}`);
+  }
+  return {
+    port: match[1]!,
+    exited,
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited already */ }
+      await exited;
+    },
+  };
+}

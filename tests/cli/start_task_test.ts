@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
 import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
-import { toolEnv } from "../_helpers/cli.ts";
+import { startServerProcess, toolEnv } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const ROOT = fileURLToPath(root);
@@ -40,52 +40,31 @@ Deno.test({
     await using certs = await makeCertificates();
     const secretFile = `${certs.dir}/secret`;
     await Deno.writeTextFile(secretFile, "a-shared-secret-of-some-length\n");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...startWithFreePort(),
-        "-q",
-        "--agent",
-        "./examples/speed.ts",
-        "--data",
-        `${certs.dir}/data`,
-        "--secret-file",
-        secretFile,
-        "--tls-cert",
-        certs.certPath,
-        "--tls-key",
-        certs.keyPath,
-      ],
-      cwd: ROOT,
-      env: toolEnv(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    const reader = child.stdout.getReader();
-    try {
-      let first = "";
-      while (!first.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        first += decoder.decode(value);
-      }
-      const port = Number(first.match(/listening on [^\s]+:(\d+)/)?.[1]);
-      if (!(port > 0)) {
-        assert.fail(`emd did not start: ${first}${await stderr}`);
-      }
+    await using emd = await startServerProcess(Deno.execPath(), [
+      ...startWithFreePort(),
+      "-q",
+      "--agent",
+      "./examples/speed.ts",
+      "--data",
+      `${certs.dir}/data`,
+      "--secret-file",
+      secretFile,
+      "--tls-cert",
+      certs.certPath,
+      "--tls-key",
+      certs.keyPath,
+    ], { cwd: ROOT });
+    {
       await using client = await connect({
-        port,
+        port: Number(emd.port),
         secret: "a-shared-secret-of-some-length",
         tls: { caCerts: [certs.ca] },
       });
       assert.deepEqual(await client.call("speed/stats"), { streams: [] });
       await client.trigger("ready", { latch: true }); // kept in --data
-    } finally {
-      child.kill("SIGTERM");
-      while (!(await reader.read()).done) { /* drain */ }
-      const { code } = await child.status;
-      assert.equal(code, 0, await stderr);
     }
+    await emd[Symbol.asyncDispose](); // SIGTERM
+    const { code, stderr } = await emd.exited;
+    assert.equal(code, 0, stderr);
   },
 });

@@ -10,6 +10,7 @@ import {
   TARGETS,
 } from "../../cli/compile.ts";
 import { TOOLS } from "../../cli/main.ts";
+import { startServerProcess } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const COMPILE = fileURLToPath(new URL("cli/compile.ts", root));
@@ -192,47 +193,6 @@ Deno.test("compile: a base binary deno compile cannot use fails with one clear l
   }
 });
 
-/** Starts an emd-like program that prints "listening on HOST:PORT"; disposing stops it. */
-async function startServerProcess(program: string, args: string[]) {
-  const child = new Deno.Command(program, {
-    args,
-    cwd: root,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let match: RegExpMatchArray | null = null;
-  while (match === null) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-    match = text.match(/listening on [^\s]+:(\d+)\n/);
-  }
-  const stdout = (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
-  const exited = Promise.all([child.status, stdout, stderr]).then((
-    [status, , err],
-  ) => ({ code: status.code, stderr: err }));
-  if (match === null) {
-    const { stderr } = await exited;
-    throw new Error(`${program} exited before listening: ${stderr}`);
-  }
-  return {
-    port: match[1]!,
-    exited,
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* exited already */ }
-      await exited;
-    },
-  };
-}
-
 Deno.test("compile: the baked-in permissions suffice for every tool (under deno run)", async () => {
   const em = (args: string[]) =>
     run(Deno.execPath(), ["run", "--quiet", ...PERMISSIONS, MAIN, ...args]);
@@ -244,7 +204,7 @@ Deno.test("compile: the baked-in permissions suffice for every tool (under deno 
     "emd",
     "--free-port",
     "perm",
-  ]);
+  ], { cwd: root });
   const host = ["127.0.0.1", emd.port];
   assert.deepEqual(await em(["emwait", ...host, "x", "1"]), {
     code: 2,
@@ -309,7 +269,7 @@ Deno.test({
       await using emd = await startServerProcess(join(out, "emd" + exe), [
         "--free-port",
         "bin",
-      ]);
+      ], { cwd: root });
       const quit = await run(join(out, "emquit" + exe), [
         "127.0.0.1",
         emd.port,

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TOOLS } from "../../cli/main.ts";
+import { startServerProcess } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const ROOT = fileURLToPath(root);
@@ -76,53 +77,31 @@ Deno.test({
       const version = await run(join(bin, "emwait"), ["--version"], elsewhere);
       assert.match(version.stdout, /^emwait \S+ \(em protocol /);
 
-      const emd = new Deno.Command(join(bin, "emd"), {
-        args: ["-q", "--free-port", "installed"],
-        cwd: home,
-        env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const stderr = new Response(emd.stderr).text();
-      const reader = emd.stdout.getReader();
-      try {
-        let first = "";
-        while (!first.includes("\n")) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          first += decoder.decode(value);
-        }
-        const port = first.match(/listening on [^\s]+:(\d+)/)?.[1];
-        assert.ok(port, `emd printed ${first}`);
-        const server = ["-s", `127.0.0.1:${port}`];
-        const latch = await run(
-          join(bin, "emtrigger"),
-          [...server, "--latch", "done"],
-          elsewhere,
-        );
-        assert.deepEqual(latch, { code: 0, stdout: "", stderr: "" });
-        const waited = await run(
-          join(bin, "emwait"),
-          [...server, "done", "5000"],
-          elsewhere,
-        );
-        assert.deepEqual(waited, { code: 0, stdout: "", stderr: "" });
-        const quit = await run(
-          join(bin, "emquit"),
-          [...server, "installed"],
-          elsewhere,
-        );
-        assert.deepEqual(quit, { code: 0, stdout: "", stderr: "" });
-        while (!(await reader.read()).done) { /* drain until emd exits */ }
-        assert.equal((await emd.status).code, 0, await stderr);
-      } finally {
-        try {
-          emd.kill("SIGKILL");
-        } catch { /* exited */ }
-        await emd.status;
-        await stderr;
-      }
+      await using emd = await startServerProcess(
+        join(bin, "emd"),
+        ["-q", "--free-port", "installed"],
+        elsewhere,
+      );
+      const server = ["-s", `127.0.0.1:${emd.port}`];
+      const latch = await run(
+        join(bin, "emtrigger"),
+        [...server, "--latch", "done"],
+        elsewhere,
+      );
+      assert.deepEqual(latch, { code: 0, stdout: "", stderr: "" });
+      const waited = await run(
+        join(bin, "emwait"),
+        [...server, "done", "5000"],
+        elsewhere,
+      );
+      assert.deepEqual(waited, { code: 0, stdout: "", stderr: "" });
+      const quit = await run(
+        join(bin, "emquit"),
+        [...server, "installed"],
+        elsewhere,
+      );
+      assert.deepEqual(quit, { code: 0, stdout: "", stderr: "" });
+      assert.equal((await emd.exited).code, 0);
     } finally {
       await Deno.remove(home, { recursive: true });
     }
