@@ -71,7 +71,9 @@ export class WsFrameDecoder {
     chunk: Uint8Array,
     onMessage: (opcode: number, payload: Uint8Array) => void,
   ): void {
-    let bytes = this.#carry.length === 0 ? chunk : concat(this.#carry, chunk);
+    let bytes = this.#carry.length === 0
+      ? chunk
+      : joinAll([this.#carry, chunk], this.#carry.length + chunk.length);
     for (;;) {
       const frame = this.#readFrame(bytes);
       if (frame === undefined) break;
@@ -254,13 +256,6 @@ function unknownOpcode(opcode: number): WsFrameError {
     WS_CLOSE.PROTOCOL_ERROR,
     `unknown opcode 0x${opcode.toString(16)}`,
   );
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(a.length + b.length);
-  bytes.set(a);
-  bytes.set(b, a.length);
-  return bytes;
 }
 
 function joinAll(parts: Uint8Array[], length: number): Uint8Array {

@@ -258,7 +258,8 @@ export class Connection implements Link {
   }
 }
 
-function concat(frames: Uint8Array[]): Uint8Array {
+/** The frames joined into one new array. */
+export function concat(frames: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const frame of frames) length += frame.byteLength;
   const bytes = new Uint8Array(length);

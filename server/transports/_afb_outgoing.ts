@@ -7,6 +7,7 @@ import {
   type Message,
   WS_OPCODES,
 } from "../../protocol/mod.ts";
+import { concat } from "../connection.ts";
 
 /** One line the server sent, as a WebSocket client's link sees it. */
 export type Outgoing =
@@ -64,23 +65,10 @@ export function eventFrames(
       }
       if (!item.trigger || lastSelected) parts.push(item.frame());
     }
-    frames = concat(parts);
+    frames = parts.length === 1 ? parts[0]! : concat(parts);
     bySignature.set(signature, frames);
   }
   return frames;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
 }
 
 /** Plain triggers' events by name: their frames never change (bounded: cleared when full). */

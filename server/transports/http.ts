@@ -6,8 +6,7 @@ import {
 } from "../../protocol/mod.ts";
 import type { HttpHandler } from "./http_handler.ts";
 export type { HttpHandler, HttpRequestInfo } from "./http_handler.ts";
-import { AcceptBackoff } from "../limits.ts";
-import { closeListener } from "./tcp.ts";
+import { acceptLoop, closeListener } from "./tcp.ts";
 import type { Transport, TransportHost, TransportLog } from "./transport.ts";
 
 const encoder = new TextEncoder();
@@ -77,22 +76,14 @@ export class HttpTransport implements Transport {
     for (const conn of this.#pending) closeConn(conn);
   }
 
-  async #acceptLoop(): Promise<void> {
-    const backoff = new AcceptBackoff();
-    while (!this.#closed) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed || this.#host.stopping) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        await backoff.failed(error as Error);
-        continue;
-      }
-      backoff.accepted();
-      const task = this.#serve(conn).finally(() => this.#tasks.delete(task));
-      this.#tasks.add(task);
-    }
+  #acceptLoop(): Promise<void> {
+    return acceptLoop(this.#listener, {
+      stopped: () => this.#closed || this.#host.stopping,
+      accepted: (conn) => {
+        const task = this.#serve(conn).finally(() => this.#tasks.delete(task));
+        this.#tasks.add(task);
+      },
+    });
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {

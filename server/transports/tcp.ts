@@ -49,21 +49,43 @@ export class TcpTransport implements Transport {
     closeListener(this.#listener);
   }
 
-  async #acceptLoop(): Promise<void> {
-    const backoff = new AcceptBackoff();
-    while (!this.#closed) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed || this.#host.stopping) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        await backoff.failed(error as Error);
-        continue;
-      }
-      backoff.accepted();
-      this.#host.open(this.#host.connection(conn));
+  #acceptLoop(): Promise<void> {
+    return acceptLoop(this.#listener, {
+      stopped: () => this.#closed || this.#host.stopping,
+      accepted: (conn) => this.#host.open(this.#host.connection(conn)),
+    });
+  }
+}
+
+/** What {@link acceptLoop} asks and tells. */
+export interface AcceptHandler {
+  /** True once the transport is closing: a failed accept then ends the loop quietly. */
+  stopped(): boolean;
+  /** A new socket. */
+  accepted(conn: Deno.Conn): void;
+}
+
+/**
+ * Accepts until the listener is closed; a failed accept (e.g. no descriptors left) is retried
+ * with {@link AcceptBackoff}'s pauses and log lines.
+ */
+export async function acceptLoop(
+  listener: Pick<Acceptor, "accept">,
+  handler: AcceptHandler,
+): Promise<void> {
+  const backoff = new AcceptBackoff();
+  while (!handler.stopped()) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (handler.stopped()) return;
+      if (error instanceof Deno.errors.BadResource) return;
+      await backoff.failed(error as Error);
+      continue;
     }
+    backoff.accepted();
+    handler.accepted(conn);
   }
 }
 
