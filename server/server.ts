@@ -295,7 +295,9 @@ class Server implements EmServer, FeatureHost, TransportHost {
     return collectStats({
       name: this.name,
       version: this.options.version ?? "unknown",
-      protocols: ["1.1", "1.2"],
+      protocols: this.httpAddr === undefined
+        ? ["1.1", "1.2"]
+        : ["1.1", "1.2", "x-afb-ws-json1"],
       startTimeMs: this.startTimeMs,
       addresses: [
         `${this.options.tls ? "tls" : "tcp"} ${hostname}:${port}`,

@@ -33,6 +33,10 @@ Deno.test("http: /metrics, /healthz and /readyz over emd's HTTP listener", async
   assert.equal(metrics.status, 200);
   assert.equal(metrics.type, "text/plain; version=0.0.4; charset=utf-8");
   assert.match(metrics.body, /^em_triggers_total 1$/m);
+  assert.match(
+    metrics.body,
+    /^em_build_info\{version="unknown",protocols="1\.1,1\.2,x-afb-ws-json1"\} 1$/m,
+  );
   assert.match(metrics.body, /^em_connections\{protocol="1\.2"\} 1$/m);
   assert.deepEqual(await promtool(metrics.body), { code: 0, output: "" });
   assert.deepEqual([
