@@ -1,9 +1,8 @@
-// The server under tests/server/leak_test.ts, run as its own process with --v8-flags=--expose-gc.
-// The argument is the hello timeout in ms. Counts its live timers (setTimeout/setInterval wrapped before the server is loaded) and its open
-// descriptors (/proc/PID/fd), in all and TCP sockets alone. Prints "port N", then answers each "stats" line on stdin with one
-// JSON line {fds, tcpFds, timers, heapUsed, connections} after collecting garbage; "quit" stops it.
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error("Run with --v8-flags=--expose-gc");
+// The server under tests/server/leak_test.ts, run as its own process with --v8-flags=--expose-gc;
+// the argument is the hello timeout in ms. Counts its live timers (setTimeout/setInterval wrapped
+// before the server is loaded) and its open descriptors (/proc/PID/fd), in all and TCP sockets
+// alone. Answers each "stats" line on stdin with {heapUsed, fds, tcpFds, timers, connections}
+// (tests/_helpers/child_commands.ts).
 
 type TimerId = ReturnType<typeof setTimeout>;
 type Callback = (...args: unknown[]) => void;
@@ -34,15 +33,12 @@ globalThis.clearTimeout = clear as typeof clearTimeout;
 globalThis.clearInterval = clear as typeof clearInterval;
 
 const { startServer } = await import("../../server/mod.ts");
+const { answerCommands } = await import("../_helpers/child_commands.ts");
 const server = await startServer({
   port: 0,
   name: "leak",
   helloTimeoutMs: Number(Deno.args[0] ?? 60_000), // short for a test of silent peers
 });
-const encoder = new TextEncoder();
-const say = (line: string) =>
-  Deno.stdout.writeSync(encoder.encode(line + "\n"));
-say(`port ${server.addr.port}`);
 
 /** Open descriptors in all, and those that are TCP sockets (their inode is in /proc/net/tcp*). */
 function fds(): { fds: number; tcpFds: number } {
@@ -65,28 +61,13 @@ function fds(): { fds: number; tcpFds: number } {
   return { fds: all, tcpFds };
 }
 
-let carry = "";
-const decoder = new TextDecoder();
-for await (const chunk of Deno.stdin.readable) {
-  carry += decoder.decode(chunk, { stream: true });
-  let end;
-  while ((end = carry.indexOf("\n")) !== -1) {
-    const command = carry.slice(0, end);
-    carry = carry.slice(end + 1);
-    if (command === "quit") {
-      await server.close("leak test over");
-      Deno.exit(0);
-    }
-    for (let i = 0; i < 4; i++) { // weak maps and finalizers need more than one collection
-      gc();
-      await new Promise((resolve) => original.setTimeout(resolve, 0));
-    }
-    const { heapUsed } = Deno.memoryUsage(); // before the /proc tables are read: they are big
-    say(JSON.stringify({
-      ...fds(),
-      timers: live.size,
-      heapUsed,
-      connections: server.connectionCount,
-    }));
-  }
-}
+await answerCommands(
+  server.addr.port,
+  (_, heapUsed) => ({ // heap first: the /proc tables read below are big
+    heapUsed,
+    ...fds(),
+    timers: live.size,
+    connections: server.connectionCount,
+  }),
+  () => server.close("leak test over"),
+);
