@@ -278,3 +278,17 @@ Deno.test("websocket: past maxConnections an upgrade is closed saying why", asyn
     assert.equal(second.status, 503);
   }
 });
+
+Deno.test("websocket: a client over maxMessagesPerSecond is closed (1008) saying why", async () => {
+  await using s = await start({ maxMessagesPerSecond: 10, messageBurst: 20 });
+  await using client = await openAfb(s.http);
+  const calls = Array.from(
+    { length: 60 },
+    (_, i) => [2, `m${i}`, "em/trigger", { event: "x" }],
+  );
+  for (const call of calls) await client.send(call).catch(() => {});
+  const close = await client.closeFrame();
+  assert.equal(close.code, 1008);
+  assert.match(close.reason, /Too many messages/);
+  await stillServes(s.http);
+});
