@@ -21,6 +21,7 @@ export {
   type ConnectOptions,
   type DataEvent,
   type EmClient,
+  type ServerAddress,
   type Subscription,
   type WaitOptions,
 } from "./client/mod.ts";

@@ -11,6 +11,7 @@ import { oneshot } from "./oneshot.ts";
 import { stall } from "./stall.ts";
 import { sync } from "./sync_bench.ts";
 import { websocket } from "./websocket_bench.ts";
+import { cluster } from "./cluster_bench.ts";
 
 /** The registry: name → workload, in run order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -21,4 +22,5 @@ export const WORKLOADS: readonly Workload[] = [
   stall,
   sync,
   websocket,
+  cluster,
 ];

@@ -68,10 +68,8 @@ export function placeServer(
   if (typeof servers === "string") {
     return given === undefined ? `${SERVER_ENV}: ${servers}` : servers;
   }
-  if (servers.length > 1) {
-    return `several servers ("${text}") need client failover, which these tools do not have yet`;
-  }
   const [{ hostname, port }] = servers as [ServerAddress];
+  if (servers.length > 1) return [text, String(port), ...positionals]; // a list: failover
   return [hostname, String(port), ...positionals];
 }
 
@@ -88,4 +86,19 @@ function defaultServer(): string | undefined {
 function range(min: number, max: number): string {
   if (min === max) return String(min);
   return max > 1000 ? `${min} or more` : `${min} to ${max}`;
+}
+
+/**
+ * The servers of a full form's `hostname port` when `hostname` is a list (`h1,h2:4001`: an item
+ * without its own port takes `port`); undefined when it is one host name.
+ */
+export function serversOf(
+  hostname: string,
+  port: number,
+): ServerAddress[] | string | undefined {
+  if (!hostname.includes(",")) return undefined;
+  const items = hostname.split(",").map((item) =>
+    /^(?:\[[^\]]+\]|[^:\[\]]+)$/.test(item) ? `${item}:${port}` : item
+  );
+  return parseServerList(items.join(","));
 }

@@ -2,7 +2,7 @@ import { ArgsError, type OptionSpecs, parseArgs } from "./_args.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { connect, type ConnectOptions, type EmClient } from "../client/mod.ts";
 import { EmError, isValidName, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
-import { placeServer } from "./_server_spec.ts";
+import { placeServer, serversOf } from "./_server_spec.ts";
 
 /** Exit codes, a contract with scripts. */
 export const EXIT = Object.freeze({
@@ -149,8 +149,8 @@ export function helpText(spec: ToolSpec): string {
 
 /** Where (and how) a client tool connects; spread it into `connect()`. */
 export type ServerTarget =
-  & Pick<ConnectOptions, "hostname" | "port" | "secret" | "tls">
-  & { readonly connectTimeoutMs: number };
+  & Pick<ConnectOptions, "hostname" | "secret" | "tls" | "servers">
+  & { readonly port: number; readonly connectTimeoutMs: number };
 
 /** The environment variable holding the shared secret (when no --secret-file is given). */
 export const SECRET_ENV = "EM_SECRET";
@@ -238,9 +238,12 @@ export function parseServer(
   if (typeof secret === "number") return secret;
   const tls = readClientTls(spec.name, parsed.values);
   if (typeof tls === "number") return tls;
+  const servers = serversOf(hostname, port);
+  if (typeof servers === "string") return usageError(spec, servers);
   return {
     hostname,
     port,
+    ...(servers === undefined ? {} : { servers }),
     connectTimeoutMs,
     ...(secret === undefined ? {} : { secret }),
     ...(tls === undefined ? {} : { tls }),
@@ -329,6 +332,7 @@ export async function connectTool(
   try {
     return await connect({
       ...server,
+      ...(server.servers === undefined ? {} : { port: undefined }), // failover over the list
       connectTimeoutMs: limit?.connectTimeoutMs(server) ??
         server.connectTimeoutMs,
       appName: spec.name,

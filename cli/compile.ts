@@ -27,7 +27,11 @@ export const TARGETS: readonly string[] = [
 ];
 
 /** Environment variables the tools read; the binary may read these and no others. */
-export const ENV_VARS: readonly string[] = ["EM_SECRET", "EM_SERVER"];
+export const ENV_VARS: readonly string[] = [
+  "EM_SECRET",
+  "EM_SERVER",
+  "EM_CLUSTER_PASSWORD",
+];
 
 /**
  * The permissions baked into the binary, and why each is needed. No `-A`, no ffi or sys.
@@ -39,7 +43,7 @@ export const PERMISSIONS: readonly string[] = [
   "--allow-net", // every tool: connect to or listen on the host:port given
   "--allow-read",
   "--allow-write",
-  `--allow-env=${ENV_VARS.join(",")}`, // EM_SECRET: the shared secret, never on argv; EM_SERVER: the default server
+  `--allow-env=${ENV_VARS.join(",")}`, // EM_SECRET: the shared secret, never on argv; EM_SERVER: the default server; EM_CLUSTER_PASSWORD: the NATS password of emd --cluster
   "--allow-run", // emlock, emsem: run the command given after "--" while holding
 ];
 

@@ -25,6 +25,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { CLUSTER_FLAGS, CLUSTER_HELP, readCluster } from "./_cluster_flags.ts";
 
 /** Each limit's flag and its `startServer` option (see server/limits.ts). */
 export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
@@ -41,7 +42,7 @@ export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
 export const spec: ToolSpec = {
   name: "emd",
   usage:
-    "[-q | -Q] [--log-format FORMAT] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--http PORT] [--port-file PATH] (port | --free-port) server_name",
+    "[-q | -Q] [--log-format FORMAT] [--host ADDR] [SECURITY] [LIMITS] [--agent MODULE]... [--data DIR] [--http PORT] [--cluster URLS [CLUSTER]] [--port-file PATH] (port | --free-port) server_name",
   help:
     `Runs the em server on port (1 to 65535, as in EM) with the name a quit must give.
 
@@ -101,8 +102,10 @@ Limits (a peer past one is told why with an "elimit" line and closed):
   --max-calls-in-flight N agent calls per connection waiting for their answer;
                           more are refused (default 1000)
 
+${CLUSTER_HELP}
+
 SIGINT and SIGTERM stop the server cleanly (exit 0). A quit with the right name
-stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
+stops it (exit 0). Exit 1: cannot listen, open DIR or reach the cluster; 64: bad arguments.`,
   options: {
     q: { type: "boolean", short: "q" },
     Q: { type: "boolean", short: "Q" },
@@ -121,6 +124,7 @@ stops it (exit 0). Exit 1: cannot listen or open DIR; 64: bad arguments.`,
     "port-file": { type: "string" },
     http: { type: "string" },
     "http-allow-origin": { type: "string", multiple: true },
+    ...CLUSTER_FLAGS,
   },
   minPositionals: 1,
   maxPositionals: 2,
@@ -139,6 +143,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const limits = readLimits(values);
   if (typeof limits === "string") return usageError(spec, limits);
+  const cluster = readCluster(values);
+  if (typeof cluster === "string") return usageError(spec, cluster);
   const security = readSecurity(values);
   if (typeof security === "number") return security;
   const level: LogLevel = values.Q ? null : values.q ? "warning" : "info";
@@ -168,6 +174,7 @@ export async function run(args: string[]): Promise<number> {
       syncStore,
       version: denoJson.version,
       ...(http === undefined ? {} : { http }),
+      ...(cluster === undefined ? {} : { cluster }),
     });
   } catch (error) {
     syncStore?.close();
@@ -346,7 +353,7 @@ async function loadAgents(specifiers: string[]): Promise<Agent[] | number> {
 function startFailure(error: unknown, where: string): number {
   const message = (error as Error)?.message ?? String(error);
   const agents = error instanceof TypeError ||
-    /^Cannot start agent/.test(message);
+    /^Cannot (start agent|join the cluster)/.test(message);
   err(
     agents ? `emd: ${message}` : `emd: Cannot listen on "${where}": ${message}`,
   );

@@ -200,8 +200,12 @@ export class Client extends DelegatingClient implements EmClient {
         this.#failures.delete(fail);
       };
     }, options);
-    await this.#send(`${COMMANDS.PING}${token}\n`);
-    if (!await answered) {
+    // both awaited at once: a failed send must not leave `answered`'s rejection unhandled
+    const [, pong] = await Promise.all([
+      this.#send(`${COMMANDS.PING}${token}\n`),
+      answered,
+    ]);
+    if (!pong) {
       throw new EmError(
         "timeout",
         `Cannot flush to "${this.#where}": no answer within ${options.timeoutMs} ms`,

@@ -2,9 +2,10 @@ import { EmError, importSecret } from "../protocol/mod.ts";
 import { withTimeout } from "./_deadline.ts";
 import { openSocket } from "./_socket.ts";
 import { Client } from "./client.ts";
+import { FailoverClient } from "./failover_client.ts";
 import type { ConnectOptions, EmClient } from "./em_client.ts";
 
-export type { ConnectOptions, EmClient } from "./em_client.ts";
+export type { ConnectOptions, EmClient, ServerAddress } from "./em_client.ts";
 
 /**
  * Connects to an em server and exchanges hellos.
@@ -13,9 +14,25 @@ export type { ConnectOptions, EmClient } from "./em_client.ts";
  * @throws {EmError} code "connect" when unreachable or refused (or TLS fails), "protocol" for a
  * bad hello, "auth" when authentication fails, "timeout" when connecting and the hellos take
  * longer than `connectTimeoutMs`
- * @throws {TypeError} for an empty secret
+ * @throws {TypeError} for an empty secret, no port, or both `servers` and `port`
  */
-export async function connect(options: ConnectOptions): Promise<EmClient> {
+export function connect(options: ConnectOptions): Promise<EmClient> {
+  if (options.servers === undefined) return connectOne(options);
+  if (options.servers.length === 0 || options.port !== undefined) {
+    return Promise.reject(
+      new TypeError(
+        "Cannot connect: give either servers (at least one) or port, not both",
+      ),
+    );
+  }
+  return FailoverClient.open(options, connectOne);
+}
+
+/** Connects to the one server of `options.hostname` and `options.port`. */
+async function connectOne(options: ConnectOptions): Promise<EmClient> {
+  if (options.port === undefined) {
+    throw new TypeError("Cannot connect: no port given");
+  }
   const hostname = options.hostname ?? "127.0.0.1";
   const where = `${hostname}:${options.port}`;
   const timeoutMs = options.connectTimeoutMs ?? 10_000;

@@ -11,8 +11,21 @@ import type { SyncClient, TriggerOptions } from "./sync.ts";
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
-  /** The server's TCP port. */
-  readonly port: number;
+  /** The server's TCP port; required unless `servers` is given. */
+  readonly port?: number;
+  /**
+   * Several servers (the nodes of a cluster, docs/CLUSTER.md) in place of `hostname` and `port`:
+   * connects to the first that answers and, when that connection ends without `close()`, fails
+   * over to the next (see `failoverTimeoutMs`), restoring the receive flag, subscriptions and waits.
+   * @default {undefined}
+   */
+  readonly servers?: readonly ServerAddress[];
+  /**
+   * With `servers`: how long to keep trying the servers after a connection was lost, before waits
+   * and streams fail and `closed` settles.
+   * @default {30000}
+   */
+  readonly failoverTimeoutMs?: number;
   /**
    * The server's host name or address.
    * @default {"127.0.0.1"}
@@ -49,6 +62,17 @@ export interface ConnectOptions {
   readonly secret?: string | Uint8Array;
   /** Speak TLS: `true` trusts the system's authorities, `{ caCerts }` the given ones (PEM). */
   readonly tls?: boolean | ClientTlsOptions;
+}
+
+/** One server of {@link ConnectOptions.servers}. */
+export interface ServerAddress {
+  /**
+   * Host name or address.
+   * @default {"127.0.0.1"}
+   */
+  readonly hostname?: string;
+  /** TCP port. */
+  readonly port: number;
 }
 
 /** A connection to an em server; the sync methods are described in {@link SyncClient}. */

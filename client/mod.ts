@@ -2,7 +2,12 @@
  * The em client: connect, wait, trigger, quit.
  * @module
  */
-export { connect, type ConnectOptions, type EmClient } from "./connect.ts";
+export {
+  connect,
+  type ConnectOptions,
+  type EmClient,
+  type ServerAddress,
+} from "./connect.ts";
 export type { ClientTlsOptions } from "./_socket.ts";
 export type { WaitOptions } from "./_deadline.ts";
 export type { DataEvent, Subscription } from "./event_stream.ts";

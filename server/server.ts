@@ -165,6 +165,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
   #helloBlocks: ReturnType<typeof helloBlocks>;
   readonly auth: Authenticator | undefined;
   readonly bus: Bus;
+  readonly clusterLog = serverLogger("cluster");
   #clustered: boolean;
   #stopping: Promise<void> | undefined;
   #resolveFinished!: (reason: string) => void;

@@ -281,7 +281,10 @@ function triggerHandler(hub: Hub): CommandHandler {
     if (typeof count === "number") {
       return answer(hub, session, id, String(count));
     }
-    count.then((all) => answer(hub, session, id, String(all)));
+    count.then(
+      (all) => answer(hub, session, id, String(all)),
+      (error: Error) => fail(hub, session, id, FAILURES.FAILED, error.message),
+    );
   };
 }
 

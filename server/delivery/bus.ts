@@ -1,3 +1,6 @@
+import type { Readiness } from "../metrics/readiness.ts";
+import type { ServerOptions } from "../server_options.ts";
+
 /**
  * Delivery between nodes: where an event goes beyond this process. One emd has a {@link LocalBus}
  * (nowhere); `emd --cluster` a NATS bus (server/delivery/nats_bus.ts, loaded only then). Features
@@ -68,4 +71,24 @@ export class LocalBus implements Bus {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** What a bus needs from its server. */
+export interface BusHost {
+  /** The server's name: nodes with the same name share one event space. */
+  readonly name: string;
+  /** The server's options (`cluster` picks the bus). */
+  readonly options: ServerOptions;
+  /** Where the bus says whether it is connected. */
+  readonly readiness: Readiness;
+  /** Where the bus logs (the server's `em.server.cluster` logger). */
+  readonly clusterLog: BusLog;
+}
+
+/** The logger a bus writes to (LogTape's `Logger` fits). */
+export interface BusLog {
+  /** An informational record. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** A warning. */
+  warn(message: string, properties?: Record<string, unknown>): void;
 }

@@ -1,21 +1,10 @@
-import type { Readiness } from "../metrics/readiness.ts";
-import type { ServerOptions } from "../server_options.ts";
 import {
   type Bus,
+  type BusHost,
   type Delivery,
   LocalBus,
   type RemoteHandler,
 } from "./bus.ts";
-
-/** What a bus needs from its server. */
-export interface BusHost {
-  /** The server's name: nodes with the same name share one event space. */
-  readonly name: string;
-  /** The server's options (`cluster` picks the bus). */
-  readonly options: ServerOptions;
-  /** Where the bus says whether it is connected. */
-  readonly readiness: Readiness;
-}
 
 /**
  * The bus for a server: a {@link LocalBus} without `options.cluster`; with it, the NATS bus,
@@ -24,9 +13,7 @@ export interface BusHost {
 export function openBus(host: BusHost): Bus {
   if (host.options.cluster === undefined) return new LocalBus();
   return new DeferredBus(
-    Promise.reject(
-      new TypeError(`Cannot join cluster "${host.name}": not built yet`),
-    ),
+    import("./nats_bus.ts").then(({ NatsBus }) => new NatsBus(host)),
   );
 }
 

@@ -68,7 +68,10 @@ export function syncFeature(
   return {
     commands: new Map(REQUESTS.map((letter) => [letter, handler])),
     ready,
-    helloOptions: () => [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
+    helloOptions: () =>
+      host.bus?.clustered
+        ? [] // not cluster-wide yet: not offered (docs/CLUSTER.md)
+        : [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
     onClose: (session) => state.drop(session),
     report: () => ({
       sync: syncReport(state.latches, state.semaphores, state.barriers),
@@ -153,6 +156,15 @@ class SyncState {
         code: "protocol",
         text,
       });
+    }
+    if (this.#host.bus?.clustered) {
+      return answer(
+        session,
+        refused(
+          request.id,
+          `Cannot ${request.kind}: latches, locks, semaphores and barriers are not cluster-wide yet (this emd runs with --cluster)`,
+        ),
+      );
     }
     let reply: SyncReply | undefined;
     try {

@@ -1,9 +1,18 @@
 /**
  * A real 3-node `nats-server` cluster (Debian's package) with JetStream file storage for one test
  * file: free 127.0.0.1 ports, its own temp directory, bounded readiness waits, clean stop. Nodes
- * can be killed (`kill -9`) and started again on the same ports and storage.
+ * can be killed (`kill -9`) and started again on the same ports and storage. Used by the cluster
+ * tests and `deno task bench`'s cluster workload.
+ * @module
  */
-import { closedPort } from "./cli.ts";
+
+/** A port nothing listens on now (taken and released at once). */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
 
 /** One nats-server of the cluster. */
 interface NatsNode {

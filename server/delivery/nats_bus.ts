@@ -1,0 +1,281 @@
+import { EmError } from "../../protocol/mod.ts";
+import type { Bus, BusHost, BusLog, Delivery, RemoteHandler } from "./bus.ts";
+import type { ClusterOptions } from "./cluster_options.ts";
+import {
+  connect,
+  credsAuthenticator,
+  type Msg,
+  type NatsConnection,
+} from "./_nats.ts";
+import { NodeTable } from "./node_table.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const LF = 0x0a;
+/** First byte of a bus message: which kind of delivery it carries. */
+const KIND_BYTE: Record<Delivery["kind"], number> = {
+  plain: 0x50, // P
+  trigger: 0x54, // T
+  push: 0x55, // U
+  broadcast: 0x42, // B
+};
+const KIND_OF = new Map(
+  Object.entries(KIND_BYTE).map((
+    [kind, byte],
+  ) => [byte, kind as Delivery["kind"]]),
+);
+
+/**
+ * Delivery between emd nodes over NATS core pub/sub (docs/CLUSTER.md): one subject per event space
+ * carries every delivery of every node in each publisher's order; heartbeats tell who is alive so
+ * that a receiver count waits for exactly the live nodes, bounded.
+ */
+export class NatsBus implements Bus {
+  readonly ready: Promise<void>;
+  readonly clustered = true;
+  readonly nodeId: string;
+  #subjects: { events: string; nodes: string; counts: string };
+  #handlers = new Map<Delivery["kind"], RemoteHandler>();
+  #nc: NatsConnection | undefined;
+  #connected = false;
+  #nodes: NodeTable;
+  #counts = new Map<number, PendingCount>();
+  #nextCount = 0;
+  #options: ClusterOptions;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+  #readiness: Disposable;
+  #log: BusLog;
+
+  constructor(host: BusHost) {
+    const options = this.#options = host.options.cluster!;
+    this.#log = host.clusterLog;
+    this.nodeId = options.nodeId ?? crypto.randomUUID().slice(0, 8);
+    const base = `em.${host.name}`;
+    this.#subjects = {
+      events: `${base}.events`,
+      nodes: `${base}.nodes`,
+      counts: `${base}.counts.${this.nodeId}`,
+    };
+    this.#nodes = new NodeTable((options.heartbeatMs ?? 1000) * 3.5);
+    this.#readiness = host.readiness.add(
+      "cluster",
+      () => this.#connected ? undefined : "not connected to the NATS cluster",
+    );
+    this.ready = this.#start();
+  }
+
+  async #start(): Promise<void> {
+    const options = this.#options;
+    const nc = this.#nc = await connect({
+      servers: [...options.servers],
+      name: `emd ${this.nodeId}`,
+      noEcho: true, // a node never gets its own deliveries back
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 2_000,
+      maxPingOut: 2,
+      ...(options.user === undefined
+        ? {}
+        : { user: options.user, pass: options.password }),
+      ...(options.credsFile === undefined ? {} : {
+        authenticator: credsAuthenticator(
+          await Deno.readFile(options.credsFile),
+        ),
+      }),
+      ...(options.tlsCaFile === undefined
+        ? {}
+        : { tls: { caFile: options.tlsCaFile } }),
+    }).catch((error: Error) => {
+      throw new EmError(
+        "connect",
+        `Cannot join the cluster at "${
+          options.servers.join(",")
+        }": ${error.message}`,
+        { cause: error },
+      );
+    });
+    this.#connected = true;
+    nc.subscribe(this.#subjects.events, {
+      callback: (_, msg) => this.#onEvent(msg),
+    });
+    nc.subscribe(this.#subjects.nodes, {
+      callback: (_, msg) => this.#onNode(msg),
+    });
+    nc.subscribe(`${this.#subjects.counts}.*`, {
+      callback: (_, msg) => this.#onCount(msg),
+    });
+    this.#sayAlive("?"); // "?": every node answers with its own heartbeat at once
+    this.#heartbeat = setInterval(
+      () => this.#sayAlive("+"),
+      options.heartbeatMs ?? 1000,
+    );
+    await nc.flush();
+    void this.#watchStatus(nc);
+    this.#log.info("Joined the cluster at {servers} as node {node}", {
+      servers: options.servers.join(","),
+      node: this.nodeId,
+    });
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        this.#connected = false;
+        this.#log.warn("Lost the link to the NATS cluster; reconnecting");
+      } else if (status.type === "reconnect") {
+        this.#connected = true;
+        this.#sayAlive("?");
+        this.#log.info("Link to the NATS cluster restored");
+      }
+    }
+  }
+
+  #sayAlive(mark: "?" | "+" | "-"): void {
+    if (!this.#connected) return;
+    this.#nc?.publish(this.#subjects.nodes, mark + this.nodeId);
+  }
+
+  #onNode(msg: Msg): void {
+    const text = msg.string(), mark = text[0], node = text.slice(1);
+    if (mark === "-") return this.#nodes.forget(node);
+    this.#nodes.seen(node, Date.now());
+    if (mark === "?") this.#sayAlive("+");
+  }
+
+  onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {
+    for (const kind of kinds) this.#handlers.set(kind, handler);
+  }
+
+  publish(delivery: Delivery, count = false): Promise<number> | undefined {
+    const nc = this.#nc;
+    if (nc === undefined || this.#closing !== undefined) return undefined;
+    const payload = encodeDelivery(delivery, this.nodeId);
+    if (!count) {
+      if (this.#connected) nc.publish(this.#subjects.events, payload);
+      return undefined;
+    }
+    if (!this.#connected) {
+      return Promise.reject(
+        new EmError(
+          "closed",
+          "Cannot reach the other nodes: not connected to the NATS cluster (only this node's receivers got the event)",
+        ),
+      );
+    }
+    const seq = this.#nextCount++;
+    const pending = new PendingCount(
+      this.#nodes.live(Date.now()),
+      this.#options.countTimeoutMs ?? 1000,
+      () => this.#counts.delete(seq),
+    );
+    this.#counts.set(seq, pending);
+    nc.publish(this.#subjects.events, payload, {
+      reply: `${this.#subjects.counts}.${seq}`,
+    });
+    return pending.result;
+  }
+
+  #onEvent(msg: Msg): void {
+    const delivery = decodeDelivery(msg.data);
+    if (delivery === undefined) {
+      return this.#log.warn("Dropped a malformed message on {subject}", {
+        subject: msg.subject,
+      });
+    }
+    const count = this.#handlers.get(delivery.kind)?.(delivery) ?? 0;
+    if (msg.reply) this.#nc?.publish(msg.reply, `${this.nodeId} ${count}`);
+  }
+
+  #onCount(msg: Msg): void {
+    const seq = Number(msg.subject.slice(msg.subject.lastIndexOf(".") + 1));
+    const [node = "", count = "0"] = msg.string().split(" ");
+    this.#counts.get(seq)?.add(node, Number(count));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.ready.catch(() => {});
+    clearInterval(this.#heartbeat);
+    this.#readiness[Symbol.dispose]();
+    for (const pending of this.#counts.values()) pending.finish();
+    const nc = this.#nc;
+    if (nc === undefined) return;
+    this.#sayAlive("-");
+    await nc.drain().catch(() => nc.close());
+    await nc.closed();
+    this.#log.info("Left the cluster");
+  }
+}
+
+/** The receiver counts of one counted delivery, until every node expected answered or the time is up. */
+class PendingCount {
+  readonly result: Promise<number>;
+  #waiting: Set<string>;
+  #sum = 0;
+  #resolve!: (sum: number) => void;
+  #timer: ReturnType<typeof setTimeout>;
+  #done: () => void;
+
+  constructor(expected: Set<string>, timeoutMs: number, done: () => void) {
+    this.#waiting = expected;
+    this.#done = done;
+    this.result = new Promise((resolve) => this.#resolve = resolve);
+    this.#timer = setTimeout(() => this.finish(), timeoutMs);
+    if (expected.size === 0) this.finish();
+  }
+
+  add(node: string, count: number): void {
+    this.#sum += count;
+    this.#waiting.delete(node);
+    if (this.#waiting.size === 0) this.finish();
+  }
+
+  finish(): void {
+    clearTimeout(this.#timer);
+    this.#done();
+    this.#resolve(this.#sum);
+  }
+}
+
+/** `<kind byte><from>\n<body>`: a plain frame as is, data as JSON `[name, json]`. */
+function encodeDelivery(delivery: Delivery, nodeId: string): Uint8Array {
+  const head = encoder.encode(`_${delivery.from}@${nodeId}\n`);
+  head[0] = KIND_BYTE[delivery.kind];
+  const body = delivery.kind === "plain"
+    ? delivery.frame
+    : encoder.encode(JSON.stringify([delivery.name, delivery.json ?? null]));
+  const bytes = new Uint8Array(head.length + body.length);
+  bytes.set(head);
+  bytes.set(body, head.length);
+  return bytes;
+}
+
+function decodeDelivery(bytes: Uint8Array): Delivery | undefined {
+  const kind = KIND_OF.get(bytes[0] ?? 0);
+  const lf = bytes.indexOf(LF);
+  if (kind === undefined || lf === -1) return undefined;
+  const from = decoder.decode(bytes.subarray(1, lf));
+  if (kind === "plain") {
+    const frame = bytes.slice(lf + 1); // kept by receivers' queues: our own copy
+    let lines = 0;
+    for (let i = frame.indexOf(LF); i !== -1; i = frame.indexOf(LF, i + 1)) {
+      lines++;
+    }
+    return { kind, frame, lines, from };
+  }
+  try {
+    const [name, json] = JSON.parse(decoder.decode(bytes.subarray(lf + 1))) as [
+      string,
+      string | null,
+    ];
+    if (typeof name !== "string") return undefined;
+    return { kind, name, json: json ?? undefined, from };
+  } catch {
+    return undefined;
+  }
+}

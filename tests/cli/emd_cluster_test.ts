@@ -1,0 +1,95 @@
+/**
+ * emd --cluster as real processes over a real 3-node nats-server cluster: flags, an unreachable
+ * cluster, `kill -9` of an emd node under a failing-over client tool, and the node's absence in
+ * receiver counts afterwards.
+ */
+import assert from "node:assert/strict";
+import { connect } from "../../mod.ts";
+import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
+import { closedPort, runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
+
+const ignore = !hasNatsServer();
+
+Deno.test("emd --cluster: bad cluster flags are usage errors", async () => {
+  const bad = await runTool(["emd", "--cluster", "http://x:1", "4000", "c"]);
+  assert.equal(bad.code, 64);
+  assert.match(
+    bad.stderr,
+    /^emd: invalid --cluster URL "http:\/\/x:1": use nats:\/\/HOST:PORT/,
+  );
+  const alone = await runTool(["emd", "--cluster-node", "a", "4000", "c"]);
+  assert.equal(alone.code, 64);
+  assert.match(alone.stderr, /^emd: --cluster-node needs --cluster/);
+});
+
+Deno.test("emd --cluster: an unreachable cluster stops emd at start (exit 1)", async () => {
+  const port = closedPort();
+  const result = await runTool([
+    "emd",
+    "--cluster",
+    `nats://127.0.0.1:${port}`,
+    "--free-port",
+    "c",
+  ]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    new RegExp(`emd: Cannot join the cluster at "nats://127.0.0.1:${port}"`),
+  );
+});
+
+Deno.test({
+  name:
+    "emd --cluster: kill -9 of a node: its tool fails over to another node, counts leave it out",
+  ignore,
+}, async () => {
+  await using nats = await startNatsCluster();
+  const emd = (i: number, node: string) =>
+    startEmd("c", [
+      "--cluster",
+      `nats://127.0.0.1:${nats.ports[i]}`,
+      "--cluster-node",
+      node,
+    ]);
+  await using a = await emd(0, "a");
+  await using b = await emd(1, "b");
+  await using c = await emd(2, "c");
+  await using ra = await connect({ port: a.port, receive: true });
+  await using rb = await connect({ port: b.port, receive: true });
+  await using rc = await connect({ port: c.port, receive: true });
+  await using sender = await connect({ port: a.port });
+  await Promise.all([ra, rb, rc].map((r) => r.flush()));
+  const deadline = Date.now() + 15_000;
+  while (await sender.trigger("count_probe", 1) !== 3) { // every node knows the others
+    assert.ok(Date.now() < deadline, "the nodes never counted each other");
+  }
+  await using waiter = spawnTool([
+    "emwait",
+    "-s",
+    `127.0.0.1:${c.port},127.0.0.1:${b.port}`,
+    "after_kill",
+    "30000",
+  ]);
+  await c.waitForLog(/Accepted .*\n(.|\n)*Accepted /); // rc, then the tool
+  c.child.kill("SIGKILL");
+  assert.notEqual((await c.exited()).code, 0);
+  while (!waiter.exited) { // the tool is failing over to b: trigger until it has seen one
+    assert.ok(
+      Date.now() < deadline + 15_000,
+      "emwait never woke after failing over",
+    );
+    await sender.trigger("after_kill");
+    await Promise.race([
+      waiter.result,
+      new Promise((resolve) => setTimeout(resolve, 200)),
+    ]);
+  }
+  const result = await waiter.result;
+  assert.equal(result.code, 0, result.stderr);
+  // ra and rb (and emwait's connection on b, which ended with it) count; c is gone
+  let count = await sender.trigger("count_probe", 1);
+  while (count !== 2) {
+    assert.ok(Date.now() < deadline + 30_000, `count stuck at ${count}`);
+    count = await sender.trigger("count_probe", 1);
+  }
+});
