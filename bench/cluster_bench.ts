@@ -3,8 +3,9 @@
  * machine is shared): trigger→wake latency from node a to a receiver of node b vs within one emd;
  * fan-out of one burst to receivers spread over 3 nodes vs the same receivers on one emd; and raw
  * NATS pub/sub of the same burst to 3 subscribers (one per NATS server) as the engine's ceiling.
- * Skipped, saying why, without `nats-server`. Lock handover across nodes is not measured: sync is
- * not cluster-wide yet (docs/CLUSTER.md).
+ * Also a latch's acknowledgement (the cluster stores it in a replicated KV bucket first) and how
+ * long a killed node is still waited for. Skipped, saying why, without `nats-server`. Lock handover
+ * across nodes is not measured: locks are not cluster-wide yet (docs/CLUSTER.md).
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -102,6 +103,18 @@ async function latency(
     result[i] = (performance.now() - started) * 1000;
   }
   return result.sort();
+}
+
+/** Median µs of `count` latches acknowledged one after another by the server on `port`. */
+async function latchMedianUs(port: number, count: number): Promise<number> {
+  await using client = await connect({ port });
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await client.trigger(`latch_bench_${i % 10}`, { latch: true });
+    samples[i] = (performance.now() - started) * 1000;
+  }
+  return percentile(samples.sort(), 50);
 }
 
 /** One burst of `messages` to `subs` receivers spread over `ports`; deliveries per second. */
@@ -272,6 +285,15 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       "3 nodes": round(perNode),
       ratio: round(perNode / raw, 2),
       "raw NATS": round(raw),
+    });
+    const latchOne = await latchMedianUs(lone.port, quick ? 50 : 300);
+    const latchCluster = await latchMedianUs(ports[0]!, quick ? 50 : 300);
+    rows.push({
+      measure:
+        "latch acknowledged p50 µs (cluster: stored in the replicated KV bucket)",
+      "one emd": round(latchOne),
+      "3 nodes": round(latchCluster),
+      ratio: round(latchCluster / latchOne, 2),
     });
     rows.push({
       measure: "kill -9 of a node → its peers stop waiting for it, ms",

@@ -11,3 +11,4 @@ export {
   type Status,
   type Subscription as NatsSubscription,
 } from "npm:@nats-io/transport-node@^3.4.0";
+export { type KV, Kvm } from "npm:@nats-io/kv@^3.4.0";

@@ -53,8 +53,27 @@ export interface Bus {
   publish(delivery: Delivery, count?: boolean): Promise<number> | undefined;
   /** Registers the handler of deliveries from other nodes (one per kind of delivery). */
   onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void;
+  /**
+   * Latched events kept for the whole cluster (absent for one emd: the sync feature keeps its own).
+   * Undefined until the bus is ready.
+   */
+  readonly latches?: ClusterLatches;
   /** Stops carrying deliveries; resolves once the link is closed. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Latched events shared by every node of a cluster, in a replicated store: each method settles
+ * once the store has answered.
+ * @throws {EmError} code "closed" when the store cannot be reached (e.g. the link is down)
+ */
+export interface ClusterLatches {
+  /** Latches `name`; resolves once stored. */
+  set(name: string): Promise<void>;
+  /** Resets `name`; resolves once stored. */
+  clear(name: string): Promise<void>;
+  /** The first of `names` that is latched, or undefined. */
+  firstSet(names: readonly string[]): Promise<string | undefined>;
 }
 
 /** The bus of a single emd: there are no other nodes, so nothing is sent or received. */

@@ -25,6 +25,12 @@ export interface ClusterOptions {
    */
   readonly tlsCaFile?: string;
   /**
+   * Copies of the cluster's state (the latches bucket) JetStream keeps: 1, 3 or 5, at most the
+   * NATS servers with JetStream. 3 survives the loss of one server.
+   * @default {3}
+   */
+  readonly replicas?: number;
+  /**
    * How often a node says it is alive; a node not heard for 3.5 heartbeats counts as gone.
    * @default {1000}
    */

@@ -8,6 +8,7 @@ import {
   type NatsConnection,
 } from "./_nats.ts";
 import { NodeTable } from "./node_table.ts";
+import { NatsLatches } from "./nats_latches.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -46,10 +47,14 @@ export class NatsBus implements Bus {
   #closing: Promise<void> | undefined;
   #readiness: Disposable;
   #log: BusLog;
+  #name: string;
+  /** Latched events of the cluster, once the bucket is open. */
+  latches: NatsLatches | undefined;
 
   constructor(host: BusHost) {
     const options = this.#options = host.options.cluster!;
     this.#log = host.clusterLog;
+    this.#name = host.name;
     this.nodeId = options.nodeId ?? crypto.randomUUID().slice(0, 8);
     const base = `em.${host.name}`;
     this.#subjects = {
@@ -96,6 +101,19 @@ export class NatsBus implements Bus {
       );
     });
     this.#connected = true;
+    this.latches = await NatsLatches.open(nc, this.#name, {
+      replicas: options.replicas ?? 3,
+      connected: () => this.#connected,
+    }).catch(async (error: Error) => {
+      await nc.close();
+      throw new EmError(
+        "connect",
+        `Cannot join the cluster at "${
+          options.servers.join(",")
+        }": cannot open its JetStream bucket: ${error.message}`,
+        { cause: error },
+      );
+    });
     nc.subscribe(this.#subjects.events, {
       callback: (_, msg) => this.#onEvent(msg),
     });

@@ -1,6 +1,7 @@
 import {
   type Bus,
   type BusHost,
+  type ClusterLatches,
   type Delivery,
   LocalBus,
   type RemoteHandler,
@@ -38,6 +39,10 @@ class DeferredBus implements Bus {
 
   publish(delivery: Delivery, count?: boolean): Promise<number> | undefined {
     return this.#bus?.publish(delivery, count);
+  }
+
+  get latches(): ClusterLatches | undefined {
+    return this.#bus?.latches;
   }
 
   onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {

@@ -17,6 +17,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { SemaphoreTable } from "./semaphores.ts";
 import { memoryStore, type SyncStore } from "./store.ts";
 import { syncReport } from "./sync_report.ts";
+import type { ClusterLatches } from "../delivery/bus.ts";
 
 /** Where the sync feature logs. */
 export interface SyncLog {
@@ -68,10 +69,7 @@ export function syncFeature(
   return {
     commands: new Map(REQUESTS.map((letter) => [letter, handler])),
     ready,
-    helloOptions: () =>
-      host.bus?.clustered
-        ? [] // not cluster-wide yet: not offered (docs/CLUSTER.md)
-        : [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
+    helloOptions: () => [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
     onClose: (session) => state.drop(session),
     report: () => ({
       sync: syncReport(state.latches, state.semaphores, state.barriers),
@@ -157,15 +155,7 @@ class SyncState {
         text,
       });
     }
-    if (this.#host.bus?.clustered) {
-      return answer(
-        session,
-        refused(
-          request.id,
-          `Cannot ${request.kind}: latches, locks, semaphores and barriers are not cluster-wide yet (this emd runs with --cluster)`,
-        ),
-      );
-    }
+    if (this.#host.bus?.clustered) return this.#clustered(session, request);
     let reply: SyncReply | undefined;
     try {
       const run = this.#handlers[request.kind] as (
@@ -177,6 +167,42 @@ class SyncState {
       return this.#answerError(session, request.id, error as Error);
     }
     if (reply !== undefined) answer(session, reply);
+  }
+
+  /**
+   * A clustered node: latches live in the cluster's store (each answer waits for it); locks,
+   * semaphores and barriers are refused, not being cluster-wide yet (docs/CLUSTER.md).
+   */
+  #clustered(session: Session, request: SyncRequest): void {
+    const latches = this.#host.bus?.latches;
+    const { id } = request;
+    if (latches === undefined || !isLatchRequest(request)) {
+      return answer(
+        session,
+        refused(
+          id,
+          `Cannot ${request.kind}: locks, semaphores and barriers are not cluster-wide yet (this emd runs with --cluster)`,
+        ),
+      );
+    }
+    if (request.kind === "wait" && !session.receiving) {
+      return answer(
+        session,
+        refused(
+          id,
+          "Cannot wait: this connection does not receive triggers (send F1 first)",
+        ),
+      );
+    }
+    clusterLatch(
+      latches,
+      request,
+      (name) =>
+        this.#host.fanOut(encoder.encode(`T${name}\n`), 1, session.peer),
+    ).then(
+      (reply) => answer(session, reply),
+      (error: Error) => this.#answerError(session, id, error),
+    );
   }
 
   drop(session: Session): void {
@@ -257,4 +283,33 @@ function answer(session: Session, reply: SyncReply): void {
 
 function refused(id: string, text: string): SyncReply {
   return { kind: "error", id, code: "refused", text };
+}
+
+type LatchRequest = Extract<SyncRequest, { kind: "latch" | "reset" | "wait" }>;
+
+function isLatchRequest(request: SyncRequest): request is LatchRequest {
+  return request.kind === "latch" || request.kind === "reset" ||
+    request.kind === "wait";
+}
+
+/** A latch request against the cluster's store; `trigger` fans a latched name out. */
+async function clusterLatch(
+  latches: ClusterLatches,
+  request: LatchRequest,
+  trigger: (name: string) => void,
+): Promise<SyncReply> {
+  const { id } = request;
+  if (request.kind === "latch") {
+    await latches.set(request.name);
+    trigger(request.name);
+    return { kind: "ok", id };
+  }
+  if (request.kind === "reset") {
+    await latches.clear(request.name);
+    return { kind: "ok", id };
+  }
+  const name = await latches.firstSet(request.names);
+  return name === undefined
+    ? { kind: "ok", id }
+    : { kind: "latched", id, name };
 }

@@ -40,7 +40,7 @@ Deno.test("emd --cluster: an unreachable cluster stops emd at start (exit 1)", a
 
 Deno.test({
   name:
-    "emd --cluster: kill -9 of a node: its tool fails over to another node, counts leave it out",
+    "emd --cluster: kill -9 of a node: its latch survives, its tool fails over, counts leave it out",
   ignore,
 }, async () => {
   await using nats = await startNatsCluster();
@@ -71,6 +71,8 @@ Deno.test({
     "30000",
   ]);
   await c.waitForLog(/Accepted .*\n(.|\n)*Accepted /); // rc, then the tool
+  await using onC = await connect({ port: c.port });
+  await onC.trigger("taken_on_c", { latch: true }); // acknowledged by node c, then c dies
   c.child.kill("SIGKILL");
   assert.notEqual((await c.exited()).code, 0);
   while (!waiter.exited) { // the tool is failing over to b: trigger until it has seen one
@@ -86,9 +88,11 @@ Deno.test({
   }
   const result = await waiter.result;
   assert.equal(result.code, 0, result.stderr);
-  // ra and rb (and emwait's connection on b, which ended with it) count; c is gone
+  await using late = await connect({ port: a.port, receive: true });
+  assert.equal(await late.waitAny(["taken_on_c"], 0), "taken_on_c");
+  // ra, rb and late count (emwait's connection on b ended with it); c and rc are gone
   let count = await sender.trigger("count_probe", 1);
-  while (count !== 2) {
+  while (count !== 3) {
     assert.ok(Date.now() < deadline + 30_000, `count stuck at ${count}`);
     count = await sender.trigger("count_probe", 1);
   }

@@ -91,10 +91,16 @@ Deno.test({
     });
 
     await t.step(
-      "sync is not offered by a clustered node (not cluster-wide yet)",
+      "latches are cluster-wide; locks, semaphores and barriers are refused clearly",
       async () => {
-        assert.equal(sender.syncAvailable, false);
-        await assert.rejects(sender.lock("build"), /does not offer sync|sync/);
+        assert.equal(sender.syncAvailable, true);
+        await sender.trigger("deploy_ok", { latch: true }); // stored before the answer
+        await using late = await connect({ port: c.addr.port, receive: true }); // only the store can tell it
+        assert.equal(await late.waitAny(["nope", "deploy_ok"], 0), "deploy_ok");
+        await sender.reset("deploy_ok");
+        assert.equal(await late.waitAny(["deploy_ok"], 0), null);
+        await assert.rejects(sender.lock("build"), /not cluster-wide yet/);
+        await assert.rejects(sender.barrier("b", 2), /not cluster-wide yet/);
       },
     );
 
@@ -198,6 +204,16 @@ Deno.test({
       "losing one NATS server of three: the nodes reconnect and deliver again",
       async () => {
         await nats.kill(0);
+        await until( // 2 of 3 servers: a quorum once the bucket has a leader again
+          () =>
+            rb.trigger("one_down", { latch: true }).then(
+              () => true,
+              () => false,
+            ),
+          "a latch with one NATS server down",
+          30_000,
+        );
+        assert.equal(await rc.waitAny(["one_down"], 0), "one_down");
         let attempt = 0;
         await until(
           async () => {
@@ -220,6 +236,7 @@ Deno.test({
     await t.step(
       "a full NATS restart: not ready meanwhile, clear errors, then recovery by itself",
       async () => {
+        await sender.trigger("survives_restart", { latch: true });
         await Promise.all([0, 1, 2].map((i) => nats.kill(i)));
         await until(
           () => !a.readiness.state().ready,
@@ -233,6 +250,10 @@ Deno.test({
           sender.trigger("counted", 1),
           /not connected to the NATS cluster/,
         );
+        await assert.rejects(
+          sender.trigger("no_store", { latch: true }),
+          /Cannot latch "no_store": not connected to the NATS cluster/,
+        );
         const local = ra.next("local_only");
         await sender.trigger("local_only"); // this node's receivers are still served
         assert.equal(await local, true);
@@ -242,6 +263,19 @@ Deno.test({
           "every node ready again",
         );
         await formed(sender, 3);
+        await using late = await connect({ port: b.addr.port, receive: true });
+        let found: string | null = null;
+        await until(
+          async () => { // JetStream elects its leaders again after the restart
+            found = await late.waitAny(["survives_restart"], 0).catch(() =>
+              null
+            );
+            return found !== null;
+          },
+          "the latch taken before the restart",
+          30_000,
+        );
+        assert.equal(found, "survives_restart");
       },
     );
   } finally {

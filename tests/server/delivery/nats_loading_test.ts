@@ -20,7 +20,7 @@ async function sources(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
-Deno.test("delivery: only the adapter imports NATS, only the bus imports it, only dynamically loaded", async () => {
+Deno.test("delivery: only the adapter imports NATS, only the bus (and its latches) import it, only dynamically loaded", async () => {
   const files = new Map([
     ...await sources("server"),
     ...await sources("client"),
@@ -33,6 +33,10 @@ Deno.test("delivery: only the adapter imports NATS, only the bus imports it, onl
       .sort();
   assert.deepEqual(users(/["']npm:@nats-io\//), ["server/delivery/_nats.ts"]);
   assert.deepEqual(users(/from\s+["']\.\/_nats\.ts["']/), [
+    "server/delivery/nats_bus.ts",
+    "server/delivery/nats_latches.ts",
+  ]);
+  assert.deepEqual(users(/nats_latches\.ts["']/), [
     "server/delivery/nats_bus.ts",
   ]);
   assert.deepEqual(users(/nats_bus\.ts["']/), ["server/delivery/open_bus.ts"]);

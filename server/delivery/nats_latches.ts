@@ -1,0 +1,77 @@
+import { EmError } from "../../protocol/mod.ts";
+import type { ClusterLatches } from "./bus.ts";
+import { type KV, Kvm, type NatsConnection } from "./_nats.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Latched events of a cluster in a JetStream key-value bucket (`em_<name>_latches`, file storage,
+ * replicated): a latch is acknowledged once the bucket has stored it, so it survives the loss of
+ * the node that took it, of one NATS server of three, and a restart of the whole NATS cluster.
+ */
+export class NatsLatches implements ClusterLatches {
+  #kv: KV;
+  #connected: () => boolean;
+
+  private constructor(kv: KV, connected: () => boolean) {
+    this.#kv = kv;
+    this.#connected = connected;
+  }
+
+  /** Opens (creates when missing) the bucket of `serverName`. */
+  static async open(
+    nc: NatsConnection,
+    serverName: string,
+    options: { replicas: number; connected: () => boolean },
+  ): Promise<NatsLatches> {
+    const kv = await new Kvm(nc).create(`em_${serverName}_latches`, {
+      replicas: options.replicas,
+      storage: "file",
+      history: 1,
+    });
+    return new NatsLatches(kv, options.connected);
+  }
+
+  async set(name: string): Promise<void> {
+    await this.#run(`latch "${name}"`, () => this.#kv.put(keyOf(name), "1"));
+  }
+
+  async clear(name: string): Promise<void> {
+    await this.#run(`reset "${name}"`, () => this.#kv.delete(keyOf(name)));
+  }
+
+  async firstSet(names: readonly string[]): Promise<string | undefined> {
+    return await this.#run(`look up "${names.join(",")}"`, async () => {
+      const entries = await Promise.all(
+        names.map((name) => this.#kv.get(keyOf(name))),
+      );
+      const index = entries.findIndex((entry) => entry?.operation === "PUT");
+      return index === -1 ? undefined : names[index];
+    });
+  }
+
+  async #run<T>(what: string, op: () => Promise<T>): Promise<T> {
+    if (!this.#connected()) {
+      throw new EmError(
+        "closed",
+        `Cannot ${what}: not connected to the NATS cluster`,
+      );
+    }
+    try {
+      return await op();
+    } catch (error) {
+      throw new EmError(
+        "closed",
+        `Cannot ${what} in the cluster's store: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** A KV key for any event name: `n.` and the name's UTF-8 as base64url (keys allow few characters). */
+function keyOf(name: string): string {
+  const base64 = btoa(String.fromCharCode(...encoder.encode(name)));
+  return "n." +
+    base64.replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
