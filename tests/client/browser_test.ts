@@ -6,8 +6,11 @@ import {
   defineAgent,
   startServer,
 } from "../../server/mod.ts";
-import { startChromium } from "../_helpers/chromium.ts";
-import type { Browser } from "npm:puppeteer-core@^24";
+import {
+  type Browser,
+  closePage,
+  startChromium,
+} from "../_helpers/chromium.ts";
 import { speedAgent } from "../../examples/speed.ts";
 import { spawnTool } from "../_helpers/cli.ts";
 
@@ -111,7 +114,7 @@ async function testPage(browser: Browser): Promise<void> {
     const { code, stdout } = await emwait.result;
     assert.equal(code, 0, stdout);
   } finally {
-    await page.close();
+    await closePage(page);
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -153,7 +156,7 @@ async function examplePage(browser: Browser): Promise<void> {
       "subscribed to speed/kmh-2Hz",
     );
   } finally {
-    await page.close();
+    await closePage(page);
   }
 }
 

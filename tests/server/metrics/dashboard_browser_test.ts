@@ -8,7 +8,11 @@ import {
   type EmClient,
   startServer,
 } from "../../../mod.ts";
-import { type Browser, startChromium } from "../../_helpers/chromium.ts";
+import {
+  type Browser,
+  closePage,
+  startChromium,
+} from "../../_helpers/chromium.ts";
 import { RawPeer } from "../../_helpers/wire.ts";
 
 const SECRET = "dashboard-secret";
@@ -114,7 +118,7 @@ async function rendersAndMoves(browser: Browser): Promise<void> {
   assert.deepEqual([...shot.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
   if (update) await Deno.writeFile(SCREENSHOT, shot);
   assert.deepEqual(errors, []);
-  await page.close();
+  await closePage(page);
 }
 
 async function opensWithToken(browser: Browser): Promise<void> {
@@ -134,7 +138,7 @@ async function opensWithToken(browser: Browser): Promise<void> {
      document.getElementById("link")?.textContent === "live"`,
     { timeout: 15_000 },
   );
-  await page.close();
+  await closePage(page);
 }
 
 /** Triggers a varying trickle of events for `seconds` (only for the README's screenshot). */
