@@ -113,6 +113,22 @@ export function spawnTool(
   };
 }
 
+/** Runs a program to completion with no input; its output as text. */
+export async function runProgram(
+  program: string,
+  options: Omit<Deno.CommandOptions, "stdin" | "stdout" | "stderr"> = {},
+): Promise<ToolResult> {
+  const { code, stdout, stderr } = await new Deno.Command(program, {
+    ...options,
+    stdin: "null",
+  }).output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
 /** Runs `em <args…>` to completion. */
 export function runTool(
   args: string[],

@@ -3,20 +3,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../../bench/run.ts";
+import { runProgram } from "../_helpers/cli.ts";
 
 const RUN = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
-const decoder = new TextDecoder();
 
-async function bench(args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUN, ...args],
-    stdin: "null",
-  }).output();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+function bench(args: string[]) {
+  return runProgram(Deno.execPath(), { args: ["run", "-A", RUN, ...args] });
 }
 
 Deno.test("bench: a bad option is a usage error (64) naming it", async () => {

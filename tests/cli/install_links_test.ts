@@ -3,12 +3,11 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { installLinks } from "../../cli/install_links.ts";
 import { TOOLS } from "../../cli/main.ts";
-import { RUN_FLAGS, runTool } from "../_helpers/cli.ts";
+import { RUN_FLAGS, runProgram, runTool } from "../_helpers/cli.ts";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const LINKED = Object.keys(TOOLS).filter((name) => name !== "install-links");
 const SUFFIX = Deno.build.os === "windows" ? ".exe" : ""; // links are named like the binary
-const decoder = new TextDecoder();
 
 /** A temporary directory removed on dispose. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
@@ -20,16 +19,8 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 }
 
 /** Runs `program run … cli/main.ts args…`: program's basename is the process's argv0. */
-async function runAs(program: string, args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(program, {
-    args: [...RUN_FLAGS, MAIN, ...args],
-    stdin: "null",
-  }).output();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+function runAs(program: string, args: string[]) {
+  return runProgram(program, { args: [...RUN_FLAGS, MAIN, ...args] });
 }
 
 Deno.test("install-links: under deno run without --binary it refuses, saying why", async () => {

@@ -10,7 +10,7 @@ import {
   TARGETS,
 } from "../../cli/compile.ts";
 import { TOOLS } from "../../cli/main.ts";
-import { startServerProcess } from "../_helpers/cli.ts";
+import { runProgram, startServerProcess } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const COMPILE = fileURLToPath(new URL("cli/compile.ts", root));
@@ -18,22 +18,12 @@ const MAIN = fileURLToPath(new URL("cli/main.ts", root));
 const decoder = new TextDecoder();
 const mainSource = await Deno.readTextFile(MAIN);
 
-async function run(
+function run(
   program: string,
   args: string[],
   env: Record<string, string> = {},
 ) {
-  const { code, stdout, stderr } = await new Deno.Command(program, {
-    args,
-    env,
-    cwd: root,
-    stdin: "null",
-  }).output();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+  return runProgram(program, { args, env, cwd: root });
 }
 
 /** Shipped source files: what cli/main.ts's graph can reach (cli/compile.ts is a build script). */

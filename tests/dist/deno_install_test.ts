@@ -4,11 +4,14 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TOOLS } from "../../cli/main.ts";
-import { startServerProcess } from "../_helpers/cli.ts";
+import {
+  runProgram,
+  startServerProcess,
+  type ToolResult,
+} from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const ROOT = fileURLToPath(root);
-const decoder = new TextDecoder();
 
 /** The shell block after the README's `<!-- deno-install -->` marker. */
 async function readmeBlock(): Promise<string> {
@@ -20,28 +23,12 @@ async function readmeBlock(): Promise<string> {
   return block;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
+function run(
   program: string,
   args: string[],
   options: { cwd: string; env: Record<string, string> },
-): Promise<Run> {
-  const { code, stdout, stderr } = await new Deno.Command(program, {
-    args,
-    cwd: options.cwd,
-    env: options.env,
-    stdin: "null",
-  }).output();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+): Promise<ToolResult> {
+  return runProgram(program, { args, cwd: options.cwd, env: options.env });
 }
 
 Deno.test({

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { TOOLS } from "../../cli/main.ts";
+import { runProgram } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const INSTALL_SH = fileURLToPath(new URL("install.sh", root));
@@ -70,21 +71,15 @@ async function fakeRelease(
   ]]);
 }
 
-async function runInstall(args: string[], baseUrl: string) {
-  const { code, stdout, stderr } = await new Deno.Command("sh", {
+function runInstall(args: string[], baseUrl: string) {
+  return runProgram("sh", {
     args: [INSTALL_SH, ...args],
     env: {
       EM_INSTALL_BASE_URL: baseUrl,
       NO_PROXY: "127.0.0.1",
       no_proxy: "127.0.0.1",
     },
-    stdin: "null",
-  }).output();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+  });
 }
 
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
