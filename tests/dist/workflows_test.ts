@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { parse } from "npm:yaml@^2.9.1";
+import { fileURLToPath } from "node:url";
+import { PERMISSIONS } from "../../cli/compile.ts";
+import { closedPort, runProgram, runTool, toolEnv } from "../_helpers/cli.ts";
 
 const root = new URL("../../", import.meta.url);
 const TEST_COMMAND = "npx -y deno@2.9.6 task test"; // the README's test command
@@ -128,7 +131,7 @@ Deno.test("workflows: the CI example starts emd, coordinates parallel work and s
   assert.match(step(pipeline, "install em").run ?? "", /install\.sh/);
   assert.match(
     step(pipeline, "start emd").run ?? "",
-    /^nohup emd -q 4000 ci .*&$/m,
+    /^nohup emd -q --port-file \S+ 4000 ci .*&$/m,
   );
   assert.match(step(pipeline, "parallel work").run ?? "", /emwait .+ &\n/);
   assert.deepEqual(step(pipeline, "the same as one script"), {
@@ -155,4 +158,80 @@ Deno.test("workflows: the CI example starts emd, coordinates parallel work and s
     step(example.jobs.test!, "wait for the build").run ?? "",
     /^emwait /,
   );
+});
+
+/**
+ * Runs the CI example's "start emd" step as GitHub would (`bash -e`), with `emd` on PATH, the
+ * example's port 4000 replaced by `port` and its 30 s bound by `boundSeconds`.
+ */
+async function startStep(
+  port: number,
+  boundSeconds: number,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const example = parse(
+    await Deno.readTextFile(new URL("examples/ci/github-actions.yml", root)),
+  ) as Workflow;
+  const script = step(example.jobs.pipeline!, "start emd").run ?? "";
+  assert.match(script, /timeout 30 /);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(
+      `${dir}/bin/emd`,
+      `#!/bin/sh\nexec "${Deno.execPath()}" run --quiet ${
+        PERMISSIONS.join(" ")
+      } "${fileURLToPath(new URL("cli/main.ts", root))}" emd "$@"\n`,
+    );
+    await Deno.chmod(`${dir}/bin/emd`, 0o755);
+    return await runProgram("bash", {
+      args: [
+        "-e",
+        "-c",
+        script.replaceAll("4000", String(port)).replace(
+          "timeout 30 ",
+          `timeout ${boundSeconds} `,
+        ),
+      ],
+      env: toolEnv({
+        RUNNER_TEMP: dir,
+        PATH: `${dir}/bin:${Deno.env.get("PATH")}`,
+      }),
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "workflows: the CI example's start step returns once emd listens (FIFO, no polling)",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const port = closedPort();
+    const started = await startStep(port, 30);
+    try {
+      assert.equal(started.code, 0, started.stdout + started.stderr);
+      // emd is listening the moment the step returns: no retry here
+      const trigger = await runTool(["emtrigger", "127.0.0.1", `${port}`, "x"]);
+      assert.equal(trigger.code, 0, trigger.stderr);
+    } finally {
+      const quit = await runTool(["emquit", "127.0.0.1", `${port}`, "ci"]);
+      assert.equal(quit.code, 0, quit.stderr);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "workflows: the CI example's start step fails within its bound, showing emd's log, when emd cannot listen",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const started = await startStep((taken.addr as Deno.NetAddr).port, 2);
+    assert.equal(started.code, 1);
+    assert.match(
+      started.stdout,
+      /^emd: Cannot listen on .*Address already in use/,
+    );
+  },
 });
