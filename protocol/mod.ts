@@ -14,6 +14,7 @@ export {
   PROTOCOL_VERSIONS,
 } from "./limits.ts";
 export { LineFramer } from "./line_framer.ts";
+export { isPlainTrigger, TriggerRunScanner } from "./trigger_run.ts";
 export {
   decodeParam,
   encodeParam,

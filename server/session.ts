@@ -6,12 +6,14 @@ import {
   encodeMessage,
   FLAG_RECEIVE,
   isCompatible,
+  isPlainTrigger,
   isRequired,
   type Limits,
   LineFramer,
   type Message,
   parseHello,
   PROTOCOL_VERSION,
+  TriggerRunScanner,
   unknownRequiredOption,
 } from "../protocol/mod.ts";
 import type { Link } from "./link.ts";
@@ -24,18 +26,11 @@ const log = serverLogger("session");
 const encoder = new TextEncoder();
 const LF = 0x0a;
 const CR = 0x0d;
-const decoder = new TextDecoder();
-/** Whole plain trigger lines, `\n`-ended: the fast path's rule, as {@link isPlainTrigger}. */
-const TRIGGER_RUN = /(?:T[A-Za-z0-9_]{1,255}\n)+/y;
+/** Shared by every session: a scan is synchronous and its line count is read at once. */
+const triggerRuns = new TriggerRunScanner();
 /** Input held while a hello's proof is being checked; more closes the connection. */
 export const MAX_HELD_BYTES = 64 * 1024;
 const T = 0x54;
-const NAME_BYTE = new Uint8Array(256);
-for (
-  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-) {
-  NAME_BYTE[c.charCodeAt(0)] = 1;
-}
 
 /** What a session needs from its server. */
 export interface SessionHost {
@@ -69,14 +64,16 @@ export class Session {
   challenge: string | undefined;
   #host: SessionHost;
   #framer: LineFramer;
-  #batch: Uint8Array[] = [];
+  #batch: Uint8Array[] = []; // plain triggers (runs of them too) without their last "\n"
   #batchBytes = 0;
+  #batchLines = 0;
   #limits: Limits;
   #rate: MessageRate | undefined;
   #lines = 0; // lines framed from the current chunk, for the message rate
   #held: Uint8Array[] | undefined; // lines read while the hello's proof is checked
   #heldBytes = 0;
   #onChunkBound = (chunk: Uint8Array): void => this.#onChunk(chunk);
+  #onLineBound = (line: Uint8Array): boolean => this.#onLine(line);
   #pressure = 0; // the flow control's pressure before the current chunk
   #pausedBound = (): Promise<void> | undefined => this.#paused();
 
@@ -156,7 +153,7 @@ export class Session {
 
   #onChunk(chunk: Uint8Array): void {
     this.#pressure = this.#host.flow?.pressure ?? 0;
-    const onLine = (line: Uint8Array) => this.#onLine(line);
+    const onLine = this.#onLineBound;
     try {
       let rest = chunk;
       if (this.#framer.pendingBytes > 0) { // finish the line an earlier read began
@@ -178,29 +175,23 @@ export class Session {
   }
 
   /**
-   * The fast path for pipelined triggers: the run of whole `T<name>\n` lines at the start of
-   * `chunk`, checked by one native regular expression (the same rule as {@link isPlainTrigger}),
-   * becomes one frame that every receiver gets, copied once. Returns what is left for the framer.
+   * The fast path for pipelined triggers: the run of whole plain `T<name>\n` lines at the start of
+   * `chunk` (one scan, see {@link TriggerRunScanner}) joins the batch as one piece, so a read of
+   * thousands of triggers becomes one frame that every receiver gets, copied once. Returns what
+   * is left for the framer.
    */
   #takeTriggerRun(chunk: Uint8Array): Uint8Array {
     const ready = chunk[0] === T && this.hello !== undefined &&
       this.#held === undefined && this.#framer.atLineStart &&
       !this.connection.isClosed;
     if (!ready) return chunk;
-    TRIGGER_RUN.lastIndex = 0; // non-ASCII decodes to other characters: the run ends before it
-    if (!TRIGGER_RUN.test(decoder.decode(chunk))) return chunk;
-    const end = TRIGGER_RUN.lastIndex;
-    const before = this.#lines;
-    for (
-      let i = chunk.indexOf(LF);
-      i !== -1 && i < end;
-      i = chunk.indexOf(LF, i + 1)
-    ) {
-      this.#lines++;
-    }
-    const lines = this.#lines - before;
-    this.#flushBatch();
-    this.#host.fanOut(chunk.slice(0, end), lines, this.peer);
+    const end = triggerRuns.scan(chunk);
+    if (end === 0) return chunk;
+    const lines = triggerRuns.lines;
+    this.#lines += lines;
+    this.#batch.push(chunk.subarray(0, end - 1)); // #flushBatch adds the last "\n" back
+    this.#batchBytes += end;
+    this.#batchLines += lines;
     return chunk.subarray(end);
   }
 
@@ -225,6 +216,7 @@ export class Session {
     if (this.hello !== undefined && line[0] === T && isPlainTrigger(line)) {
       this.#batch.push(line);
       this.#batchBytes += line.length + 1;
+      this.#batchLines++;
       return true;
     }
     this.#flushBatch(); // keep order: triggers before this message go out first
@@ -314,9 +306,10 @@ export class Session {
       offset += line.length;
       frame[offset++] = LF;
     }
-    const lines = this.#batch.length;
+    const lines = this.#batchLines;
     this.#batch = [];
     this.#batchBytes = 0;
+    this.#batchLines = 0;
     this.#host.fanOut(frame, lines, this.peer);
   }
 
@@ -357,15 +350,6 @@ export class Session {
       properties: { code },
     });
   }
-}
-
-/** `T<name>` with nothing else: 1 to 255 name bytes, no options, no escapes. */
-function isPlainTrigger(line: Uint8Array): boolean {
-  if (line.length < 2 || line.length > 256) return false;
-  for (let i = 1; i < line.length; i++) {
-    if (NAME_BYTE[line[i]!] === 0) return false;
-  }
-  return true;
 }
 
 export { COMMANDS };
