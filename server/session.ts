@@ -73,7 +73,6 @@ export class Session {
   #held: Uint8Array[] | undefined; // lines read while the hello's proof is checked
   #heldBytes = 0;
   #onChunkBound = (chunk: Uint8Array): void => this.#onChunk(chunk);
-  #onLineBound = (line: Uint8Array): boolean => this.#onLine(line);
   #pressure = 0; // the flow control's pressure before the current chunk
   #pausedBound = (): Promise<void> | undefined => this.#paused();
 
@@ -153,7 +152,7 @@ export class Session {
 
   #onChunk(chunk: Uint8Array): void {
     this.#pressure = this.#host.flow?.pressure ?? 0;
-    const onLine = this.#onLineBound;
+    const onLine = (line: Uint8Array) => this.#onLine(line); // per read: idle sessions stay small
     try {
       let rest = chunk;
       if (this.#framer.pendingBytes > 0) { // finish the line an earlier read began
