@@ -3,14 +3,17 @@ import { MAX_PARAM_CHARS } from "./limits.ts";
 const T = 0x54;
 const LF = 0x0a;
 /** 1 for the bytes of a protocol 1.1 name: `[A-Za-z0-9_]`. */
-const NAME_BYTE = new Uint8Array(256);
-for (
-  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-) {
-  NAME_BYTE[c.charCodeAt(0)] = 1;
+const NAME_BYTE = /* @__PURE__ */ nameBytes(); // pure: bundles that do not scan drop it
+
+function nameBytes(): Uint8Array {
+  const table = new Uint8Array(256);
+  for (
+    const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+  ) {
+    table[c.charCodeAt(0)] = 1;
+  }
+  return table;
 }
-/** A plain trigger line's longest length: `T`, 255 name bytes, `\n`. */
-const MAX_PLAIN_LINE = MAX_PARAM_CHARS + 2;
 
 /**
  * Finds runs of plain trigger lines: `T<name>\n` with a 1.1 name of 1 to 255 bytes, no escapes,
@@ -31,7 +34,7 @@ export class TriggerRunScanner {
     const length = bytes.length;
     let start = 0, lines = 0;
     while (start < length && bytes[start] === T) {
-      const limit = Math.min(length, start + MAX_PLAIN_LINE);
+      const limit = Math.min(length, start + MAX_PARAM_CHARS + 2); // T, name, \n
       let i = start + 1;
       while (i < limit && NAME_BYTE[bytes[i]!] === 1) i++;
       if (i === start + 1 || i === limit || bytes[i] !== LF) break;
