@@ -20,12 +20,16 @@ import {
   type Receiver,
   type Subscription,
 } from "./hub.ts";
+import type { LocalCalls, RemoteAgents } from "./remote_agents.ts";
+import { EMD_API } from "../metrics/emd_agent.ts";
 const FAILURE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The agents of one server, by API name, and the verb dispatcher they share with connections. */
-export class AgentRegistry {
+export class AgentRegistry implements LocalCalls {
   readonly hub: Hub;
   readonly hosts = new Map<string, AgentHost>();
+  /** Agents of the cluster's other nodes: calls of APIs not hosted here go there. */
+  remote: RemoteAgents | undefined;
 
   constructor(hub: Hub, agents: readonly Agent[]) {
     this.hub = hub;
@@ -35,11 +39,35 @@ export class AgentRegistry {
   }
 
   /**
-   * Runs a verb for a caller.
+   * Runs a verb for a caller, here or, in a cluster, on a node hosting its API.
    * @returns the reply data
    * @throws {CallError} for an unknown verb, a failed or throwing verb
    */
-  async call(
+  call(
+    verb: string,
+    args: JsonValue | undefined,
+    caller: Receiver | undefined,
+    callerLabel: string,
+  ): Promise<JsonValue> {
+    const remote = this.remote;
+    if (
+      remote !== undefined && !this.hosts.has(verb.slice(0, verb.indexOf("/")))
+    ) {
+      return remote.call(verb, args, caller, callerLabel);
+    }
+    return this.callHere(verb, args, caller, callerLabel);
+  }
+
+  /** The APIs other nodes may call here (emd's own agent is every node's own). */
+  apis(): string[] {
+    return [...this.hosts.keys()].filter((api) => api !== EMD_API);
+  }
+
+  /**
+   * Runs a verb of an agent hosted here.
+   * @throws {CallError} for an unknown verb, a failed or throwing verb
+   */
+  async callHere(
     verb: string,
     args: JsonValue | undefined,
     caller: Receiver | undefined,

@@ -19,6 +19,7 @@ import type { Session } from "../session.ts";
 import type { Agent } from "./agent.ts";
 import { AgentRegistry } from "./agent_host.ts";
 import { type AgentsLog, Hub } from "./hub.ts";
+import { RemoteAgents } from "./remote_agents.ts";
 import { logLimit, resolveLimits } from "../limits.ts";
 import { EMD_API } from "../metrics/emd_agent.ts";
 import type { AgentStats } from "../metrics/stats.ts";
@@ -62,6 +63,9 @@ export function agentsFeature(host: FeatureHost, log: AgentsLog): Feature {
   const hub = new Hub(host, maxMessageBytes, log);
   const { maxSubscriptions, maxCallsInFlight } = resolveLimits(host.options);
   const registry = new AgentRegistry(hub, host.options.agents ?? []);
+  const bus = host.bus;
+  const remote = bus?.clustered ? new RemoteAgents(hub, bus) : undefined;
+  hub.remote = registry.remote = remote;
   const commands = new Map<string, CommandHandler>([
     [
       DATA_COMMANDS.CALL,
@@ -73,7 +77,7 @@ export function agentsFeature(host: FeatureHost, log: AgentsLog): Feature {
   ]);
   return {
     commands,
-    ready: registry.init(),
+    ready: registry.init().then(() => remote?.serve(registry)),
     helloOptions: () => [
       { letter: MAX_MESSAGE_OPTION, params: [String(maxMessageBytes)] },
     ],

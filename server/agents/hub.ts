@@ -20,6 +20,14 @@ export interface AgentsLog {
 }
 const encoder = new TextEncoder();
 
+/** Receivers that called agents of other nodes (a cluster's `RemoteAgents`). */
+export interface RemoteCallers {
+  /** This node's receivers among a delivery's `to` keys. */
+  receiversOf(keys: readonly string[]): Receiver[];
+  /** A receiver of this node went away: the nodes where it subscribed forget it. */
+  forget(receiver: Receiver): void;
+}
+
 /** A receiver's subscription to one agent event. */
 export interface Subscription {
   /** The event's full name. */
@@ -99,6 +107,10 @@ export class Hub {
   #selectors = new Map<Receiver, Map<string, (name: string) => boolean>>();
 
   readonly log: AgentsLog;
+  /** Agents of other nodes (a cluster only). */
+  remote: RemoteCallers | undefined;
+  /** Keys of other nodes' callers a push reached, until it is published (a cluster only). */
+  readonly remoteTargets: string[] = [];
 
   constructor(host: FeatureHost, maxMessageBytes: number, log: AgentsLog) {
     this.host = host;
@@ -116,7 +128,12 @@ export class Hub {
     const { name, json, from } = delivery;
     const event = this.encode(name, json);
     if (delivery.kind === "trigger") return this.#triggerHere(event, from);
-    if (delivery.kind === "push") return this.#pushHere(event, [], from);
+    if (delivery.kind === "push") {
+      const direct = delivery.to === undefined || this.remote === undefined
+        ? []
+        : this.remote.receiversOf(delivery.to);
+      return this.#pushHere(event, direct, from);
+    }
     return this.#broadcastHere(event, from);
   }
 
@@ -129,10 +146,17 @@ export class Hub {
   ): Promise<number> | undefined {
     const bus = this.host.bus;
     if (bus === undefined || !bus.clustered) return undefined;
-    return bus.publish(
-      { kind, name: event.name, json: event.json, from },
-      count,
-    );
+    const targets = this.remoteTargets;
+    const delivery: DataDelivery = targets.length === 0
+      ? { kind, name: event.name, json: event.json, from }
+      : {
+        kind,
+        name: event.name,
+        json: event.json,
+        from,
+        to: targets.splice(0),
+      };
+    return bus.publish(delivery, count);
   }
 
   /** The receiver standing for a connection (made on first use). */
@@ -172,6 +196,7 @@ export class Hub {
 
   /** Forgets everything about a receiver that went away. */
   forget(receiver: Receiver): void {
+    this.remote?.forget(receiver);
     this.#selectors.delete(receiver);
     this.agentReceivers.delete(receiver);
     for (const subscription of [...receiver.subscriptions]) {

@@ -32,6 +32,11 @@ export interface DataDelivery {
   readonly json: string | undefined;
   /** Who sent it, for counters and the event tap. */
   readonly from: string;
+  /**
+   * A push's receivers on other nodes that subscribed through a call of the agent
+   * (`<node>/<caller>` keys, see {@link ClusterCalls}); each node serves its own.
+   */
+  readonly to?: readonly string[];
 }
 
 /** One event on its way to receivers of other nodes. */
@@ -58,6 +63,11 @@ export interface Bus {
    * Undefined until the bus is ready.
    */
   readonly latches?: ClusterLatches;
+  /**
+   * Agent calls between nodes (absent for one emd: only local agents exist). Undefined until the
+   * bus is ready.
+   */
+  readonly calls?: ClusterCalls;
   /** Stops carrying deliveries; resolves once the link is closed. Idempotent. */
   close(): Promise<void>;
 }
@@ -74,6 +84,59 @@ export interface ClusterLatches {
   clear(name: string): Promise<void>;
   /** The first of `names` that is latched, or undefined. */
   firstSet(names: readonly string[]): Promise<string | undefined>;
+}
+
+/** A call of an agent's verb sent to a node that hosts the verb's API. */
+export interface RemoteCall {
+  /** The full verb, `api/verb`. */
+  readonly verb: string;
+  /** The arguments as JSON text; undefined when none were sent. */
+  readonly args: string | undefined;
+  /**
+   * Who calls, as `<node>/<id>`: the key that later deliveries to it carry (`DataDelivery.to`).
+   * Undefined for a caller that cannot ever receive (an agent without `onEvent`).
+   */
+  readonly caller: string | undefined;
+  /** The caller's label on its own node (`req.caller`): its peer, or `agent:<api>`. */
+  readonly label: string;
+  /** True when the caller could receive events at the time of the call. */
+  readonly canReceive: boolean;
+}
+
+/** What a verb answered: its data as JSON text, or a failure code and message. */
+export type CallAnswer =
+  | { readonly json: string }
+  | { readonly failure: string; readonly message: string };
+
+/**
+ * Agent calls between the nodes of a cluster: every node serves the APIs it hosts; a node that
+ * does not host an API sends the call to one that does and waits for the answer (docs/CLUSTER.md).
+ */
+export interface ClusterCalls {
+  /** This node's id, the first part of its callers' keys. */
+  readonly nodeId: string;
+  /**
+   * Serves calls of `apis` from other nodes (several nodes hosting one API share its calls).
+   * Resolves once the NATS server has the subscriptions.
+   */
+  serve(
+    apis: readonly string[],
+    handler: (call: RemoteCall) => Promise<CallAnswer>,
+  ): Promise<void>;
+  /**
+   * Runs a call on a node hosting the verb's API.
+   * @returns the answer; failure "unknown-verb" when no node hosts the API
+   * @throws {EmError} code "closed" when the link is down, no node took the call in time, or the
+   * node running it left the cluster before answering
+   */
+  call(call: RemoteCall): Promise<CallAnswer>;
+  /** Tells every node that the caller `<node>/<id>` went away (its subscriptions end). */
+  forgetCaller(key: string): void;
+  /**
+   * Registers what to do when callers go away: `key` is a caller's `<node>/<id>`, or `<node>/`
+   * for every caller of a node that left the cluster.
+   */
+  onCallerGone(handler: (key: string) => void): void;
 }
 
 /** The bus of a single emd: there are no other nodes, so nothing is sent or received. */

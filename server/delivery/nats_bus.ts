@@ -9,6 +9,7 @@ import {
 } from "./_nats.ts";
 import { NodeTable } from "./node_table.ts";
 import { NatsLatches } from "./nats_latches.ts";
+import { NatsCalls } from "./nats_calls.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -50,6 +51,9 @@ export class NatsBus implements Bus {
   #name: string;
   /** Latched events of the cluster, once the bucket is open. */
   latches: NatsLatches | undefined;
+  /** Agent calls between nodes, once connected. */
+  calls: NatsCalls | undefined;
+  #live = new Set<string>();
 
   constructor(host: BusHost) {
     const options = this.#options = host.options.cluster!;
@@ -114,6 +118,14 @@ export class NatsBus implements Bus {
         { cause: error },
       );
     });
+    this.calls = new NatsCalls(nc, {
+      base: `em.${this.#name}`,
+      nodeId: this.nodeId,
+      acceptTimeoutMs: options.countTimeoutMs ?? 1000,
+      nodeTtlMs: (options.heartbeatMs ?? 1000) * 3.5,
+      connected: () => this.#connected,
+      log: this.#log,
+    });
     nc.subscribe(this.#subjects.events, {
       callback: (_, msg) => this.#onEvent(msg),
     });
@@ -125,7 +137,7 @@ export class NatsBus implements Bus {
     });
     this.#sayAlive("?"); // "?": every node answers with its own heartbeat at once
     this.#heartbeat = setInterval(
-      () => this.#sayAlive("+"),
+      () => this.#tick(),
       options.heartbeatMs ?? 1000,
     );
     await nc.flush();
@@ -140,6 +152,7 @@ export class NatsBus implements Bus {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
         this.#connected = false;
+        this.calls?.failAll("the link to the NATS cluster dropped");
         this.#log.warn("Lost the link to the NATS cluster; reconnecting");
       } else if (status.type === "reconnect") {
         this.#connected = true;
@@ -149,6 +162,15 @@ export class NatsBus implements Bus {
     }
   }
 
+  /** Every heartbeat: say this node is alive, and give up on nodes unheard for too long. */
+  #tick(): void {
+    this.#sayAlive("+");
+    const nowMs = Date.now(), live = this.#nodes.live(nowMs);
+    const left = [...this.#live].filter((node) => !live.has(node));
+    this.#live = live;
+    this.calls?.check(live, left, nowMs);
+  }
+
   #sayAlive(mark: "?" | "+" | "-"): void {
     if (!this.#connected) return;
     this.#nc?.publish(this.#subjects.nodes, mark + this.nodeId);
@@ -156,7 +178,11 @@ export class NatsBus implements Bus {
 
   #onNode(msg: Msg): void {
     const text = msg.string(), mark = text[0], node = text.slice(1);
-    if (mark === "-") return this.#nodes.forget(node);
+    if (mark === "-") {
+      this.#nodes.forget(node);
+      this.#live.delete(node);
+      return this.calls?.nodeLeft(node);
+    }
     this.#nodes.seen(node, Date.now());
     if (mark === "?") this.#sayAlive("+");
   }
@@ -221,6 +247,7 @@ export class NatsBus implements Bus {
     clearInterval(this.#heartbeat);
     this.#readiness[Symbol.dispose]();
     for (const pending of this.#counts.values()) pending.finish();
+    this.calls?.failAll("this node is leaving the cluster");
     const nc = this.#nc;
     if (nc === undefined) return;
     this.#sayAlive("-");
@@ -266,7 +293,11 @@ function encodeDelivery(delivery: Delivery, nodeId: string): Uint8Array {
   head[0] = KIND_BYTE[delivery.kind];
   const body = delivery.kind === "plain"
     ? delivery.frame
-    : encoder.encode(JSON.stringify([delivery.name, delivery.json ?? null]));
+    : encoder.encode(JSON.stringify(
+      delivery.to === undefined
+        ? [delivery.name, delivery.json ?? null]
+        : [delivery.name, delivery.json ?? null, delivery.to],
+    ));
   const bytes = new Uint8Array(head.length + body.length);
   bytes.set(head);
   bytes.set(body, head.length);
@@ -287,12 +318,13 @@ function decodeDelivery(bytes: Uint8Array): Delivery | undefined {
     return { kind, frame, lines, from };
   }
   try {
-    const [name, json] = JSON.parse(decoder.decode(bytes.subarray(lf + 1))) as [
-      string,
-      string | null,
-    ];
+    const [name, json, to] = JSON.parse(
+      decoder.decode(bytes.subarray(lf + 1)),
+    ) as [string, string | null, string[] | undefined];
     if (typeof name !== "string") return undefined;
-    return { kind, name, json: json ?? undefined, from };
+    return Array.isArray(to)
+      ? { kind, name, json: json ?? undefined, from, to }
+      : { kind, name, json: json ?? undefined, from };
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import {
   type Bus,
   type BusHost,
+  type ClusterCalls,
   type ClusterLatches,
   type Delivery,
   LocalBus,
@@ -43,6 +44,10 @@ class DeferredBus implements Bus {
 
   get latches(): ClusterLatches | undefined {
     return this.#bus?.latches;
+  }
+
+  get calls(): ClusterCalls | undefined {
+    return this.#bus?.calls;
   }
 
   onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {

@@ -21,8 +21,8 @@ export interface EmApiHost {
   sendLine(line: string): void;
   /** Sends one x-afb-ws-json1 message to the client. */
   reply(text: string): void;
-  /** API names of the server's agents. */
-  readonly agentApis: ReadonlySet<string>;
+  /** API names of the server's agents; undefined: any (the server finds out). */
+  readonly agentApis: ReadonlySet<string> | undefined;
   /** The largest line the session accepts, line end included. */
   readonly maxLineBytes: number;
 }
@@ -111,7 +111,7 @@ export class EmApi {
       return this.#fail(call, FAILURES.BAD_REQUEST, `Bad verb "${call.verb}"`);
     }
     if (api === EM_API) return this.#em(call, call.verb.slice(slash + 1));
-    if (!this.#host.agentApis.has(api)) {
+    if (this.#host.agentApis?.has(api) === false) {
       return this.#fail(call, "unknown-api", `No API "${api}"`);
     }
     this.#request(call, DATA_COMMANDS.CALL, [

@@ -45,8 +45,11 @@ export interface AfbLinkOptions {
   readonly secret: string | Uint8Array | undefined;
   /** True when the upgrade request already carried the right token. */
   readonly authorized: boolean;
-  /** API names of the server's agents (calls to others are answered `unknown-api`). */
-  readonly agentApis: ReadonlySet<string>;
+  /**
+   * API names of the server's agents (calls to others are answered `unknown-api`); undefined:
+   * any API, the server finds out (a clustered node asks the other nodes).
+   */
+  readonly agentApis: ReadonlySet<string> | undefined;
   /** Where faults of the client are logged. */
   readonly log: TransportLog;
 }

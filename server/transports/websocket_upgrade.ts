@@ -57,7 +57,9 @@ export function afbUpgrade(host: TransportHost, tls: boolean): UpgradeHandler {
       ),
       secret,
       authorized,
-      agentApis: new Set((host.options.agents ?? []).map((agent) => agent.api)),
+      agentApis: host.options.cluster === undefined // a cluster's other nodes host more APIs
+        ? new Set((host.options.agents ?? []).map((agent) => agent.api))
+        : undefined,
       log,
     });
     host.open(link);

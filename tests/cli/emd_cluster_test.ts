@@ -4,11 +4,15 @@
  * receiver counts afterwards.
  */
 import assert from "node:assert/strict";
-import { connect } from "../../mod.ts";
+import { fileURLToPath } from "node:url";
+import { CallError, connect } from "../../mod.ts";
 import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
 import { closedPort, runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
 
 const ignore = !hasNatsServer();
+const HANG_AGENT = fileURLToPath(
+  new URL("./_fixtures/hang_agent.ts", import.meta.url),
+);
 
 Deno.test("emd --cluster: bad cluster flags are usage errors", async () => {
   const bad = await runTool(["emd", "--cluster", "http://x:1", "4000", "c"]);
@@ -40,20 +44,21 @@ Deno.test("emd --cluster: an unreachable cluster stops emd at start (exit 1)", a
 
 Deno.test({
   name:
-    "emd --cluster: kill -9 of a node: its latch survives, its tool fails over, counts leave it out",
+    "emd --cluster: kill -9 of a node: its latch survives, its tool fails over, counts leave it out, a call it ran fails",
   ignore,
 }, async () => {
   await using nats = await startNatsCluster();
-  const emd = (i: number, node: string) =>
+  const emd = (i: number, node: string, flags: string[] = []) =>
     startEmd("c", [
       "--cluster",
       `nats://127.0.0.1:${nats.ports[i]}`,
       "--cluster-node",
       node,
+      ...flags,
     ]);
   await using a = await emd(0, "a");
   await using b = await emd(1, "b");
-  await using c = await emd(2, "c");
+  await using c = await emd(2, "c", ["--agent", HANG_AGENT]);
   await using ra = await connect({ port: a.port, receive: true });
   await using rb = await connect({ port: b.port, receive: true });
   await using rc = await connect({ port: c.port, receive: true });
@@ -73,6 +78,12 @@ Deno.test({
   await c.waitForLog(/Accepted .*\n(.|\n)*Accepted /); // rc, then the tool
   await using onC = await connect({ port: c.port });
   await onC.trigger("taken_on_c", { latch: true }); // acknowledged by node c, then c dies
+  while (await sender.call("hang/ping").catch(() => "") !== "pong") { // NATS spreads c's API
+    assert.ok(Date.now() < deadline, "node c's agent never became callable");
+  }
+  const started = ra.events("hang/started")[Symbol.asyncIterator]();
+  const inFlight = sender.call("hang/forever").catch((error: Error) => error);
+  await started.next(); // c took the call (its answer "taken" went out before this broadcast)
   c.child.kill("SIGKILL");
   assert.notEqual((await c.exited()).code, 0);
   while (!waiter.exited) { // the tool is failing over to b: trigger until it has seen one
@@ -88,6 +99,13 @@ Deno.test({
   }
   const result = await waiter.result;
   assert.equal(result.code, 0, result.stderr);
+  const failed = await inFlight; // node a gave the call up once c was unheard for 3.5 heartbeats
+  assert.ok(failed instanceof CallError, String(failed));
+  assert.equal(failed.failure, "unavailable");
+  assert.match(
+    failed.message,
+    /^Cannot call "hang\/forever": node "c" running it left the cluster$/,
+  );
   await using late = await connect({ port: a.port, receive: true });
   assert.equal(await late.waitAny(["taken_on_c"], 0), "taken_on_c");
   // ra, rb and late count (emwait's connection on b ended with it); c and rc are gone

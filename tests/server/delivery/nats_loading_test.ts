@@ -34,9 +34,13 @@ Deno.test("delivery: only the adapter imports NATS, only the bus (and its latche
   assert.deepEqual(users(/["']npm:@nats-io\//), ["server/delivery/_nats.ts"]);
   assert.deepEqual(users(/from\s+["']\.\/_nats\.ts["']/), [
     "server/delivery/nats_bus.ts",
+    "server/delivery/nats_calls.ts",
     "server/delivery/nats_latches.ts",
   ]);
   assert.deepEqual(users(/nats_latches\.ts["']/), [
+    "server/delivery/nats_bus.ts",
+  ]);
+  assert.deepEqual(users(/nats_calls\.ts["']/), [
     "server/delivery/nats_bus.ts",
   ]);
   assert.deepEqual(users(/nats_bus\.ts["']/), ["server/delivery/open_bus.ts"]);
