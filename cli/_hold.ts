@@ -6,7 +6,6 @@ import type { EmClient, Hold } from "../client/mod.ts";
 import { EmError, isValidExtendedName } from "../protocol/mod.ts";
 import { READY_FILE_OPTION, ReadyFile } from "./_ready_file.ts";
 import {
-  connectTool,
   err,
   EXIT,
   out,
@@ -19,6 +18,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectTool } from "./_connect_tool.ts";
 
 /** Runs emlock (`withPermits` false) or emsem with `args`; returns the exit code. */
 export async function runHoldTool(

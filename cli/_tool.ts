@@ -1,7 +1,11 @@
 import { ArgsError, type OptionSpecs, parseArgs } from "./_args.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import { connect, type ConnectOptions, type EmClient } from "../client/mod.ts";
-import { EmError, isValidName, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
+import type { ConnectOptions } from "../client/mod.ts";
+import {
+  EmError,
+  isValidName,
+  PROTOCOL_VERSIONS,
+} from "../protocol/line_codec.ts";
 import { placeServer, serversOf } from "./_server_spec.ts";
 
 /** Exit codes, a contract with scripts. */
@@ -306,42 +310,6 @@ export class TimeLimit {
     if (this.#limitMs < 0) return server.connectTimeoutMs;
     const limit = Math.max(this.#limitMs, MIN_CONNECT_MS);
     return Math.min(server.connectTimeoutMs, limit);
-  }
-}
-
-/** How a client tool connects besides its server. */
-export interface ToolConnectOptions {
-  /** Receive triggers. */
-  readonly receive?: boolean;
-  /** Cancels the connect (the caller handles `signal.reason`). */
-  readonly signal?: AbortSignal;
-  /** The tool's own time limit, which bounds connecting and the hellos too. */
-  readonly limit?: TimeLimit;
-}
-
-/**
- * Connects a client tool to its server. Any failure to connect (unreachable, refused, no hello
- * in time) prints one stderr line and gives exit code 1; an abort by `signal` rethrows its reason.
- */
-export async function connectTool(
-  spec: ToolSpec,
-  server: ServerTarget,
-  options: ToolConnectOptions = {},
-): Promise<EmClient | number> {
-  const { receive = false, signal, limit } = options;
-  try {
-    return await connect({
-      ...server,
-      ...(server.servers === undefined ? {} : { port: undefined }), // failover over the list
-      connectTimeoutMs: limit?.connectTimeoutMs(server) ??
-        server.connectTimeoutMs,
-      appName: spec.name,
-      receive,
-      ...(signal === undefined ? {} : { signal }),
-    });
-  } catch (error) {
-    if (signal?.aborted && error === signal.reason) throw error;
-    return reportFailure(spec.name, error);
   }
 }
 

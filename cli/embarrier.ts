@@ -2,7 +2,6 @@ import { EmError, isValidExtendedName } from "../protocol/mod.ts";
 import { READY_FILE_OPTION, ReadyFile } from "./_ready_file.ts";
 import {
   CLIENT_OPTIONS,
-  connectTool,
   EXIT,
   out,
   parseServer,
@@ -12,6 +11,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectTool } from "./_connect_tool.ts";
 
 /** embarrier's command line. */
 export const spec: ToolSpec = {

@@ -1,7 +1,6 @@
 import { CallError, EmError, type JsonValue } from "../protocol/mod.ts";
 import {
   CLIENT_OPTIONS,
-  connectTool,
   err,
   EXIT,
   out,
@@ -12,6 +11,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectTool } from "./_connect_tool.ts";
 
 /** emcall's command line. */
 export const spec: ToolSpec = {

@@ -1,13 +1,13 @@
 import {
   checkName,
   CLIENT_OPTIONS,
-  connectTool,
   EXIT,
   parseServer,
   parseTool,
   reportFailure,
   type ToolSpec,
 } from "./_tool.ts";
+import { connectTool } from "./_connect_tool.ts";
 
 /** emquit's command line. */
 export const spec: ToolSpec = {

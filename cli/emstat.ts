@@ -9,7 +9,6 @@ import type { ServerStats, TapBatch, TappedEvent } from "../server/mod.ts";
 import { formatReport } from "./_stat_report.ts";
 import {
   CLIENT_OPTIONS,
-  connectTool,
   EXIT,
   onStopSignals,
   out,
@@ -20,6 +19,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectTool } from "./_connect_tool.ts";
 
 /** emstat's command line. */
 export const spec: ToolSpec = {

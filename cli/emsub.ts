@@ -8,7 +8,6 @@ import {
 import { parseTimeout } from "./emcall.ts";
 import {
   CLIENT_OPTIONS,
-  connectTool,
   err,
   EXIT,
   onStopSignals,
@@ -21,6 +20,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectTool } from "./_connect_tool.ts";
 
 /** emsub's command line. */
 export const spec: ToolSpec = {

@@ -1,8 +1,7 @@
-import { isValidExtendedName, type JsonValue } from "../protocol/mod.ts";
+import { isValidExtendedName, type JsonValue } from "../protocol/line_codec.ts";
 import {
   checkName,
   CLIENT_OPTIONS,
-  connectTool,
   EXIT,
   out,
   parseServer,
@@ -12,6 +11,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectOneShotTool } from "./_one_shot_tool.ts";
 
 /** emtrigger's command line. */
 export const spec: ToolSpec = {
@@ -58,17 +58,35 @@ export async function run(args: string[]): Promise<number> {
   }
   const badName = checkName(spec, name);
   if (badName !== undefined) return badName;
+  if (parsed.values.latch || parsed.values.reset) {
+    return await latchOrReset(server, name, parsed.values.latch === true);
+  }
+  const connected = await connectOneShotTool(spec, server);
+  if (typeof connected === "number") return connected;
+  try {
+    await using client = connected;
+    await client.trigger(name);
+    // the server has processed it, not just received it
+    await client.flush({ timeoutMs: server.connectTimeoutMs });
+    return EXIT.OK;
+  } catch (error) {
+    return reportFailure(spec.name, error);
+  }
+}
+
+/** `--latch` and `--reset`: sync requests, through the library client. */
+async function latchOrReset(
+  server: ServerTarget,
+  name: string,
+  latch: boolean,
+): Promise<number> {
+  const { connectTool } = await import("./_connect_tool.ts");
   const connected = await connectTool(spec, server);
   if (typeof connected === "number") return connected;
   try {
     await using client = connected;
-    if (parsed.values.latch) await client.trigger(name, { latch: true });
-    else if (parsed.values.reset) await client.reset(name);
-    else {
-      await client.trigger(name);
-      // the server has processed it, not just received it
-      await client.flush({ timeoutMs: server.connectTimeoutMs });
-    }
+    if (latch) await client.trigger(name, { latch: true });
+    else await client.reset(name);
     return EXIT.OK;
   } catch (error) {
     return reportFailure(spec.name, error);
@@ -92,6 +110,7 @@ async function triggerData(
   } catch (error) {
     return usageError(spec, `invalid --data JSON: ${(error as Error).message}`);
   }
+  const { connectTool } = await import("./_connect_tool.ts");
   const connected = await connectTool(spec, server);
   if (typeof connected === "number") return connected;
   try {

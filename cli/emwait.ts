@@ -1,8 +1,7 @@
-import type { EmClient } from "../client/mod.ts";
+import type { OneShotClient } from "../client/one_shot.ts";
 import {
   checkName,
   CLIENT_OPTIONS,
-  connectTool,
   EXIT,
   out,
   parseServer,
@@ -12,6 +11,7 @@ import {
   type ToolSpec,
   usageError,
 } from "./_tool.ts";
+import { connectOneShotTool } from "./_one_shot_tool.ts";
 import { READY_FILE_OPTION, ReadyFile } from "./_ready_file.ts";
 
 /** emwait's command line. */
@@ -82,7 +82,10 @@ export async function run(args: string[]): Promise<number> {
     readyFile: new ReadyFile(parsed.values["ready-file"] as string | undefined),
   };
   try {
-    const connected = await connectTool(spec, server, { receive: true, limit });
+    const connected = await connectOneShotTool(spec, server, {
+      receive: true,
+      limit,
+    });
     if (typeof connected === "number") return connected;
     await using client = connected;
     const fired = await waitFor(client, plan);
@@ -101,7 +104,7 @@ export async function run(args: string[]): Promise<number> {
 
 /** The name that fired (or was latched), or null on timeout; the ready file is written once. */
 async function waitFor(
-  client: EmClient,
+  client: OneShotClient,
   plan: WaitPlan,
 ): Promise<string | null> {
   const ready = Promise.withResolvers<void>();

@@ -9,7 +9,7 @@ import {
   nonceOf,
   proofOf,
   proofsEqual,
-} from "../protocol/mod.ts";
+} from "../protocol/line_codec.ts";
 
 /** Our answer to a server's challenge: the hello options to send, and the proof to expect back. */
 export interface ChallengeAnswer {

@@ -1,4 +1,4 @@
-import { EmError } from "../protocol/mod.ts";
+import { EmError } from "../protocol/line_codec.ts";
 
 /** Options of anything that waits. */
 export interface WaitOptions {

@@ -17,7 +17,7 @@ import {
   parseHello,
   PROTOCOL_VERSION,
   syncVersionOf,
-} from "../protocol/mod.ts";
+} from "../protocol/line_codec.ts";
 import { answerChallenge, checkConfirmation } from "./_auth.ts";
 
 const ERROR_CODES: readonly EmErrorCode[] = ["protocol", "auth", "refused"];

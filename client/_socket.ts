@@ -1,4 +1,4 @@
-import { EmError } from "../protocol/mod.ts";
+import { EmError } from "../protocol/line_codec.ts";
 
 /** How a client reaches a server over TLS. */
 export interface ClientTlsOptions {

@@ -5,7 +5,6 @@ import {
   decodeMessage,
   DEFAULT_MAX_MESSAGE_BYTES,
   EmError,
-  type EmErrorCode,
   type Hello,
   isValidName,
   type JsonValue,
@@ -25,6 +24,7 @@ import { DataChannel } from "./data_channel.ts";
 import { SyncChannel } from "./sync_channel.ts";
 import { DelegatingClient } from "./_delegating_client.ts";
 import { TriggerWaits } from "./_trigger_waits.ts";
+import { endReason, type Refusal } from "./_replies.ts";
 import type { ConnectOptions, EmClient } from "./em_client.ts";
 import type { TriggerOptions } from "./sync.ts";
 
@@ -55,7 +55,7 @@ export class Client extends DelegatingClient implements EmClient {
   #helloWaiter: PromiseWithResolvers<Message> | undefined; // the handshake waits for a hello
   #ready = false; // the handshake is over
   #closing: Promise<void> | undefined;
-  #refusal: { code: EmErrorCode; text: string } | undefined; // the server's last `e`
+  #refusal: Refusal | undefined; // the server's last `e`
   #quitAnswer: ((refusal: EmError) => void) | undefined; // a pending 1.2 quit
   #resolveClosed!: (error: EmError) => void;
 
@@ -270,17 +270,10 @@ export class Client extends DelegatingClient implements EmClient {
 
   /** Why the server's side ended: what its last `e` said, if it said anything. */
   #endReason(): EmError {
-    if (this.#closing !== undefined) { // our close() sends our end first; the server's follows
-      return new EmError("closed", `Connection to "${this.#where}" closed`);
-    }
-    if (this.#refusal === undefined) {
-      return new EmError(
-        "closed",
-        `Connection to "${this.#where}" closed by the server`,
-      );
-    }
-    const { code, text } = this.#refusal;
-    return new EmError(code, `Refused by "${this.#where}": ${text}`);
+    return endReason(this.#where, {
+      closing: this.#closing !== undefined,
+      refusal: this.#refusal,
+    });
   }
 
   #onLine(line: Uint8Array): boolean {

@@ -1,7 +1,6 @@
 import {
   assertName,
   EmError,
-  type EmErrorCode,
   encodeSyncRequest,
   isValidExtendedName,
   MAX_SYNC_COUNT,
@@ -19,6 +18,7 @@ import type {
 } from "./sync.ts";
 import { SyncHold } from "./_sync_hold.ts";
 import { AnyWait } from "./_any_wait.ts";
+import { syncError, unexpectedReply } from "./_replies.ts";
 
 /** What the sync channel needs from its client. */
 export interface SyncHost {
@@ -125,7 +125,7 @@ export class SyncChannel {
       { timeoutMs, signal },
       `Cannot acquire "${name}": not granted within ${timeoutMs} ms`,
     );
-    if (reply.kind !== "granted") throw unexpected(reply);
+    if (reply.kind !== "granted") throw unexpectedReply(reply);
     const hold = new SyncHold(this, {
       name,
       permits,
@@ -191,7 +191,7 @@ export class SyncChannel {
       { timeoutMs, signal },
       `Cannot pass barrier "${name}": ${parties} parties did not arrive within ${timeoutMs} ms`,
     );
-    if (reply.kind !== "ok") throw unexpected(reply);
+    if (reply.kind !== "ok") throw unexpectedReply(reply);
     if (gaveUp === "abort") throw signal!.reason;
   }
 
@@ -216,7 +216,7 @@ export class SyncChannel {
     this.#ask("wait", { kind: "wait", id, names }).then((reply) => {
       if (reply.kind === "latched") onAnswer(reply.name);
       else if (reply.kind === "ok") onAnswer(undefined);
-      else onError(unexpected(reply));
+      else onError(unexpectedReply(reply));
     }, onError);
     return () => void this.#pending.delete(id); // the answer is no longer wanted
   }
@@ -279,7 +279,7 @@ export class SyncChannel {
       this.#pending.set(request.id, { resolve, reject });
     }).then((reply) => {
       if (reply.kind !== "error") return reply;
-      throw new EmError(errorCode(reply.code), reply.text);
+      throw syncError(reply);
     });
     this.#host.send(encodeSyncRequest(request) + "\n").catch((error) => {
       const pending = this.#pending.get(request.id);
@@ -331,32 +331,8 @@ export class SyncChannel {
   }
 }
 
-const CODES: readonly EmErrorCode[] = [
-  "protocol",
-  "connect",
-  "closed",
-  "timeout",
-  "auth",
-  "refused",
-  "failed",
-  "storage",
-];
-
-function errorCode(code: string): EmErrorCode {
-  return (CODES as readonly string[]).includes(code)
-    ? code as EmErrorCode
-    : "failed";
-}
-
 function expectOk(reply: SyncReply): void {
-  if (reply.kind !== "ok") throw unexpected(reply);
-}
-
-function unexpected(reply: SyncReply): EmError {
-  return new EmError(
-    "protocol",
-    `Unexpected sync answer "${reply.kind}" to request ${reply.id}`,
-  );
+  if (reply.kind !== "ok") throw unexpectedReply(reply);
 }
 
 function checkSyncName(name: string): void {

@@ -50,7 +50,7 @@ Deno.test("layout: each broken rule is reported", () => {
     ]),
     [
       'protocol/names.ts: imports "./client/mod.ts": protocol may import nothing outside itself',
-      'server/server.ts: imports "./protocol/limits.ts": server may import only protocol/mod.ts',
+      'server/server.ts: imports "./protocol/limits.ts": server may import only protocol/mod.ts, protocol/line_codec.ts',
       'cli/emd.ts: imports "./server/_log.ts": server/_log.ts is private to server/',
       'examples/x.ts: imports "./client/mod.ts": examples may import only mod.ts',
       'client/client.ts: imports "lodash": bare specifier: use a relative path, node: or npm:pkg@^x',
@@ -72,10 +72,28 @@ Deno.test("layout: front doors, same-layer files and platform imports pass", () 
       rel("server/agents/agents.ts", "server/session.ts"),
       rel("server/agents/agents.ts", "server/agents/_state.ts"),
       rel("cli/_tool.ts", "deno.json"),
+      rel("cli/emwait.ts", "client/one_shot.ts"),
+      rel("cli/emwait.ts", "protocol/line_codec.ts"),
+      rel("client/one_shot.ts", "protocol/line_codec.ts"),
       rel("examples/x.ts", "mod.ts"),
       spec("cli/main.ts", "node:process"),
       spec("server/_log.ts", "npm:@logtape/logtape@^2.4.2"),
     ]),
     [],
+  );
+});
+
+Deno.test("layout: a second front door opens only to the layers listed", () => {
+  assert.deepEqual(
+    layoutFaults([
+      rel("server/server.ts", "client/one_shot.ts"),
+      rel("examples/x.ts", "protocol/line_codec.ts"),
+      rel("cli/emwait.ts", "client/_socket.ts"),
+    ]),
+    [
+      'server/server.ts: imports "./client/one_shot.ts": server may import only protocol/mod.ts, protocol/line_codec.ts',
+      'examples/x.ts: imports "./protocol/line_codec.ts": examples may import only mod.ts',
+      'cli/emwait.ts: imports "./client/_socket.ts": client/_socket.ts is private to client/',
+    ],
   );
 });

@@ -1,0 +1,433 @@
+/**
+ * The one-shot client: a connection that says hello, triggers and waits once, for tools that run
+ * once per process (emtrigger, emwait). It speaks exactly as `connect()`'s client does for these
+ * (same hello, same ping and `w` request, same errors) but carries none of its channels, memory
+ * or streams, so a fresh process loads and compiles a fraction of the code: start-up is most of
+ * such a tool's time (docs/PERFORMANCE.md, "One-shot"). The second front door of client/.
+ * @module
+ */
+import {
+  COMMANDS,
+  decodeMessage,
+  EmError,
+  encodeSyncRequest,
+  type Hello,
+  importSecret,
+  type Limits,
+  LineFramer,
+  MAX_LINE_BYTES,
+  type Message,
+  parseSyncReply,
+} from "../protocol/line_codec.ts";
+import { startTimer } from "./_deadline.ts";
+import {
+  agreeOnHello,
+  errorCode,
+  exchangeHellos,
+  readServerHello,
+} from "./_hello.ts";
+import {
+  endReason,
+  type Refusal,
+  syncError,
+  unexpectedReply,
+} from "./_replies.ts";
+import { type ClientTlsOptions, openSocket } from "./_socket.ts";
+
+/** Options of {@link connectOneShot}: those of `connect()` that a one-shot tool uses. */
+export interface OneShotOptions {
+  /** The server's host name or address. */
+  readonly hostname: string;
+  /** The server's TCP port. */
+  readonly port: number;
+  /** Application name sent in the hello (`a` option). */
+  readonly appName?: string;
+  /** Milliseconds to connect and exchange hellos. */
+  readonly connectTimeoutMs: number;
+  /**
+   * Receive triggers (flag bit 1), needed for `waitAny`.
+   * @default {false}
+   */
+  readonly receive?: boolean;
+  /** The server's shared secret (docs/SECURITY.md). */
+  readonly secret?: string | Uint8Array;
+  /** Speak TLS: `true` trusts the system's authorities, `{ caCerts }` the given ones. */
+  readonly tls?: boolean | ClientTlsOptions;
+}
+
+/** Options of {@link OneShotClient.waitAny}. */
+export interface OneShotWaitOptions {
+  /** Called once the server has confirmed the wait (or a name fired first). */
+  readonly onReady?: () => void;
+}
+
+/** What a one-shot tool does with its connection; the library client offers the same calls. */
+export interface OneShotClient extends AsyncDisposable {
+  /** Sends `T<name>`; resolves once written to the socket. */
+  trigger(name: string): Promise<void>;
+  /** A round trip: resolves once the server has processed everything sent before. */
+  flush(options?: { timeoutMs?: number }): Promise<void>;
+  /** The first of `names` triggered (or latched), or null after `timeoutMs` (-1: never). */
+  waitAny(
+    names: readonly string[],
+    timeoutMs: number,
+    options?: OneShotWaitOptions,
+  ): Promise<string | null>;
+}
+
+/** The library client's default largest message from a 1.2 server (hello option `m`). */
+const OUR_MAX_MESSAGE_BYTES = 512 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Connects and exchanges hellos, as `connect()` does for one server.
+ * @throws {EmError} code "connect", "protocol", "auth", "refused" or "timeout", with the
+ * messages of `connect()`
+ */
+export async function connectOneShot(
+  options: OneShotOptions,
+): Promise<OneShotClient> {
+  const where = `${options.hostname}:${options.port}`;
+  const timeoutMs = options.connectTimeoutMs;
+  const key = options.secret === undefined
+    ? undefined
+    : await importSecret(options.secret);
+  const deadline = AbortSignal.timeout(timeoutMs); // bounds connecting and the hellos
+  const tooLate = () =>
+    new EmError(
+      "timeout",
+      `Cannot connect to "${where}": no answer within ${timeoutMs} ms`,
+    );
+  let conn: Deno.Conn;
+  try {
+    conn = await openSocket(options, {
+      signal: deadline,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
+  } catch (error) {
+    throw deadline.aborted ? tooLate() : error;
+  }
+  const client = new Connection(conn, where, options.receive ?? false);
+  const onLate = () => client.fail(tooLate());
+  deadline.addEventListener("abort", onLate, { once: true });
+  try {
+    await exchangeHellos({
+      where,
+      key,
+      appName: options.appName,
+      maxLineBytes: () => client.limits.maxLineBytes,
+      receiving: client.receiving,
+      nextHello: () => client.nextHello(),
+      send: (text) => client.send(text),
+    });
+  } catch (error) {
+    if (error instanceof EmError) client.fail(error);
+    await client.close();
+    throw error;
+  } finally {
+    deadline.removeEventListener("abort", onLate);
+  }
+  client.ready = true;
+  return client;
+}
+
+/** The connection behind {@link OneShotClient}. */
+class Connection implements OneShotClient {
+  readonly receiving: boolean;
+  limits: Limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars: 255 };
+  #conn: Deno.Conn;
+  #where: string;
+  #framer = new LineFramer();
+  #server: Hello | undefined;
+  #syncVersion: string | undefined;
+  /** The hellos are over: an `e` from now on no longer refuses the connection. */
+  ready = false;
+  #error: EmError | undefined;
+  #refusal: Refusal | undefined;
+  #closing: Promise<void> | undefined;
+  #writes: Promise<void> = Promise.resolve();
+  #reading: Promise<void>;
+  #arrived: string[] = []; // triggers that came before the wait
+  #hello: PromiseWithResolvers<Message> | undefined;
+  #onReply = new Map<string, (message: Message) => void>(); // pings and `w`, by id
+  #onTrigger: ((name: string) => void) | undefined;
+  #failures = new Set<(error: EmError) => void>();
+  #seq = 0;
+
+  constructor(conn: Deno.Conn, where: string, receiving: boolean) {
+    this.#conn = conn;
+    this.#where = where;
+    this.receiving = receiving;
+    this.#reading = this.#readLoop();
+  }
+
+  nextHello(): Promise<Message> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    this.#hello = Promise.withResolvers<Message>();
+    return this.#hello.promise;
+  }
+
+  trigger(name: string): Promise<void> {
+    return this.send(`${COMMANDS.TRIGGER}${name}\n`);
+  }
+
+  async flush(options: { timeoutMs?: number } = {}): Promise<void> {
+    if ((this.#server?.minor ?? 0) < 2) return await this.#writes; // a 1.1 server cannot answer
+    const { timeoutMs = -1 } = options;
+    const token = String(++this.#seq);
+    const answered = this.#ask(token, `${COMMANDS.PING}${token}\n`, timeoutMs);
+    if (await answered === undefined) {
+      throw new EmError(
+        "timeout",
+        `Cannot flush to "${this.#where}": no answer within ${timeoutMs} ms`,
+      );
+    }
+  }
+
+  waitAny(
+    names: readonly string[],
+    timeoutMs: number,
+    options: OneShotWaitOptions = {},
+  ): Promise<string | null> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const early = this.#arrived.find((name) => names.includes(name));
+    if (early !== undefined) {
+      options.onReady?.();
+      return Promise.resolve(early);
+    }
+    return new Promise((resolve, reject) => {
+      let answered = false, timedOut = false, ready = false, done = false;
+      const cleanups: (() => void)[] = [];
+      const end = (outcome: () => void): void => {
+        if (done) return;
+        done = true;
+        for (const cleanup of cleanups.splice(0)) cleanup();
+        outcome();
+      };
+      const callReady = (): void => {
+        if (ready || done) return;
+        ready = true;
+        options.onReady?.();
+      };
+      const fired = (name: string): void => {
+        callReady();
+        end(() => resolve(name));
+      };
+      this.#onTrigger = (name) => {
+        if (names.includes(name)) fired(name);
+      };
+      cleanups.push(() => this.#onTrigger = undefined);
+      cleanups.push(this.#onFailure((error) => end(() => reject(error))));
+      if (timeoutMs >= 0) {
+        cleanups.push(startTimer(timeoutMs, () => {
+          timedOut = true; // a timeout never ends the wait before the server's answer
+          if (answered) end(() => resolve(null));
+        }));
+      }
+      this.#confirmWait(names).then((latched) => {
+        if (latched !== undefined) return fired(latched);
+        answered = true;
+        callReady();
+        if (timedOut) end(() => resolve(null));
+      }, (error) => end(() => reject(error)));
+    });
+  }
+
+  /** Sends `w` (a server with sync) or a round trip; resolves with a latched name, if any. */
+  async #confirmWait(names: readonly string[]): Promise<string | undefined> {
+    if (this.#syncVersion === undefined) return void await this.flush();
+    const id = `s${++this.#seq}`;
+    const text = encodeSyncRequest({ kind: "wait", id, names }) + "\n";
+    const message = await this.#ask(id, text, -1);
+    const reply = parseSyncReply(message!)!;
+    if (reply.kind === "latched") return reply.name;
+    if (reply.kind === "ok") return undefined;
+    throw reply.kind === "error" ? syncError(reply) : unexpectedReply(reply);
+  }
+
+  /** Sends `text` and resolves with the answer naming `id`, or undefined after `timeoutMs`. */
+  #ask(
+    id: string,
+    text: string,
+    timeoutMs: number,
+  ): Promise<Message | undefined> {
+    return new Promise((resolve, reject) => {
+      const cleanups: (() => void)[] = [() => this.#onReply.delete(id)];
+      let done = false;
+      const end = (outcome: () => void): void => {
+        if (done) return;
+        done = true;
+        for (const cleanup of cleanups.splice(0)) cleanup();
+        outcome();
+      };
+      this.#onReply.set(id, (message) => end(() => resolve(message)));
+      cleanups.push(this.#onFailure((error) => end(() => reject(error))));
+      if (timeoutMs >= 0) {
+        cleanups.push(
+          startTimer(timeoutMs, () => end(() => resolve(undefined))),
+        );
+      }
+      this.send(text).catch((error) => end(() => reject(error)));
+    });
+  }
+
+  #onFailure(listener: (error: EmError) => void): () => void {
+    if (this.#error !== undefined) {
+      listener(this.#error);
+      return () => {};
+    }
+    this.#failures.add(listener);
+    return () => this.#failures.delete(listener);
+  }
+
+  send(text: string): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const bytes = encoder.encode(text);
+    const write = this.#writes.then(async () => {
+      let offset = 0;
+      while (offset < bytes.length) {
+        offset += await this.#conn.write(bytes.subarray(offset));
+      }
+    });
+    this.#writes = write.catch(() => {});
+    return write.catch((error) => {
+      throw this.#error ??
+        new EmError(
+          "closed",
+          `Cannot send to "${this.#where}": ${error.message}`,
+          { cause: error },
+        );
+    });
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(16 * 1024);
+    let reason: EmError;
+    try {
+      while (true) {
+        const count = await this.#conn.read(buffer);
+        if (count === null) {
+          reason = endReason(this.#where, {
+            closing: this.#closing !== undefined,
+            refusal: this.#refusal,
+          });
+          break;
+        }
+        this.#framer.push(
+          buffer.subarray(0, count),
+          (line) => this.#onLine(line),
+        );
+        if (this.#error !== undefined) return;
+      }
+    } catch (error) {
+      reason = error instanceof EmError ? error : new EmError(
+        "closed",
+        `Connection to "${this.#where}" lost: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.fail(reason);
+  }
+
+  #onLine(line: Uint8Array): void {
+    if (line.length === 0 || this.#error !== undefined) return;
+    const decoded = decodeMessage(line, this.limits);
+    if (decoded.ok) return this.#onMessage(decoded.message);
+    if (!decoded.closes) return; // a message we cannot read is skipped, as the server does
+    this.fail(
+      new EmError(
+        "protocol",
+        `Bad message from "${this.#where}": ${decoded.fault}`,
+      ),
+    );
+  }
+
+  #onMessage(message: Message): void {
+    const { letter, params } = message.command;
+    if (letter === COMMANDS.ERROR) {
+      const reply = parseSyncReply(message);
+      if (reply !== undefined) return this.#onReply.get(reply.id)?.(message);
+      const [code = "", text = "no reason given"] = params;
+      this.#refusal = { code: errorCode(code), text };
+      if (!this.ready) {
+        this.fail(endReason(this.#where, {
+          closing: false,
+          refusal: this.#refusal,
+        })); // a refused hello: nothing will follow
+      }
+      return;
+    }
+    const hello = this.#hello;
+    if (
+      hello !== undefined &&
+      (this.#server === undefined || letter === COMMANDS.HELLO)
+    ) {
+      if (this.#server === undefined && !this.#onServerHello(message)) return; // failed it
+      this.#hello = undefined;
+      return hello.resolve(message);
+    }
+    if (letter === COMMANDS.TRIGGER && params.length === 1) {
+      if (this.#onTrigger === undefined) this.#arrived.push(params[0]!);
+      else this.#onTrigger(params[0]!);
+    } else if (letter === COMMANDS.PING) {
+      this.#onReply.get(params[0] ?? "")?.(message);
+    } else {
+      const reply = parseSyncReply(message);
+      if (reply !== undefined) this.#onReply.get(reply.id)?.(message);
+    }
+  }
+
+  #onServerHello(message: Message): boolean {
+    const hello = readServerHello(message, this.#where);
+    if (hello instanceof EmError) {
+      this.fail(hello);
+      return false;
+    }
+    this.#server = hello;
+    const agreed = agreeOnHello(hello, message, OUR_MAX_MESSAGE_BYTES);
+    if (agreed === undefined) return true;
+    this.#syncVersion = agreed.syncVersion;
+    const max = agreed.maxLineBytes;
+    this.limits = { maxLineBytes: max, maxParamChars: max };
+    this.#framer.maxLineBytes = max;
+    return true;
+  }
+
+  fail(error: EmError): void {
+    if (this.#error !== undefined) return;
+    this.#error = error;
+    this.#hello?.reject(error);
+    this.#hello = undefined;
+    for (const fail of [...this.#failures]) fail(error);
+    this.#failures.clear();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#closeGracefully();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #closeGracefully(): Promise<void> {
+    if (this.#error === undefined) {
+      await this.#writes;
+      try {
+        await this.#conn.closeWrite(); // the server sees our end, reads all we sent, then closes
+        const closed = Promise.withResolvers<void>();
+        const cancel = startTimer(2_000, closed.resolve);
+        await Promise.race([this.#reading, closed.promise]);
+        cancel();
+      } catch {
+        /* the server had already closed: close our side anyway */
+      }
+    }
+    this.fail(new EmError("closed", `Connection to "${this.#where}" closed`));
+    await this.#reading;
+  }
+}

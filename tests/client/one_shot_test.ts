@@ -1,0 +1,258 @@
+// The one-shot client (client/one_shot.ts) against a real emd and fake servers: it must fail with
+// exactly the errors `connect()`'s client gives, and trigger and wait as that client does.
+import assert from "node:assert/strict";
+import { connect } from "../../client/mod.ts";
+import { connectOneShot, type OneShotOptions } from "../../client/one_shot.ts";
+import { EmError } from "../../protocol/mod.ts";
+import { startServer } from "../../server/mod.ts";
+import { RawPeer } from "../_helpers/wire.ts";
+
+const HOST = "127.0.0.1";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** What a failed connect threw: class, code and message. */
+async function failure(connecting: Promise<unknown>): Promise<string> {
+  try {
+    const client = await connecting;
+    await (client as AsyncDisposable)[Symbol.asyncDispose]();
+  } catch (error) {
+    const code = error instanceof EmError ? ` ${error.code}` : "";
+    return `${(error as Error).name}${code}: ${(error as Error).message}`;
+  }
+  return "connected";
+}
+
+/** Both clients' failures for the same options, one-shot first. */
+async function bothFail(
+  options: Omit<OneShotOptions, "hostname">,
+): Promise<[string, string]> {
+  return [
+    await failure(connectOneShot({ hostname: HOST, ...options })),
+    await failure(connect({ hostname: HOST, ...options })),
+  ];
+}
+
+/** A fake server: accepts one connection at a time and hands it to `serve`. */
+function fakeServer(
+  serve: (peer: RawPeer) => Promise<void>,
+): { port: number; done: Promise<void> } & Disposable {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const done = (async () => {
+    for await (const conn of listener) {
+      await using peer = RawPeer.wrap(conn);
+      await serve(peer);
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    done,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
+Deno.test("one-shot client: an unreachable server fails as connect() does", async () => {
+  const [ours, theirs] = await bothFail({
+    port: freePort(),
+    connectTimeoutMs: 2_000,
+  });
+  assert.match(
+    ours,
+    /^EmError connect: Cannot connect to .*connection refused$/,
+  );
+  assert.equal(ours, theirs);
+});
+
+Deno.test("one-shot client: a silent server times out as connect() does", async () => {
+  const silent = fakeServer(async (peer) => {
+    await peer.readLine(); // until the client gives up and closes
+  });
+  const [ours, theirs] = await bothFail({
+    port: silent.port,
+    connectTimeoutMs: 200,
+  });
+  assert.equal(
+    ours,
+    `EmError timeout: Cannot connect to "${HOST}:${silent.port}": no answer within 200 ms`,
+  );
+  assert.equal(ours, theirs);
+  silent[Symbol.dispose]();
+  await silent.done;
+});
+
+Deno.test("one-shot client: a bad or foreign hello fails as connect() does", async () => {
+  for (const hello of ["H2.0", "X1.2", "\x01"]) {
+    const server = fakeServer(async (peer) => {
+      await peer.send(hello + "\n");
+      await peer.readLine(); // until the client closes
+    });
+    const [ours, theirs] = await bothFail({
+      port: server.port,
+      connectTimeoutMs: 2_000,
+    });
+    assert.match(ours, /^EmError protocol: /, hello);
+    assert.equal(ours, theirs, hello);
+    server[Symbol.dispose]();
+    await server.done;
+  }
+});
+
+Deno.test("one-shot client: a refused hello and secrets fail as connect() does", async () => {
+  await using locked = await startServer({
+    port: 0,
+    name: "locked",
+    secret: "s3cret",
+  });
+  const port = locked.addr.port;
+  const cases: Omit<OneShotOptions, "hostname">[] = [
+    { port, connectTimeoutMs: 2_000 }, // no secret
+    { port, connectTimeoutMs: 2_000, secret: "wrong" },
+  ];
+  for (const options of cases) {
+    const [ours, theirs] = await bothFail(options);
+    assert.match(ours, /^EmError (auth|refused): /);
+    assert.equal(ours, theirs);
+  }
+  await using open = await startServer({ port: 0, name: "open" });
+  const [ours, theirs] = await bothFail({
+    port: open.addr.port,
+    connectTimeoutMs: 2_000,
+    secret: "s3cret",
+  });
+  assert.match(ours, /^EmError auth: /);
+  assert.equal(ours, theirs);
+  await using right = await connectOneShot({
+    hostname: HOST,
+    port,
+    connectTimeoutMs: 2_000,
+    secret: "s3cret",
+  });
+  await right.flush({ timeoutMs: 2_000 });
+});
+
+Deno.test("one-shot client: a trigger has reached the server once flush resolves", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using waiter = await connect({ port: server.addr.port, receive: true });
+  await waiter.flush();
+  await using sender = await connectOneShot({
+    hostname: HOST,
+    port: server.addr.port,
+    connectTimeoutMs: 2_000,
+    appName: "emtrigger",
+  });
+  await sender.trigger("build_done");
+  await sender.flush({ timeoutMs: 2_000 });
+  assert.equal(await waiter.wait("build_done", 2_000), true);
+});
+
+Deno.test("one-shot client: waitAny returns the name that fired, calling onReady once before", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using waiter = await connectOneShot({
+    hostname: HOST,
+    port: server.addr.port,
+    connectTimeoutMs: 2_000,
+    receive: true,
+  });
+  const events: string[] = [];
+  const ready = Promise.withResolvers<void>();
+  const fired = waiter.waitAny(["a", "b"], -1, {
+    onReady: () => {
+      events.push("ready");
+      ready.resolve();
+    },
+  }).then((name) => (events.push(`fired ${name}`), name));
+  await ready.promise; // the server has confirmed the wait: no trigger is missed now
+  await using sender = await connect({ port: server.addr.port });
+  await sender.trigger("c");
+  await sender.trigger("b");
+  assert.equal(await fired, "b");
+  assert.deepEqual(events, ["ready", "fired b"]);
+});
+
+Deno.test("one-shot client: waitAny finds a latched name at once, and times out only after the server answered", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using latcher = await connect({ port: server.addr.port });
+  await latcher.trigger("done", { latch: true });
+  const open = (): ReturnType<typeof connectOneShot> =>
+    connectOneShot({
+      hostname: HOST,
+      port: server.addr.port,
+      connectTimeoutMs: 2_000,
+      receive: true,
+    });
+  {
+    await using waiter = await open();
+    assert.equal(await waiter.waitAny(["x", "done"], 0), "done");
+  }
+  {
+    await using waiter = await open();
+    let readyBefore = false;
+    const got = await waiter.waitAny(["x"], 0, {
+      onReady: () => readyBefore = true,
+    });
+    assert.equal(got, null);
+    assert.equal(readyBefore, true);
+  }
+});
+
+Deno.test("one-shot client: a wait ends with the server's close, as connect()'s does", async () => {
+  const server = fakeServer(async (peer) => {
+    await peer.send("H1.1\n");
+    await peer.readLine(); // our hello
+    await peer.readLine(); // F1
+    peer.conn.close();
+  });
+  await using waiter = await connectOneShot({
+    hostname: HOST,
+    port: server.port,
+    connectTimeoutMs: 2_000,
+    receive: true,
+  });
+  await assert.rejects(
+    waiter.waitAny(["x"], -1),
+    (error: unknown) =>
+      error instanceof EmError && error.code === "closed" &&
+      error.message ===
+        `Connection to "${HOST}:${server.port}" closed by the server`,
+  );
+  server[Symbol.dispose]();
+  await server.done;
+});
+
+Deno.test("one-shot client: with a 1.1 server, flush and a wait's confirmation need no answer", async () => {
+  const seen: string[] = [];
+  const server = fakeServer(async (peer) => {
+    await peer.send("H1.1\n");
+    for (let line = await peer.readLine(); line !== null;) {
+      seen.push(line);
+      if (line === "F1") await peer.send("Tgo\n");
+      line = await peer.readLine();
+    }
+  });
+  {
+    await using sender = await connectOneShot({
+      hostname: HOST,
+      port: server.port,
+      connectTimeoutMs: 2_000,
+    });
+    await sender.trigger("t1");
+    await sender.flush({ timeoutMs: 2_000 });
+  }
+  {
+    await using waiter = await connectOneShot({
+      hostname: HOST,
+      port: server.port,
+      connectTimeoutMs: 2_000,
+      receive: true,
+    });
+    assert.equal(await waiter.waitAny(["go"], 2_000), "go");
+  }
+  server[Symbol.dispose]();
+  await server.done;
+  assert.deepEqual(seen, ["H1.2", "Tt1", "H1.2", "F1"]);
+});
