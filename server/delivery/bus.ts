@@ -1,3 +1,4 @@
+import type { SyncReply, SyncRequest } from "../../protocol/mod.ts";
 import type { Readiness } from "../metrics/readiness.ts";
 import type { ServerOptions } from "../server_options.ts";
 
@@ -68,6 +69,11 @@ export interface Bus {
    * bus is ready.
    */
   readonly calls?: ClusterCalls;
+  /**
+   * Locks, semaphores, leases and barriers kept for the whole cluster (absent for one emd: the sync
+   * feature keeps its own). Undefined until the bus is ready.
+   */
+  readonly holds?: ClusterHolds;
   /** Stops carrying deliveries; resolves once the link is closed. Idempotent. */
   close(): Promise<void>;
 }
@@ -137,6 +143,34 @@ export interface ClusterCalls {
    * for every caller of a node that left the cluster.
    */
   onCallerGone(handler: (key: string) => void): void;
+}
+
+/** Whoever holds or waits through this node (a session), as the cluster's holds see it. */
+export interface SyncOwner {
+  /** `host:port` of the peer, for logs. */
+  readonly peer: string;
+  /** Answers one of the owner's requests, at once or after it waited. */
+  answer(reply: SyncReply): void;
+  /** Ends the owner's connection telling it why: the node can no longer vouch for its holds. */
+  revoke(text: string): void;
+}
+
+/** A sync request about locks, semaphores, leases or barriers. */
+export type HoldRequest = Extract<
+  SyncRequest,
+  { kind: "acquire" | "release" | "renew" | "barrier" | "withdraw" }
+>;
+
+/**
+ * Locks, semaphores, leases and barriers shared by every node of a cluster (docs/CLUSTER.md).
+ * Every answer goes through {@link SyncOwner.answer}; a request the store cannot take is answered
+ * with the error `closed`, never with a guess.
+ */
+export interface ClusterHolds {
+  /** Runs one request of `owner`; answers now or once it was granted or released. */
+  request(owner: SyncOwner, request: HoldRequest): void;
+  /** The owner's connection ended: its bound holds, waits and arrivals are released. */
+  drop(owner: SyncOwner): void;
 }
 
 /** The bus of a single emd: there are no other nodes, so nothing is sent or received. */

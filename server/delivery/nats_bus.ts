@@ -10,6 +10,7 @@ import {
 import { NodeTable } from "./node_table.ts";
 import { NatsLatches } from "./nats_latches.ts";
 import { NatsCalls } from "./nats_calls.ts";
+import { NatsHolds } from "./nats_holds.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -54,6 +55,8 @@ export class NatsBus implements Bus {
   /** Agent calls between nodes, once connected. */
   calls: NatsCalls | undefined;
   #live = new Set<string>();
+  /** Locks, semaphores, leases and barriers of the cluster, once their bucket is open. */
+  holds: NatsHolds | undefined;
 
   constructor(host: BusHost) {
     const options = this.#options = host.options.cluster!;
@@ -105,19 +108,29 @@ export class NatsBus implements Bus {
       );
     });
     this.#connected = true;
-    this.latches = await NatsLatches.open(nc, this.#name, {
-      replicas: options.replicas ?? 3,
-      connected: () => this.#connected,
-    }).catch(async (error: Error) => {
+    try {
+      this.latches = await NatsLatches.open(nc, this.#name, {
+        replicas: options.replicas ?? 3,
+        connected: () => this.#connected,
+      });
+      this.holds = await NatsHolds.open(nc, {
+        serverName: this.#name,
+        nodeId: this.nodeId,
+        replicas: options.replicas ?? 3,
+        heartbeatMs: options.heartbeatMs ?? 1000,
+        connected: () => this.#connected,
+        log: this.#log,
+      });
+    } catch (error) {
       await nc.close();
       throw new EmError(
         "connect",
         `Cannot join the cluster at "${
           options.servers.join(",")
-        }": cannot open its JetStream bucket: ${error.message}`,
+        }": cannot open its JetStream bucket: ${(error as Error).message}`,
         { cause: error },
       );
-    });
+    }
     this.calls = new NatsCalls(nc, {
       base: `em.${this.#name}`,
       nodeId: this.nodeId,
@@ -250,6 +263,7 @@ export class NatsBus implements Bus {
     this.calls?.failAll("this node is leaving the cluster");
     const nc = this.#nc;
     if (nc === undefined) return;
+    await this.holds?.close();
     this.#sayAlive("-");
     await nc.drain().catch(() => nc.close());
     await nc.closed();

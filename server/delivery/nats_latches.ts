@@ -69,9 +69,12 @@ export class NatsLatches implements ClusterLatches {
   }
 }
 
-/** A KV key for any event name: `n.` and the name's UTF-8 as base64url (keys allow few characters). */
-function keyOf(name: string): string {
+/**
+ * A KV key for any name: `prefix`, a dot and the name's UTF-8 as base64url (keys allow few
+ * characters). Latches use `n`, semaphores `s`, barriers `b`.
+ */
+export function keyOf(name: string, prefix = "n"): string {
   const base64 = btoa(String.fromCharCode(...encoder.encode(name)));
-  return "n." +
+  return prefix + "." +
     base64.replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }

@@ -2,6 +2,7 @@ import {
   type Bus,
   type BusHost,
   type ClusterCalls,
+  type ClusterHolds,
   type ClusterLatches,
   type Delivery,
   LocalBus,
@@ -48,6 +49,10 @@ class DeferredBus implements Bus {
 
   get calls(): ClusterCalls | undefined {
     return this.#bus?.calls;
+  }
+
+  get holds(): ClusterHolds | undefined {
+    return this.#bus?.holds;
   }
 
   onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {

@@ -17,7 +17,11 @@ import { type Clock, systemClock } from "./clock.ts";
 import { SemaphoreTable } from "./semaphores.ts";
 import { memoryStore, type SyncStore } from "./store.ts";
 import { syncReport } from "./sync_report.ts";
-import type { ClusterLatches } from "../delivery/bus.ts";
+import type {
+  ClusterLatches,
+  HoldRequest,
+  SyncOwner,
+} from "../delivery/bus.ts";
 
 /** Where the sync feature logs. */
 export interface SyncLog {
@@ -92,6 +96,8 @@ class SyncState {
   #latches = new Set<string>();
   #semaphores: SemaphoreTable<Session>;
   #barriers: BarrierTable<Session>;
+  /** Sessions as the cluster's holds see them; undefined on a single emd. */
+  #clusterOwners: Map<Session, SyncOwner> | undefined;
 
   /** Latched events, for reports. */
   get latches(): ReadonlySet<string> {
@@ -170,20 +176,32 @@ class SyncState {
   }
 
   /**
-   * A clustered node: latches live in the cluster's store (each answer waits for it); locks,
-   * semaphores and barriers are refused, not being cluster-wide yet (docs/CLUSTER.md).
+   * A clustered node: latches, locks, semaphores, leases and barriers live in the cluster's store
+   * (each answer waits for it; docs/CLUSTER.md).
    */
   #clustered(session: Session, request: SyncRequest): void {
-    const latches = this.#host.bus?.latches;
+    const bus = this.#host.bus!;
     const { id } = request;
-    if (latches === undefined || !isLatchRequest(request)) {
-      return answer(
-        session,
-        refused(
+    if (!isLatchRequest(request)) {
+      const holds = bus.holds;
+      if (holds === undefined) {
+        return answer(session, {
+          kind: "error",
           id,
-          `Cannot ${request.kind}: locks, semaphores and barriers are not cluster-wide yet (this emd runs with --cluster)`,
-        ),
-      );
+          code: "closed",
+          text: `Cannot ${request.kind}: not connected to the NATS cluster`,
+        });
+      }
+      return holds.request(this.#ownerOf(session), request as HoldRequest);
+    }
+    const latches = bus.latches;
+    if (latches === undefined) {
+      return answer(session, {
+        kind: "error",
+        id,
+        code: "closed",
+        text: `Cannot ${request.kind}: not connected to the NATS cluster`,
+      });
     }
     if (request.kind === "wait" && !session.receiving) {
       return answer(
@@ -205,13 +223,36 @@ class SyncState {
     );
   }
 
+  /** The session as the cluster's holds see it (made once per session, clustered nodes only). */
+  #ownerOf(session: Session): SyncOwner {
+    this.#clusterOwners ??= new Map();
+    let owner = this.#clusterOwners.get(session);
+    if (owner === undefined) {
+      owner = {
+        peer: session.peer,
+        answer: (reply) => answer(session, reply),
+        revoke: (text) => session.refuse("closed", text),
+      };
+      this.#clusterOwners.set(session, owner);
+    }
+    return owner;
+  }
+
   drop(session: Session): void {
+    if (this.#clusterOwners !== undefined) this.#dropOwner(session);
     this.#semaphores.drop(session);
     this.#barriers.drop(session);
   }
 
   stop(): void {
     this.#semaphores.stop();
+  }
+
+  #dropOwner(session: Session): void {
+    const owner = this.#clusterOwners!.get(session);
+    if (owner === undefined) return;
+    this.#clusterOwners!.delete(session);
+    this.#host.bus?.holds?.drop(owner);
   }
 
   #handlers: Handlers = {

@@ -1,0 +1,344 @@
+/**
+ * The records of cluster-wide locks, semaphores, leases and barriers as they are stored in the
+ * holds bucket (docs/CLUSTER.md), and every change to them as a pure function: record in, record
+ * out. server/delivery/nats_holds.ts writes the result with compare-and-set on the key's revision,
+ * so a change computed from a stale record is refused by the store and computed again.
+ */
+
+/** Who holds or waits: a node incarnation (`<node id>/<instance>`) and a connection number on it. */
+export interface Holder {
+  /** The node incarnation that answers for the connection. */
+  readonly n: string;
+  /** The connection's number on that node. */
+  readonly o: number;
+}
+
+/** A granted hold: `c` permits; a lease has `e` (ends at, ms since the epoch) and no connection. */
+export interface HoldEntry {
+  /** The token the client got. */
+  readonly t: string;
+  /** Permits held. */
+  readonly c: number;
+  /** The node that granted it (for a bound hold, the node of its connection). */
+  readonly n: string;
+  /** The connection of a bound hold; absent for a lease. */
+  readonly o?: number;
+  /** A lease's end; absent for a bound hold. */
+  readonly e?: number;
+  /** The waiter this hold was granted to after waiting, so its node can answer it. */
+  readonly w?: string;
+}
+
+/** A waiting acquire, in arrival order (the order of the compare-and-set that queued it). */
+export interface WaitEntry extends Holder {
+  /** Cluster-unique waiter id. */
+  readonly w: string;
+  /** Permits wanted. */
+  readonly c: number;
+  /** The lease's time to live once granted; absent for a bound hold. */
+  readonly l?: number;
+}
+
+/** A mutex or semaphore: its size, its holds, its queue. */
+export interface SemaphoreRecord {
+  readonly p: number;
+  readonly h: readonly HoldEntry[];
+  readonly q: readonly WaitEntry[];
+}
+
+/** One party waiting at a barrier. */
+export interface Arrival extends Holder {
+  /** Cluster-unique waiter id. */
+  readonly w: string;
+}
+
+/** A barrier's round in progress: `p` parties, those that arrived. */
+export interface BarrierRecord {
+  readonly p: number;
+  readonly a: readonly Arrival[];
+}
+
+/** A change: the new record (undefined: delete the key), or why it is refused (nothing changed). */
+export type Change<R> =
+  | { readonly record: R | undefined; readonly refused?: undefined }
+  | { readonly refused: string };
+
+/** An acquire as the records see it. */
+export interface AcquireWish {
+  readonly name: string;
+  readonly permits: number;
+  readonly count: number;
+  readonly ttlMs?: number;
+}
+
+/** Grants at once when nobody waits and the permits are free, else queues `waiter`. */
+export function acquireIn(
+  record: SemaphoreRecord | undefined,
+  wish: AcquireWish,
+  waiter: Arrival,
+  token: string,
+  nowMs: number,
+): Change<SemaphoreRecord> & { granted?: boolean } {
+  const current = record ?? { p: wish.permits, h: [], q: [] };
+  if (current.p !== wish.permits) {
+    return {
+      refused:
+        `Semaphore "${wish.name}" has ${current.p} permits, not ${wish.permits}`,
+    };
+  }
+  if (current.q.length === 0 && used(current) + wish.count <= current.p) {
+    const hold = holdOf(token, wish.count, waiter, wish.ttlMs, nowMs);
+    return { record: { ...current, h: [...current.h, hold] }, granted: true };
+  }
+  const entry: WaitEntry = {
+    w: waiter.w,
+    n: waiter.n,
+    o: waiter.o,
+    c: wish.count,
+    ...(wish.ttlMs === undefined ? {} : { l: wish.ttlMs }),
+  };
+  return { record: { ...current, q: [...current.q, entry] }, granted: false };
+}
+
+/** Releases the hold `token`: a lease from anyone, a bound hold only from its own connection. */
+export function releaseIn(
+  record: SemaphoreRecord | undefined,
+  name: string,
+  token: string,
+  by: Holder,
+): Change<SemaphoreRecord> {
+  const hold = record?.h.find((h) => h.t === token);
+  if (
+    record === undefined || hold === undefined ||
+    (hold.o !== undefined && (hold.o !== by.o || hold.n !== by.n))
+  ) {
+    return {
+      refused:
+        `Cannot release "${name}": "${token}" is neither a hold of this connection nor a lease`,
+    };
+  }
+  return { record: tidy({ ...record, h: record.h.filter((h) => h !== hold) }) };
+}
+
+/** Makes the lease `token` end `ttlMs` from `nowMs`. */
+export function renewIn(
+  record: SemaphoreRecord | undefined,
+  name: string,
+  token: string,
+  ttlMs: number,
+  nowMs: number,
+): Change<SemaphoreRecord> {
+  const hold = record?.h.find((h) => h.t === token);
+  if (record === undefined || hold === undefined) {
+    return {
+      refused: `Cannot renew "${name}": "${token}" is not a lease of it`,
+    };
+  }
+  if (hold.e === undefined) {
+    return {
+      refused:
+        `Cannot renew "${name}": "${token}" is bound to its connection, not a lease`,
+    };
+  }
+  const renewed = { ...hold, e: nowMs + ttlMs };
+  return {
+    record: { ...record, h: record.h.map((h) => h === hold ? renewed : h) },
+  };
+}
+
+/** Removes the waiter `w` from the queue (it withdrew). */
+export function withdrawIn(
+  record: SemaphoreRecord | undefined,
+  w: string,
+): Change<SemaphoreRecord> {
+  if (record === undefined) return { record };
+  return { record: tidy({ ...record, q: record.q.filter((q) => q.w !== w) }) };
+}
+
+/**
+ * Removes the bound holds and waiters of `gone` (one connection, or with `o` undefined every
+ * connection of a node incarnation) and expired leases. Leases of a gone node stay: they belong to
+ * no connection.
+ */
+export function dropIn(
+  record: SemaphoreRecord | undefined,
+  gone: (entry: { n: string; o?: number }) => boolean,
+  nowMs: number,
+): { readonly record: SemaphoreRecord | undefined } {
+  if (record === undefined) return { record };
+  return {
+    record: tidy({
+      ...record,
+      h: record.h.filter((h) => h.e === undefined ? !gone(h) : h.e > nowMs),
+      q: record.q.filter((q) => !gone(q)),
+    }),
+  };
+}
+
+/**
+ * Grants waiters from the head of the queue while their permits are free (strict order: a large
+ * head blocks smaller ones behind it, as on one server). `newToken` makes each grant's token.
+ */
+export function serveIn(
+  record: SemaphoreRecord | undefined,
+  newToken: () => string,
+  nowMs: number,
+): SemaphoreRecord | undefined {
+  if (record === undefined) return undefined;
+  let free = record.p - used(record);
+  let served = 0;
+  const granted: HoldEntry[] = [];
+  for (const head of record.q) {
+    if (head.c > free) break;
+    free -= head.c;
+    served++;
+    granted.push({
+      ...holdOf(newToken(), head.c, head, head.l, nowMs),
+      w: head.w,
+    });
+  }
+  if (served === 0) return record;
+  return { ...record, h: [...record.h, ...granted], q: record.q.slice(served) };
+}
+
+/** True when a record needs serving or pruning: a free head of the queue or an expired lease. */
+export function needsWork(record: SemaphoreRecord, nowMs: number): boolean {
+  const head = record.q[0];
+  return (head !== undefined && head.c <= record.p - used(record)) ||
+    record.h.some((h) => h.e !== undefined && h.e <= nowMs);
+}
+
+/** Adds an arrival; the last one of `parties` ends the round (the key is deleted). */
+export function arriveIn(
+  record: BarrierRecord | undefined,
+  name: string,
+  parties: number,
+  arrival: Arrival,
+): Change<BarrierRecord> & { complete?: readonly Arrival[] } {
+  const current = record ?? { p: parties, a: [] };
+  if (current.p !== parties) {
+    return {
+      refused: `Barrier "${name}" is for ${current.p} parties, not ${parties}`,
+    };
+  }
+  const a = [...current.a, arrival];
+  if (a.length < parties) return { record: { ...current, a } };
+  return { record: undefined, complete: a };
+}
+
+/** Removes the arrivals that `gone` matches (withdrawn, disconnected, node dead). */
+export function leaveIn(
+  record: BarrierRecord | undefined,
+  gone: (arrival: Arrival) => boolean,
+): Change<BarrierRecord> {
+  if (record === undefined) return { record };
+  const a = record.a.filter((arrival) => !gone(arrival));
+  return { record: a.length === 0 ? undefined : { ...record, a } };
+}
+
+function used(record: SemaphoreRecord): number {
+  let sum = 0;
+  for (const hold of record.h) sum += hold.c;
+  return sum;
+}
+
+function holdOf(
+  token: string,
+  count: number,
+  holder: Holder,
+  ttlMs: number | undefined,
+  nowMs: number,
+): HoldEntry {
+  return ttlMs === undefined
+    ? { t: token, c: count, n: holder.n, o: holder.o }
+    : { t: token, c: count, n: holder.n, e: nowMs + ttlMs };
+}
+
+/** An empty record is deleted, not stored. */
+function tidy(record: SemaphoreRecord): SemaphoreRecord | undefined {
+  return record.h.length === 0 && record.q.length === 0 ? undefined : record;
+}
+
+/** A change a node asks of a record, as it travels to the node that writes the key. */
+export type HoldOp =
+  | {
+    readonly op: "acquire";
+    readonly wish: AcquireWish;
+    readonly who: Arrival;
+    readonly token: string;
+  }
+  | {
+    readonly op: "release";
+    readonly name: string;
+    readonly token: string;
+    readonly by: Holder;
+  }
+  | {
+    readonly op: "renew";
+    readonly name: string;
+    readonly token: string;
+    readonly ttlMs: number;
+  }
+  | { readonly op: "withdraw"; readonly w: string }
+  | {
+    readonly op: "arrive";
+    readonly name: string;
+    readonly parties: number;
+    readonly arrival: Arrival;
+  }
+  | { readonly op: "leave"; readonly by: Holder };
+
+/** What an op did, beyond the new record: all the asking node needs to answer its client. */
+export interface OpOutcome {
+  /** Why nothing changed. */
+  readonly refused?: string;
+  /** acquire: granted at once (else queued). */
+  readonly granted?: boolean;
+  /** arrive: the round this arrival completed. */
+  readonly complete?: readonly Arrival[];
+  /** withdraw: the waiter was still waiting (else it was granted or released first). */
+  readonly present?: boolean;
+  /** withdraw: the token a semaphore waiter was granted before it withdrew. */
+  readonly grant?: string;
+}
+
+/** Applies `op` to the record of a semaphore (`semaphore`) or a barrier. */
+export function applyOp(
+  semaphore: boolean,
+  op: HoldOp,
+  record: SemaphoreRecord | BarrierRecord | undefined,
+  nowMs: number,
+): Change<SemaphoreRecord | BarrierRecord> & OpOutcome {
+  const sem = record as SemaphoreRecord | undefined;
+  const barrier = record as BarrierRecord | undefined;
+  switch (op.op) {
+    case "acquire":
+      return acquireIn(sem, op.wish, op.who, op.token, nowMs);
+    case "release":
+      return releaseIn(sem, op.name, op.token, op.by);
+    case "renew":
+      return renewIn(sem, op.name, op.token, op.ttlMs, nowMs);
+    case "arrive":
+      return arriveIn(barrier, op.name, op.parties, op.arrival);
+    case "withdraw": {
+      const { w } = op;
+      if (!semaphore) {
+        return {
+          ...leaveIn(barrier, (a) => a.w === w),
+          present: barrier?.a.some((a) => a.w === w) ?? false,
+        };
+      }
+      const grant = sem?.h.find((h) => h.w === w)?.t;
+      return {
+        ...withdrawIn(sem, w),
+        present: sem?.q.some((q) => q.w === w) ?? false,
+        ...(grant === undefined ? {} : { grant }),
+      };
+    }
+    case "leave": {
+      const gone = (e: { n: string; o?: number }) =>
+        e.n === op.by.n && e.o === op.by.o;
+      return semaphore ? dropIn(sem, gone, nowMs) : leaveIn(barrier, gone);
+    }
+  }
+}

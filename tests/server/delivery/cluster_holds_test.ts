@@ -1,0 +1,273 @@
+/**
+ * Cluster-wide locks, semaphores, leases and barriers over a real 3-node nats-server cluster
+ * (started once for this file) and 3 in-process emd nodes: refusals, mutual exclusion and FIFO
+ * across nodes, release on disconnect, leases, barriers, and a node cut off from NATS (clear
+ * refusal, its holders told, recovery by itself, leases kept). kill -9 of emd processes and of a
+ * holder process: tests/cli/emd_cluster_holds_test.ts.
+ */
+import assert from "node:assert/strict";
+import { connect, type EmServer, startServer } from "../../../mod.ts";
+import type { EmClient as Client } from "../../../client/mod.ts";
+import {
+  hasNatsServer,
+  type NatsCluster,
+  startNatsCluster,
+} from "../../../bench/_nats_cluster.ts";
+import { connect as natsConnect, Kvm } from "../../../server/delivery/_nats.ts";
+import { keyOf } from "../../../server/delivery/nats_latches.ts";
+import type { SemaphoreRecord } from "../../../server/delivery/hold_records.ts";
+
+const ignore = !hasNatsServer();
+
+/** Settles with `promise`, or rejects saying `what` when `ms` passes first. */
+async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what}: not within ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` (bounded); fails with `what` when it never holds. */
+async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function node(nats: NatsCluster, index: number): Promise<EmServer> {
+  return startServer({
+    port: 0,
+    name: "h",
+    cluster: {
+      servers: [`nats://127.0.0.1:${nats.ports[index]}`],
+      nodeId: `node${index}`,
+      heartbeatMs: 200,
+    },
+  });
+}
+
+/** Reads the holds bucket directly: how many wait for `name`. */
+async function reader(nats: NatsCluster) {
+  const nc = await natsConnect({ servers: nats.urls.split(",") });
+  const kv = await new Kvm(nc).open("em_h_holds");
+  return {
+    async record(name: string): Promise<SemaphoreRecord | undefined> {
+      const entry = await kv.get(keyOf(name, "s"));
+      return entry?.operation === "PUT"
+        ? entry.json<SemaphoreRecord>()
+        : undefined;
+    },
+    async arrivals(name: string): Promise<number> {
+      const entry = await kv.get(keyOf(name, "b"));
+      return entry?.operation === "PUT"
+        ? entry.json<{ a: unknown[] }>().a.length
+        : 0;
+    },
+    async [Symbol.asyncDispose]() {
+      await nc.close();
+    },
+  };
+}
+
+Deno.test({
+  name: "cluster holds: locks, semaphores, leases, barriers across nodes",
+  ignore,
+}, async (t) => {
+  await using nats = await startNatsCluster();
+  await using a = await node(nats, 0);
+  await using b = await node(nats, 1);
+  await using c = await node(nats, 2);
+  await using store = await reader(nats);
+  const clients: Client[] = [];
+  const open = async (server: EmServer) => {
+    const client = await connect({ port: server.addr.port });
+    clients.push(client);
+    return client;
+  };
+  const queued = (name: string, n: number) =>
+    until(
+      async () => (await store.record(name))?.q.length === n,
+      `${n} waiting for "${name}"`,
+    );
+  try {
+    const [ca, cb, cc] = [await open(a), await open(b), await open(c)];
+
+    await t.step("bad requests across nodes are refused clearly", async () => {
+      await using hold = await ca.semaphore("pool", 2);
+      await assert.rejects(
+        cb.semaphore("pool", 3),
+        /Semaphore "pool" has 2 permits, not 3/,
+      );
+      await assert.rejects(
+        cb.releaseLease("pool", hold.token),
+        /"[^"]+" is neither a hold of this connection nor a lease/,
+      );
+      await assert.rejects(
+        cc.renewLease("pool", hold.token, 1_000),
+        /is bound to its connection, not a lease/,
+      );
+      await assert.rejects(
+        cc.renewLease("pool", "nope", 1_000),
+        /Cannot renew "pool": "nope" is not a lease of it/,
+      );
+      const early = await open(a);
+      const left = early.barrier("meet", 3).catch((e: Error) => e.message);
+      await until(async () => await store.arrivals("meet") === 1, "1 arrival");
+      await assert.rejects(
+        cb.barrier("meet", 2),
+        /Barrier "meet" is for 3 parties, not 2/,
+      );
+      await early.close();
+      assert.match(String(await left), /closed/i);
+      await until(async () => await store.arrivals("meet") === 0, "0 arrivals");
+    });
+
+    await t.step(
+      "a lock held through node a excludes node b; waiters are served FIFO across nodes",
+      async () => {
+        const held = await ca.lock("L");
+        const order: string[] = [];
+        const cb2 = await open(b), cc2 = await open(c), ca2 = await open(a);
+        const wants = [] as Promise<void>[];
+        for (
+          const [who, client, n] of [["b", cb2, 1], ["c", cc2, 2], [
+            "a",
+            ca2,
+            3,
+          ]] as const
+        ) {
+          wants.push(
+            client.lock("L").then(async (hold) => {
+              order.push(who);
+              await hold.release();
+            }),
+          );
+          await queued("L", n); // enters the cluster's queue before the next one asks
+        }
+        assert.deepEqual(order, []);
+        await held.release();
+        await Promise.all(wants);
+        assert.deepEqual(order, ["b", "c", "a"]);
+        assert.equal(await store.record("L"), undefined);
+      },
+    );
+
+    await t.step("a holder that disconnects releases at once", async () => {
+      const holder = await open(a);
+      await holder.lock("D");
+      const waiting = cb.lock("D");
+      await queued("D", 1);
+      await holder.close();
+      const hold = await waiting;
+      assert.equal(hold.held, true);
+      await hold.release();
+    });
+
+    await t.step(
+      "randomized interleaving: never two holders of one lock",
+      async () => {
+        const many = [] as Client[];
+        for (let i = 0; i < 6; i++) many.push(await open([a, b, c][i % 3]!));
+        let inside = 0, most = 0, entries = 0;
+        await Promise.all(many.map(async (client, i) => {
+          for (let round = 0; round < 8; round++) {
+            const hold = await client.lock("X");
+            inside++;
+            most = Math.max(most, inside);
+            entries++;
+            if ((i + round) % 2 === 0) await client.flush(); // stay inside a round trip
+            inside--;
+            await hold.release();
+          }
+        }));
+        assert.equal(most, 1);
+        assert.equal(entries, 48);
+      },
+    );
+
+    await t.step(
+      "a semaphore's permits are counted over every node",
+      async () => {
+        const one = await ca.semaphore("S", 2);
+        const two = await cb.semaphore("S", 2);
+        const third = cc.semaphore("S", 2);
+        await queued("S", 1);
+        await one.release();
+        const got = await third;
+        assert.equal(got.held, true);
+        await Promise.all([two.release(), got.release()]);
+      },
+    );
+
+    await t.step(
+      "a wait that times out leaves the cluster's queue",
+      async () => {
+        const held = await ca.lock("T");
+        await assert.rejects(
+          cb.lock("T", { timeoutMs: 100 }),
+          /timeout|Timed out|within/i,
+        );
+        await queued("T", 0);
+        await held.release();
+        await (await cc.lock("T")).release();
+      },
+    );
+
+    await t.step(
+      "a lease outlives its connection and is released by token from another node",
+      async () => {
+        const taker = await open(a);
+        const lease = await taker.lock("lease", { ttlMs: 60_000 });
+        await taker.close();
+        const waiting = cb.lock("lease");
+        await queued("lease", 1);
+        await cc.releaseLease("lease", lease.token);
+        await (await waiting).release();
+      },
+    );
+
+    await t.step("an unrenewed lease expires; its waiter gets it", async () => {
+      await ca.lock("short", { ttlMs: 300 });
+      const hold = await cb.lock("short", { timeoutMs: 10_000 });
+      await hold.release();
+    });
+
+    await t.step(
+      "a barrier opens when parties of every node arrived",
+      async () => {
+        const leaver = await open(a);
+        const left = leaver.barrier("B", 3).catch(() => "closed");
+        const first = ca.barrier("B", 3);
+        await until(async () => await store.arrivals("B") === 2, "2 arrivals");
+        await leaver.close(); // its arrival is withdrawn: two more are needed
+        assert.equal(await left, "closed");
+        await until(async () => await store.arrivals("B") === 1, "1 arrival");
+        const second = cb.barrier("B", 3);
+        const third = cc.barrier("B", 3);
+        await within(Promise.all([first, second, third]), 10_000, "barrier B");
+      },
+    );
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+  }
+});
