@@ -20,7 +20,7 @@ async function sources(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
-Deno.test("delivery: only the adapter imports NATS, only the bus (and its latches) import it, only dynamically loaded", async () => {
+Deno.test("delivery: only the adapter imports NATS, only the bus (its latches and holds) import it, only dynamically loaded", async () => {
   const files = new Map([
     ...await sources("server"),
     ...await sources("client"),
@@ -33,12 +33,23 @@ Deno.test("delivery: only the adapter imports NATS, only the bus (and its latche
       .sort();
   assert.deepEqual(users(/["']npm:@nats-io\//), ["server/delivery/_nats.ts"]);
   assert.deepEqual(users(/from\s+["']\.\/_nats\.ts["']/), [
+    "server/delivery/hold_cache.ts",
+    "server/delivery/hold_writer.ts",
     "server/delivery/nats_bus.ts",
     "server/delivery/nats_calls.ts",
+    "server/delivery/nats_holds.ts",
     "server/delivery/nats_latches.ts",
   ]);
   assert.deepEqual(users(/nats_latches\.ts["']/), [
     "server/delivery/nats_bus.ts",
+    "server/delivery/nats_holds.ts",
+  ]);
+  assert.deepEqual(users(/nats_holds\.ts["']/), [
+    "server/delivery/nats_bus.ts",
+  ]);
+  assert.deepEqual(users(/hold_(cache|writer)\.ts["']/), [
+    "server/delivery/hold_writer.ts",
+    "server/delivery/nats_holds.ts",
   ]);
   assert.deepEqual(users(/nats_calls\.ts["']/), [
     "server/delivery/nats_bus.ts",
