@@ -225,7 +225,7 @@ Deno.test({
         const held = await ca.lock("T");
         await assert.rejects(
           cb.lock("T", { timeoutMs: 100 }),
-          /timeout|Timed out|within/i,
+          /Cannot acquire "T": not granted within 100 ms/,
         );
         await queued("T", 0);
         await held.release();
@@ -265,6 +265,71 @@ Deno.test({
         const second = cb.barrier("B", 3);
         const third = cc.barrier("B", 3);
         await within(Promise.all([first, second, third]), 10_000, "barrier B");
+      },
+    );
+    await t.step(
+      "a lease survives the loss of one NATS server of three",
+      async () => {
+        const lease = await ca.lock("L1", { ttlMs: 120_000 });
+        await nats.kill(0); // node a's server: node a reconnects to another
+        await until( // the store answers again: the lease is still held
+          () =>
+            cb.lock("L1", { timeoutMs: 200 }).then(
+              (hold) => hold.release().then(() => false),
+              (error: Error) => /not granted within/.test(error.message),
+            ),
+          "the store to answer with one NATS server down",
+          30_000,
+        );
+        await until(
+          () =>
+            cc.releaseLease("L1", lease.token).then(() => true, () => false),
+          "the lease released by token",
+          30_000,
+        );
+        await (await cb.lock("L1")).release();
+        await nats.start(0);
+      },
+    );
+
+    await t.step(
+      "cut off from NATS: refusals, holders told, recovery by itself, leases kept",
+      async () => {
+        const holder = await open(a);
+        await holder.lock("F");
+        const lease = await ca.lock("FL", { ttlMs: 120_000 });
+        await Promise.all([0, 1, 2].map((i) => nats.kill(i)));
+        await until(() => !a.readiness.state().ready, "node a not ready");
+        await assert.rejects(
+          ca.lock("G"),
+          /Cannot acquire "G": not connected to the NATS cluster/,
+        );
+        await assert.rejects(
+          cb.barrier("G", 2),
+          /Cannot barrier "G": not connected to the NATS cluster/,
+        );
+        const why = await within(holder.closed, 10_000, "the holder told");
+        assert.match(why.message, /can no longer vouch for your holds/);
+        await Promise.all([0, 1, 2].map((i) => nats.start(i)));
+        await until(
+          () => [a, b, c].every((s) => s.readiness.state().ready),
+          "every node ready again",
+        );
+        await until( // JetStream elects its leaders again after the restart
+          () =>
+            cb.lock("F", { timeoutMs: 1_000 }).then(
+              (hold) => hold.release().then(() => true),
+              () => false,
+            ),
+          "the fenced holder's lock free again",
+          30_000,
+        );
+        await assert.rejects(
+          cc.lock("FL", { timeoutMs: 300 }),
+          /not granted within 300 ms/,
+        );
+        await cc.releaseLease("FL", lease.token);
+        await (await cb.lock("FL")).release();
       },
     );
   } finally {
