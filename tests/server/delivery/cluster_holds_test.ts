@@ -13,33 +13,10 @@ import {
   type NatsCluster,
   startNatsCluster,
 } from "../../../bench/_nats_cluster.ts";
-import { connect as natsConnect, Kvm } from "../../../server/delivery/_nats.ts";
-import { keyOf } from "../../../server/delivery/nats_latches.ts";
-import type { SemaphoreRecord } from "../../../server/delivery/hold_records.ts";
+import { openHoldsStore } from "../../_helpers/holds_store.ts";
+import { within } from "../../_helpers/sync_cli.ts";
 
 const ignore = !hasNatsServer();
-
-/** Settles with `promise`, or rejects saying `what` when `ms` passes first. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what}: not within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Polls `check` (bounded); fails with `what` when it never holds. */
 async function until(
@@ -66,29 +43,6 @@ function node(nats: NatsCluster, index: number): Promise<EmServer> {
   });
 }
 
-/** Reads the holds bucket directly: how many wait for `name`. */
-async function reader(nats: NatsCluster) {
-  const nc = await natsConnect({ servers: nats.urls.split(",") });
-  const kv = await new Kvm(nc).open("em_h_holds");
-  return {
-    async record(name: string): Promise<SemaphoreRecord | undefined> {
-      const entry = await kv.get(keyOf(name, "s"));
-      return entry?.operation === "PUT"
-        ? entry.json<SemaphoreRecord>()
-        : undefined;
-    },
-    async arrivals(name: string): Promise<number> {
-      const entry = await kv.get(keyOf(name, "b"));
-      return entry?.operation === "PUT"
-        ? entry.json<{ a: unknown[] }>().a.length
-        : 0;
-    },
-    async [Symbol.asyncDispose]() {
-      await nc.close();
-    },
-  };
-}
-
 Deno.test({
   name: "cluster holds: locks, semaphores, leases, barriers across nodes",
   ignore,
@@ -97,7 +51,7 @@ Deno.test({
   await using a = await node(nats, 0);
   await using b = await node(nats, 1);
   await using c = await node(nats, 2);
-  await using store = await reader(nats);
+  await using store = await openHoldsStore(nats.urls, "h");
   const clients: Client[] = [];
   const open = async (server: EmServer) => {
     const client = await connect({ port: server.addr.port });
