@@ -182,26 +182,18 @@ class SyncState {
   #clustered(session: Session, request: SyncRequest): void {
     const bus = this.#host.bus!;
     const { id } = request;
-    if (!isLatchRequest(request)) {
-      const holds = bus.holds;
-      if (holds === undefined) {
-        return answer(session, {
-          kind: "error",
-          id,
-          code: "closed",
-          text: `Cannot ${request.kind}: not connected to the NATS cluster`,
-        });
-      }
-      return holds.request(this.#ownerOf(session), request as HoldRequest);
-    }
-    const latches = bus.latches;
-    if (latches === undefined) {
+    const latch = isLatchRequest(request);
+    const latches = bus.latches, holds = bus.holds;
+    if (latch ? latches === undefined : holds === undefined) {
       return answer(session, {
         kind: "error",
         id,
         code: "closed",
         text: `Cannot ${request.kind}: not connected to the NATS cluster`,
       });
+    }
+    if (!latch) {
+      return holds!.request(this.#ownerOf(session), request as HoldRequest);
     }
     if (request.kind === "wait" && !session.receiving) {
       return answer(
@@ -213,7 +205,7 @@ class SyncState {
       );
     }
     clusterLatch(
-      latches,
+      latches!,
       request,
       (name) =>
         this.#host.fanOut(encoder.encode(`T${name}\n`), 1, session.peer),

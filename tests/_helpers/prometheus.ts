@@ -3,6 +3,9 @@
  * on 127.0.0.1, scraping one target every 200 ms; every wait is bounded.
  */
 import { closedPort } from "./cli.ts";
+import { until } from "./until.ts";
+
+export { until };
 
 /** A running Prometheus. */
 export interface PrometheusProcess extends AsyncDisposable {
@@ -84,21 +87,6 @@ export async function startPrometheus(
     },
     [Symbol.asyncDispose]: stop,
   };
-}
-
-/** Polls `condition` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Not within ${timeoutMs} ms: ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Runs `promtool check metrics` on `text`; returns its exit code and output. */

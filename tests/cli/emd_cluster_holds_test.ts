@@ -5,6 +5,7 @@
  * heartbeats of 1 s and one sweep: ≈ 4 s, asserted under 8 s) while a lease taken through it stays.
  */
 import assert from "node:assert/strict";
+import { until } from "../_helpers/until.ts";
 import { join } from "node:path";
 import { connect } from "../../mod.ts";
 import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
@@ -13,19 +14,6 @@ import { openHoldsStore } from "../_helpers/holds_store.ts";
 import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
 
 const ignore = !hasNatsServer() || !POSIX;
-
-/** Polls `check` (bounded); fails with `what` when it never holds. */
-async function until(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 Deno.test({
   name:

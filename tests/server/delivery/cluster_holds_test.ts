@@ -6,6 +6,7 @@
  * holder process: tests/cli/emd_cluster_holds_test.ts.
  */
 import assert from "node:assert/strict";
+import { until } from "../../_helpers/until.ts";
 import { connect, type EmServer, startServer } from "../../../mod.ts";
 import type { EmClient as Client } from "../../../client/mod.ts";
 import {
@@ -17,19 +18,6 @@ import { openHoldsStore } from "../../_helpers/holds_store.ts";
 import { within } from "../../_helpers/sync_cli.ts";
 
 const ignore = !hasNatsServer();
-
-/** Polls `check` (bounded); fails with `what` when it never holds. */
-async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function node(nats: NatsCluster, index: number): Promise<EmServer> {
   return startServer({

@@ -4,6 +4,7 @@
  * cover every live node, and the link survives the loss of one NATS server and a full restart.
  */
 import assert from "node:assert/strict";
+import { until } from "../../_helpers/until.ts";
 import {
   connect,
   defineAgent,
@@ -18,19 +19,6 @@ import {
 } from "../../../bench/_nats_cluster.ts";
 
 const ignore = !hasNatsServer();
-
-/** Polls `check` (bounded); fails with `what` when it never holds. */
-async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function node(nats: NatsCluster, index: number, name = "c"): Promise<EmServer> {
   return startServer({
