@@ -1,7 +1,8 @@
 /**
  * one-shot: the wall time of a fresh process from spawn to exit, for `emtrigger` and for `emwait`
- * until a trigger wakes it, against `deno run` of a hello-world file (the floor of any Deno tool).
- * One warm-up each, then the commands take turns, so drift hits all of them alike.
+ * until a trigger wakes it, run the README's way (cli/em.js, the bundle), against `deno run` of a
+ * hello-world file (the floor of any Deno tool); and emtrigger through cli/main.ts, unbundled, for
+ * what the bundle saves. One warm-up each, then the commands take turns, so drift hits all alike.
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import {
   type WorkloadResult,
 } from "./workload.ts";
 
+const BUNDLE = fileURLToPath(new URL("../cli/em.js", import.meta.url));
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const HELLO = fileURLToPath(new URL("./hello.ts", import.meta.url));
 const WAKE = "oneshot_wake";
@@ -66,12 +68,16 @@ export const oneshot: Workload = {
       { label: "deno run hello.ts", args: ["run", HELLO] },
       {
         label: "emtrigger",
-        args: ["run", net, MAIN, "emtrigger", ...target, "oneshot_event"],
+        args: ["run", net, BUNDLE, "emtrigger", ...target, "oneshot_event"],
       },
       {
         label: "emwait (until woken)",
-        args: ["run", net, MAIN, "emwait", ...target, WAKE, "20000"],
+        args: ["run", net, BUNDLE, "emwait", ...target, WAKE, "20000"],
         wake: true,
+      },
+      {
+        label: "cli/main.ts emtrigger (unbundled)",
+        args: ["run", net, MAIN, "emtrigger", ...target, "oneshot_event"],
       },
     ];
     await using publisher = await Publisher.connect(emd.port);

@@ -7,6 +7,7 @@ import {
   reportFailure,
   type ToolSpec,
 } from "./_tool.ts";
+import { TOOL_FILES } from "./_dispatch.ts";
 
 /** install-links' command line. */
 export const spec: ToolSpec = {
@@ -51,15 +52,16 @@ export interface InstallLinksOptions {
   readonly force?: boolean;
 }
 
-/** install-links bound to the tool names it creates links for (cli/main.ts passes its TOOLS). */
-export function forTools(
-  names: readonly string[],
-): { spec: ToolSpec; run: (args: string[]) => Promise<number> } {
-  const linked = names.filter((name) => name !== spec.name);
-  return { spec, run: (args) => run(linked, args) };
+/** Runs install-links: links every other tool's name (cli/_dispatch.ts) to the binary. */
+export function run(args: string[]): Promise<number> {
+  const names = Object.keys(TOOL_FILES).filter((name) => name !== spec.name);
+  return runFor(names, args);
 }
 
-async function run(names: readonly string[], args: string[]): Promise<number> {
+async function runFor(
+  names: readonly string[],
+  args: string[],
+): Promise<number> {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
   const binary = parsed.values.binary as string | undefined ?? runningBinary();

@@ -153,6 +153,8 @@ class Connection implements OneShotClient {
   #onTrigger: ((name: string) => void) | undefined;
   #failures = new Set<(error: EmError) => void>();
   #seq = 0;
+  #sends = 0;
+  #sendsAnswered = -1; // sends a pong has answered: all of them means nothing is left in flight
 
   constructor(conn: Deno.Conn, where: string, receiving: boolean) {
     this.#conn = conn;
@@ -176,7 +178,9 @@ class Connection implements OneShotClient {
     const { timeoutMs = -1 } = options;
     const token = String(++this.#seq);
     const answered = this.#ask(token, `${COMMANDS.PING}${token}\n`, timeoutMs);
-    if (await answered === undefined) {
+    const sends = this.#sends; // the ping's included
+    if (await answered !== undefined) this.#sendsAnswered = sends;
+    else {
       throw new EmError(
         "timeout",
         `Cannot flush to "${this.#where}": no answer within ${timeoutMs} ms`,
@@ -282,6 +286,7 @@ class Connection implements OneShotClient {
 
   send(text: string): Promise<void> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
+    this.#sends++;
     const bytes = encoder.encode(text);
     const write = this.#writes.then(async () => {
       let offset = 0;
@@ -414,8 +419,14 @@ class Connection implements OneShotClient {
     await this.close();
   }
 
+  /**
+   * Closes at once when the server has answered everything we sent and sends nothing unasked
+   * (we do not receive): it has read all of it, and waiting for its end gains nothing. Otherwise
+   * lets the server see our end, read all we sent and close first, as `connect()`'s client does.
+   */
   async #closeGracefully(): Promise<void> {
-    if (this.#error === undefined) {
+    const settled = !this.receiving && this.#sendsAnswered === this.#sends;
+    if (this.#error === undefined && !settled) {
       await this.#writes;
       try {
         await this.#conn.closeWrite(); // the server sees our end, reads all we sent, then closes

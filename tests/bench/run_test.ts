@@ -66,7 +66,12 @@ Deno.test("bench: --quick runs every workload against a real emd and writes JSON
     assert.equal(conns.rows[0]!.lost, 0);
     assert.deepEqual(
       oneshot.rows.map((row) => row.command),
-      ["deno run hello.ts", "emtrigger", "emwait (until woken)"],
+      [
+        "deno run hello.ts",
+        "emtrigger",
+        "emwait (until woken)",
+        "cli/main.ts emtrigger (unbundled)",
+      ],
     );
     assert.deepEqual(oneshot.failures, []);
     assert.equal(stall.rows[0]!["stalled cut"], true, stderr);

@@ -1,0 +1,102 @@
+// cli/em.js, the bundle the README runs: fresh, and the same tools as cli/main.ts, faster to start.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { BUNDLE, bundleEm } from "../../cli/bundle.ts";
+import {
+  closedPort,
+  runProgram,
+  runTool,
+  startEmd,
+  toolEnv,
+  type ToolResult,
+} from "../_helpers/cli.ts";
+
+const EM_JS = fileURLToPath(BUNDLE);
+const README_FLAGS = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+];
+
+/** `deno run --quiet <flags> cli/em.js <args>`. */
+function runBundle(
+  flags: readonly string[],
+  args: readonly string[],
+): Promise<ToolResult> {
+  return runProgram(Deno.execPath(), {
+    args: ["run", "--quiet", ...flags, EM_JS, ...args],
+    env: toolEnv(),
+  });
+}
+
+Deno.test("bundle: cli/em.js is what `deno task bundle` makes from the sources now", async () => {
+  const fresh = await bundleEm();
+  const checkedIn = await Deno.readTextFile(BUNDLE);
+  assert.ok(
+    fresh === checkedIn,
+    "cli/em.js is stale: run `deno task bundle` and commit cli/em.js",
+  );
+});
+
+Deno.test("bundle: emtrigger and emwait run from it with network permission only, as from cli/main.ts", async () => {
+  await using emd = await startEmd("srv");
+  const server = ["127.0.0.1", String(emd.port)];
+  const net = ["--allow-net=127.0.0.1"];
+  assert.deepEqual(
+    await runBundle(net, ["emtrigger", ...server, "--latch", "done"]),
+    { code: 0, stdout: "", stderr: "" },
+  );
+  assert.deepEqual(await runBundle(net, ["emwait", ...server, "done", "0"]), {
+    code: 0,
+    stdout: "",
+    stderr: "",
+  });
+  assert.deepEqual(
+    await runBundle(net, ["emwait", ...server, "other,done", "0"]),
+    { code: 0, stdout: "done\n", stderr: "" },
+  );
+  assert.deepEqual(await runBundle(net, ["emtrigger", ...server, "go"]), {
+    code: 0,
+    stdout: "",
+    stderr: "",
+  });
+  const failures = [
+    ["emwait", ...server, "nothing", "0"], // timeout: exit 2
+    ["emtrigger", "127.0.0.1", String(closedPort()), "go"], // refused: exit 1
+    ["emtrigger", ...server, "bad name"], // usage: exit 64
+    ["emwait", "--data", "x"],
+  ];
+  for (const args of failures) {
+    assert.deepEqual(
+      await runBundle(net, args),
+      await runTool(args),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("bundle: every other tool runs from its source file, which needs read permission", async () => {
+  await using emd = await startEmd("srv");
+  const quit = ["emquit", "127.0.0.1", String(emd.port), "wrong"];
+  const fromMain = await runTool(quit);
+  assert.equal(fromMain.code, 1);
+  assert.deepEqual(await runBundle(README_FLAGS, quit), fromMain);
+  const withoutRead = await runBundle(["--allow-net=127.0.0.1"], quit);
+  assert.equal(withoutRead.code, 1);
+  assert.match(
+    withoutRead.stderr,
+    /^em: Cannot load ".*cli\/emquit\.ts": cli\/em\.js reads every tool but emtrigger and emwait from its source file, which needs read permission \(--allow-read\)\n$/,
+  );
+});
+
+Deno.test("bundle: em --help, --version and an unknown tool answer as cli/main.ts does", async () => {
+  for (const args of [["--help"], ["--version"], ["nope"], []]) {
+    assert.deepEqual(
+      await runBundle(README_FLAGS, args),
+      await runTool(args),
+      args.join(" "),
+    );
+  }
+});
