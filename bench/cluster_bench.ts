@@ -4,13 +4,19 @@
  * fan-out of one burst to receivers spread over 3 nodes vs the same receivers on one emd; and raw
  * NATS pub/sub of the same burst to 3 subscribers (one per NATS server) as the engine's ceiling.
  * Also a latch's acknowledgement (the cluster stores it in a replicated KV bucket first) and how
- * long a killed node is still waited for. Skipped, saying why, without `nats-server`. Lock handover
- * across nodes is not measured: locks are not cluster-wide yet (docs/CLUSTER.md).
+ * long a killed node is still waited for. Skipped, saying why, without `nats-server`. Cluster-wide
+ * locks: handover from a holder on node a to a waiter on node b vs both on one emd and vs both on
+ * node a, and how long after `kill -9` of a fourth node its client's lock reaches a waiter.
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { connect } from "../mod.ts";
 import { hasNatsServer, startNatsCluster } from "./_nats_cluster.ts";
+import {
+  lockHandoverUs,
+  lockReleasedAfterKillMs,
+  storeQueue,
+} from "./_cluster_locks.ts";
 import { Publisher } from "./_publisher.ts";
 import { ReceiverSet } from "./_receivers.ts";
 import { epochMs } from "./_proc.ts";
@@ -295,12 +301,36 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       "3 nodes": round(latchCluster),
       ratio: round(latchCluster / latchOne, 2),
     });
+    rows.push(
+      ...await lockRows(lone.port, ports, nats.urls, quick ? 50 : 300),
+    );
+    const victim = await spawnEmd("bench", `nats://127.0.0.1:${nats.ports[2]}`);
+    nodes.push(victim);
+    rows.push({
+      measure:
+        "kill -9 of a node → its client's lock granted to a waiter on another node, ms",
+      "one emd": null,
+      "3 nodes": round(
+        await lockReleasedAfterKillMs(victim.port, ports[0]!, victim.kill),
+      ),
+      ratio: null,
+    });
     rows.push({
       measure: "kill -9 of a node → its peers stop waiting for it, ms",
       "one emd": null,
       "3 nodes": round(await deadNodeForgottenMs(ports, nodes[2]!)),
       ratio: null,
     });
+    const [handover, sameNode, killed] = rows.slice(5, 8);
+    context.progress(
+      `cluster locks: handover a→b ${handover!["3 nodes"]} µs vs one emd ${
+        handover!["one emd"]
+      } µs (×${handover!.ratio}, target ≤ 2) and vs both on node a ${
+        sameNode!["3 nodes"]
+      } µs (×${sameNode!.ratio}); kill -9 of a node → its lock released in ${
+        killed!["3 nodes"]
+      } ms`,
+    );
     context.progress(
       `cluster: p50 ${rows[0]!["3 nodes"]} µs vs ${
         rows[0]!["one emd"]
@@ -310,6 +340,33 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
     await Promise.all([...nodes, lone].map((node) => node.stop()));
   }
   return { rows, failures };
+}
+
+/** Lock handover rows: across nodes vs one emd (issue 15's target: within 2×) and vs one node. */
+async function lockRows(
+  lonePort: number,
+  ports: readonly number[],
+  urls: string,
+  rounds: number,
+): Promise<Row[]> {
+  await using store = await storeQueue(urls, "bench");
+  const queued = (name: string) => store.queued(name);
+  const lone = await lockHandoverUs(lonePort, lonePort, rounds);
+  const same = await lockHandoverUs(ports[0]!, ports[0]!, rounds, queued);
+  const cross = await lockHandoverUs(ports[0]!, ports[1]!, rounds, queued);
+  return [{
+    measure:
+      "lock handover p50 µs: holder on node a → waiter on node b vs both on one emd (target ≤ 2×)",
+    "one emd": round(lone),
+    "3 nodes": round(cross),
+    ratio: round(cross / lone, 2),
+  }, {
+    measure:
+      "lock handover p50 µs: across nodes a → b vs both clients on clustered node a (ratio: across/same)",
+    "one emd": null,
+    "3 nodes": round(same),
+    ratio: round(cross / same, 2),
+  }];
 }
 
 /** The cluster workload. */

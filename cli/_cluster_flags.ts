@@ -19,7 +19,7 @@ export const CLUSTER_HELP = `Cluster (docs/CLUSTER.md):
   --cluster-creds PATH    NATS credentials file (.creds) for the link
   --cluster-user USER     NATS user; the password comes from EM_CLUSTER_PASSWORD
   --cluster-ca PATH       CA (PEM) of the NATS servers' certificates: TLS link
-  --cluster-replicas N    copies JetStream keeps of the latches: 1, 3 (default)
+  --cluster-replicas N    copies JetStream keeps of latches and locks: 1, 3 (default)
                           or 5, at most the NATS servers with JetStream`;
 
 /** The cluster options from emd's flags (undefined: no cluster); a usage error's reason if bad. */

@@ -25,7 +25,7 @@ export interface ClusterOptions {
    */
   readonly tlsCaFile?: string;
   /**
-   * Copies of the cluster's state (the latches bucket) JetStream keeps: 1, 3 or 5, at most the
+   * Copies of the cluster's state (the latches and holds buckets) JetStream keeps: 1, 3 or 5, at most the
    * NATS servers with JetStream. 3 survives the loss of one server.
    * @default {3}
    */
