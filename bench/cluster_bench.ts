@@ -241,9 +241,16 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
   const subs = quick ? 30 : 300;
   const messages = quick ? 500 : 5_000;
   await using nats = await startNatsCluster();
-  const nodes = await Promise.all(
+  const started = await Promise.allSettled(
     nats.ports.map((port) => spawnEmd("bench", `nats://127.0.0.1:${port}`)),
   );
+  const nodes = started.flatMap((s) =>
+    s.status === "fulfilled" ? [s.value] : []
+  );
+  if (nodes.length < started.length) { // stop the others: no orphan emd
+    await Promise.all(nodes.map((node) => node.stop()));
+    throw started.find((s) => s.status === "rejected")!.reason;
+  }
   const lone = await spawnEmd("lone");
   const rows: Row[] = [];
   const failures: string[] = [];

@@ -286,7 +286,8 @@ export type HoldOp =
     readonly parties: number;
     readonly arrival: Arrival;
   }
-  | { readonly op: "leave"; readonly by: Holder };
+  | { readonly op: "leave"; readonly by: Holder }
+  | { readonly op: "forget"; readonly incarnations: readonly string[] };
 
 /** What an op did, beyond the new record: all the asking node needs to answer its client. */
 export interface OpOutcome {
@@ -338,6 +339,10 @@ export function applyOp(
     case "leave": {
       const gone = (e: { n: string; o?: number }) =>
         e.n === op.by.n && e.o === op.by.o;
+      return semaphore ? dropIn(sem, gone, nowMs) : leaveIn(barrier, gone);
+    }
+    case "forget": { // every connection of earlier incarnations of a node
+      const gone = (e: { n: string }) => op.incarnations.includes(e.n);
       return semaphore ? dropIn(sem, gone, nowMs) : leaveIn(barrier, gone);
     }
   }

@@ -421,39 +421,51 @@ export class NatsHolds implements ClusterHolds {
       3.5 * this.#options.heartbeatMs; // heard from every live node by now
     const live = this.#writer.live(now);
     const myId = nodeOf(this.self);
-    const gone = (e: { n: string; o?: number }) => {
-      if (e.n === this.self) return false;
-      const id = nodeOf(e.n);
-      return id === myId || (settled && !live.has(id));
-    };
+    const gone = (e: { n: string }) =>
+      settled && e.n !== this.self && !live.has(nodeOf(e.n));
+    const earlier = (e: { n: string }) =>
+      e.n !== this.self && nodeOf(e.n) === myId;
     for (const [key, entry] of this.#cache.entries()) {
-      if (entry.value === undefined || this.#sweeping.has(key)) continue;
-      if (!this.#writer.isHome(key, live)) continue; // its writer sweeps it
-      const semaphore = isSemaphoreKey(key);
       const record = entry.value;
-      const stale = semaphore
-        ? (record as SemaphoreRecord).h.some(gone) ||
-          (record as SemaphoreRecord).q.some(gone) ||
-          needsWork(record as SemaphoreRecord, now)
-        : (record as BarrierRecord).a.some(gone);
-      if (!stale) continue;
-      this.#sweeping.add(key);
-      this.#writer.change(
+      if (record === undefined || this.#sweeping.has(key)) continue;
+      const entries: readonly { n: string }[] = isSemaphoreKey(key)
+        ? [...(record as SemaphoreRecord).h, ...(record as SemaphoreRecord).q]
+        : (record as BarrierRecord).a;
+      const old = entries.filter(earlier).map((e) => e.n);
+      if (old.length > 0) { // this node restarted: its earlier self is gone
+        this.#sweepKey(
+          key,
+          this.#run(key, { op: "forget", incarnations: [...new Set(old)] }),
+        );
+        continue;
+      }
+      if (!this.#writer.isHome(key, live)) continue; // its writer sweeps it
+      if (
+        !entries.some(gone) &&
+        !(isSemaphoreKey(key) && needsWork(record as SemaphoreRecord, now))
+      ) continue;
+      this.#sweepKey(
         key,
-        (r) =>
-          semaphore
-            ? dropIn(r as SemaphoreRecord, gone, Date.now())
-            : leaveIn(r as BarrierRecord, gone),
-      ).catch((error: Error) =>
-        this.#options.log.warn(
-          "Cannot release holds of gone nodes in {key}: {error}",
-          {
-            key,
-            error: error.message,
-          },
-        )
-      ).finally(() => this.#sweeping.delete(key));
+        this.#writer.change(
+          key,
+          (r) =>
+            isSemaphoreKey(key)
+              ? dropIn(r as SemaphoreRecord, gone, Date.now())
+              : leaveIn(r as BarrierRecord, gone),
+        ),
+      );
     }
+  }
+
+  /** One sweep of `key` at a time; a failure is logged (the next tick tries again). */
+  #sweepKey(key: string, sweeping: Promise<unknown>): void {
+    this.#sweeping.add(key);
+    sweeping.catch((error: Error) =>
+      this.#options.log.warn(
+        "Cannot release holds of gone nodes in {key}: {error}",
+        { key, error: error.message },
+      )
+    ).finally(() => this.#sweeping.delete(key));
   }
 
   #stateOf(owner: SyncOwner): OwnerState {

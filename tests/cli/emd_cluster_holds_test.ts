@@ -104,4 +104,23 @@ Deno.test({
       await (await onB.lock("node_lease")).release();
     },
   );
+
+  await t.step(
+    "a node restarted under the same --cluster-node at once releases what its earlier self held",
+    async () => {
+      const onC2 = await connect({ port: c.port });
+      await onC2.lock("restart_lock");
+      const waiting = onB.lock("restart_lock");
+      await queued("restart_lock", 1);
+      c.child.kill("SIGKILL");
+      await c.exited();
+      await onC.close();
+      await onC2.close();
+      await using again = await emd(2, "c"); // heard at once: the others keep taking "c" for alive
+      const hold = await within(waiting, 15_000, "the earlier c's lock");
+      await hold.release();
+      await using onAgain = await connect({ port: again.port });
+      await (await onAgain.lock("restart_lock")).release();
+    },
+  );
 });
