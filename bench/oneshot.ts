@@ -2,7 +2,8 @@
  * one-shot: the wall time of a fresh process from spawn to exit, for `emtrigger` and for `emwait`
  * until a trigger wakes it, run the README's way (cli/em.js, the bundle), against `deno run` of a
  * hello-world file (the floor of any Deno tool); and emtrigger through cli/main.ts, unbundled, for
- * what the bundle saves. One warm-up each, then the commands take turns, so drift hits all alike.
+ * what the bundle saves; and emd until it says where it listens (its start-up). One warm-up each,
+ * then the commands take turns, so drift hits all alike.
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -27,6 +28,8 @@ interface Command {
   readonly args: string[];
   /** Sends triggers while the command runs (emwait: what wakes it). */
   readonly wake?: boolean;
+  /** Timed until its first line on stdout (emd's "listening on …"), then stopped. */
+  readonly untilLine?: boolean;
 }
 
 /** Runs one command; returns its wall time in ms and exit code. */
@@ -38,9 +41,10 @@ async function timed(
   const child = new Deno.Command(Deno.execPath(), {
     args: command.args,
     stdin: "null",
-    stdout: "null",
+    stdout: command.untilLine ? "piped" : "null",
     stderr: "null",
   }).spawn();
+  if (command.untilLine) return await untilFirstLine(child, started);
   let exited = false;
   const status = reap(child, 20_000).then((s) => {
     exited = true;
@@ -54,6 +58,29 @@ async function timed(
   }
   const { code } = await status;
   return { ms: performance.now() - started, code };
+}
+
+/** Times `child` until its first stdout line, then stops it; exit code 1 if it ended first. */
+async function untilFirstLine(
+  child: Deno.ChildProcess,
+  started: number,
+): Promise<{ ms: number; code: number }> {
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { done, value } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    return {
+      ms: performance.now() - started,
+      code: text.includes("\n") ? 0 : 1,
+    };
+  } finally {
+    await lines.cancel();
+    await reap(child, 5_000, "SIGTERM");
+  }
 }
 
 /** The one-shot workload. */
@@ -78,6 +105,11 @@ export const oneshot: Workload = {
       {
         label: "cli/main.ts emtrigger (unbundled)",
         args: ["run", net, MAIN, "emtrigger", ...target, "oneshot_event"],
+      },
+      {
+        label: "emd (until listening)",
+        args: ["run", "-A", BUNDLE, "emd", "-q", "--free-port", "oneshot_emd"],
+        untilLine: true,
       },
     ];
     await using publisher = await Publisher.connect(emd.port);

@@ -91,21 +91,21 @@ export async function dispatch(
 }
 
 /**
- * The name this process was started under (its argv[0]), read from /proc when allowed: importing
- * node:process for it starts Deno's Node layer, a third of a one-shot tool's start-up. Without
- * read permission and with a tool name as first argument (`deno run --allow-net cli/main.ts
- * emtrigger …`), the `em TOOL` form is taken as meant and the Node layer is not started; a copy or
- * link named after a tool always has read permission (the compiled binary carries it).
+ * The name this process was started under (its argv[0]), as far as dispatch needs it. When the
+ * first argument names a tool, the `em TOOL` form is taken as meant without asking: argv[0] costs
+ * either /proc/self/cmdline, which Deno 2.9 lets only `--allow-all` read (`--allow-read` is not
+ * enough), or node:process, whose import starts Deno's Node layer (40 ms and more, twice a
+ * one-shot tool's whole run). So a copy or link named after a tool whose first argument is another
+ * tool's name runs that other tool (`emwait emd …`: a host named "emd" is the only such case).
  */
 export async function programName(args: readonly string[]): Promise<string> {
-  const cmdline = "/proc/self/cmdline";
-  const read = Deno.build.os === "linux" &&
-    Deno.permissions.querySync({ name: "read", path: cmdline }).state ===
-      "granted";
-  if (read) {
+  if (args[0] !== undefined && args[0] in TOOL_FILES) return "em";
+  if (Deno.build.os === "linux") {
     try {
-      return Deno.readTextFileSync(cmdline).split("\0")[0]!;
-    } catch { /* no /proc here: ask Node's process object */ }
-  } else if (args[0] !== undefined && args[0] in TOOL_FILES) return "em";
+      return Deno.readTextFileSync("/proc/self/cmdline").split("\0")[0]!;
+    } catch {
+      /* not readable without --allow-all: ask Node's process object */
+    }
+  }
   return (await import("node:process")).default.argv0;
 }

@@ -3476,17 +3476,13 @@ async function dispatch(tools, argv0, args) {
   return await tool.run(args);
 }
 async function programName(args) {
-  const cmdline = "/proc/self/cmdline";
-  const read = Deno.build.os === "linux" && Deno.permissions.querySync({
-    name: "read",
-    path: cmdline
-  }).state === "granted";
-  if (read) {
+  if (args[0] !== void 0 && args[0] in TOOL_FILES) return "em";
+  if (Deno.build.os === "linux") {
     try {
-      return Deno.readTextFileSync(cmdline).split("\0")[0];
+      return Deno.readTextFileSync("/proc/self/cmdline").split("\0")[0];
     } catch {
     }
-  } else if (args[0] !== void 0 && args[0] in TOOL_FILES) return "em";
+  }
   return (await import("node:process")).default.argv0;
 }
 

@@ -1,4 +1,3 @@
-import { pathToFileURL } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import {
   type Agent,
@@ -328,7 +327,7 @@ async function loadAgents(specifiers: string[]): Promise<Agent[] | number> {
     const url =
       /^[a-z][a-z0-9+.-]*:/i.test(specifier) && !/^[a-z]:[\\/]/i.test(specifier)
         ? specifier
-        : pathToFileURL(specifier).href; // relative to the working directory
+        : (await import("node:url")).pathToFileURL(specifier).href; // from the working directory
     try {
       const module = await import(url);
       if (module.default === undefined) {

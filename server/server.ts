@@ -28,7 +28,7 @@ import type { ServerStats } from "./metrics/stats.ts";
 import { emdAgent } from "./metrics/emd_agent.ts";
 import { Readiness } from "./metrics/readiness.ts";
 import { listenTcp, TcpTransport } from "./transports/tcp.ts";
-import { type Acceptor, listenTls } from "./transports/tls_listener.ts";
+import type { Acceptor } from "./transports/tls_listener.ts";
 import type { Transport, TransportHost } from "./transports/transport.ts";
 import type { HttpHandler } from "./transports/http_handler.ts";
 import { webTransport } from "./transports/web.ts";
@@ -103,7 +103,8 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
   };
   return options.tls === undefined
     ? start(listenTcp(where))
-    : listenTls(where, options.tls).then(start);
+    : import("./transports/tls_listener.ts") // node:net and node:tls only for TLS
+      .then(({ listenTls }) => listenTls(where, options.tls!)).then(start);
 }
 
 /**

@@ -71,6 +71,7 @@ Deno.test("bench: --quick runs every workload against a real emd and writes JSON
         "emtrigger",
         "emwait (until woken)",
         "cli/main.ts emtrigger (unbundled)",
+        "emd (until listening)",
       ],
     );
     assert.deepEqual(oneshot.failures, []);
