@@ -1,6 +1,7 @@
 /**
  * The comparison's summary: per workload one row with emd's, emd_ref's and Redis's figures
- * (medians over the runs), the ratios emd/emd_ref and emd/Redis, and issue 17's target for it.
+ * (medians over the runs), the ratios emd/emd_ref and emd/Redis, and issue 17's target for it;
+ * conns rows also show Deno's floor (a bare Deno server, bench/_floor_server.ts) and emd/floor.
  * @module
  */
 import type { ResultLine } from "./_yardstick.ts";
@@ -131,14 +132,17 @@ export function compareRows(all: readonly Measured[]): Row[] {
     const get = (label: string) =>
       figure(all, spec.workload, spec.size, label, spec.field, spec.scale);
     const [emd, ref, redis] = [get("emd"), get("emd_ref"), get("redis")];
+    const floor = get("deno_floor");
     const met = spec.met(emd, ref, redis);
     return {
       figure: spec.what,
       emd: cell(emd),
       emd_ref: cell(ref),
       redis: cell(redis),
+      "deno floor": cell(floor),
       "emd/emd_ref": ratio(emd, ref),
       "emd/redis": ratio(emd, redis),
+      "emd/floor": ratio(emd, floor),
       target: spec.target,
       met: met === null ? "–" : met ? "yes" : "NO",
     };

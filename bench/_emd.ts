@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { reap, withDeadline } from "./_deadline.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+/** The Deno flags emd runs with, as `deno task start` starts it (Deno's floor gets the same). */
+export const EMD_DENO_FLAGS: readonly string[] = [];
 const decoder = new TextDecoder();
 
 /** How to start emd. */
@@ -64,6 +66,7 @@ function spawnEmd(options: EmdOptions): Deno.ChildProcess {
     "--allow-net=127.0.0.1",
     "--allow-env",
     "--allow-read",
+    ...EMD_DENO_FLAGS,
     ...(options.denoFlags ?? []),
     MAIN,
     ...emdArgs,

@@ -6,7 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { raisedLimitCommand, startEmd } from "./_emd.ts";
+import { EMD_DENO_FLAGS, raisedLimitCommand, startEmd } from "./_emd.ts";
 import { pause, reap, withDeadline } from "./_deadline.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -169,6 +169,23 @@ export async function emdTarget(): Promise<Target> {
     },
     stop: () => emd.stop(),
   };
+}
+
+/**
+ * Deno's floor (bench/_floor_server.ts: a bare Deno server, one pending read per socket, one
+ * write per receiver and delivery), run with the same Deno flags as emd: the least a Deno server
+ * can cost, printed beside emd in the conns rows.
+ */
+export function floorTarget(): Promise<Target> {
+  const floor = fileURLToPath(new URL("./_floor_server.ts", import.meta.url));
+  return processTarget("deno_floor", "em", (port) => [Deno.execPath(), [
+    "run",
+    "--quiet",
+    "--allow-net=127.0.0.1",
+    ...EMD_DENO_FLAGS,
+    floor,
+    String(port),
+  ]]);
 }
 
 /** emd_ref as the yardstick's peers.sh starts it. */

@@ -2,7 +2,8 @@
  * `deno run -A bench/compare.ts`: the same workloads, with the yardstick's C load generator,
  * against emd, emd_ref and Redis back to back in one run (all three servers run side by side;
  * each configuration is measured on the three in turn), then one-shot wall times with `wallrun`.
- * Prints the ratios emd/emd_ref and emd/Redis with issue 8's targets and saves raw lines and
+ * The conns workload also runs against Deno's floor (bench/_floor_server.ts), printed beside.
+ * Prints the ratios emd/emd_ref and emd/Redis with issue 17's targets and saves raw lines and
  * tables under bench/results/compare/. Needs the yardstick (`../shared/bench`, or
  * `--yardstick PATH`), gcc, and redis-server (installed with apt-get when missing and allowed).
  * @module
@@ -15,6 +16,7 @@ import {
   emdTarget,
   ensureRedis,
   findYardstick,
+  floorTarget,
   loadgen,
   redisTarget,
   type Target,
@@ -33,6 +35,7 @@ import { pause } from "./_deadline.ts";
 import { spawnShots, wallrunShots } from "./_compare_oneshot.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
+const FLOOR = "deno_floor";
 const USAGE = `Usage: deno run -A bench/compare.ts [OPTIONS]
 
 Runs the yardstick's C load generator against emd, emd_ref and Redis back to back.
@@ -232,11 +235,12 @@ async function loadgenWorkloads(
   targets: Target[],
 ): Promise<Measured[]> {
   const all: Measured[] = [];
+  const servers = targets.filter((t) => t.label !== FLOOR); // the floor: conns only
   if (s.only.includes("fanout")) {
-    all.push(...await fanoutRuns(s, build, targets));
+    all.push(...await fanoutRuns(s, build, servers));
   }
   if (s.only.includes("latency")) {
-    all.push(...await latencyRuns(s, build, targets));
+    all.push(...await latencyRuns(s, build, servers));
   }
   if (s.only.includes("conns")) {
     all.push(...await connsRuns(s, build, targets));
@@ -256,6 +260,7 @@ async function startTargets(
     if (s.redis && await ensureRedis(say)) {
       targets.push(await redisTarget(stateDir));
     }
+    if (s.only.includes("conns")) targets.push(await floorTarget());
   } catch (error) {
     await Promise.allSettled(targets.map((t) => t.stop()));
     throw error;
@@ -302,7 +307,11 @@ async function runAll(s: Settings, build: string): Promise<Results> {
     const measured = await loadgenWorkloads(s, build, targets);
     const shots: OneShot[] = [];
     if (s.only.includes("oneshot")) {
-      const [emd, ref, redis] = targets as [Target, Target, Target?];
+      const [emd, ref, redis] = targets.filter((t) => t.label !== FLOOR) as [
+        Target,
+        Target,
+        Target?,
+      ];
       const setup = {
         build,
         yardstick: s.yardstick,
@@ -337,8 +346,9 @@ async function report(
     "",
     markdownTable(compareRows(measured)),
     "",
-    markdownTable(fanoutCpuRows(measured)),
-    "",
+    ...(fanoutCpuRows(measured).length > 0
+      ? [markdownTable(fanoutCpuRows(measured)), ""]
+      : []),
     markdownTable(cleanlinessRows(measured)),
     "",
     shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",

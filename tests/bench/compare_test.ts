@@ -56,6 +56,7 @@ Deno.test("compare: ratios use medians per server and judge each target", () => 
     m("latency", 10, "redis", { p50_us: 100, p99_us: 1000 }),
     m("conns", 10000, "emd", { kb_per_conn: 5, all_ms: 100 }),
     m("conns", 10000, "redis", { kb_per_conn: 10, all_ms: 100 }),
+    m("conns", 10000, "deno_floor", { kb_per_conn: 4, all_ms: 80 }),
   ]);
   const pick = (figure: string) => rows.find((r) => r.figure === figure)!;
   const s1 = pick("fanout S=1, M msg/s delivered");
@@ -67,6 +68,9 @@ Deno.test("compare: ratios use medians per server and judge each target", () => 
   assert.equal(pick("latency p99 µs (10 receivers, 1000/s)").met, "NO"); // 1.1× Redis, but not under 1 ms
   assert.equal(pick("latency p50 µs (10 receivers, 1000/s)").met, "–");
   assert.equal(pick("conns N=10000, KB per connection").met, "yes"); // 5 KB, Redis 10
+  assert.equal(pick("conns N=10000, KB per connection")["deno floor"], 4);
+  assert.equal(pick("conns N=10000, KB per connection")["emd/floor"], 1.25);
+  assert.equal(s1["deno floor"], null); // the floor runs the conns workload only
   assert.equal(
     pick("conns N=10000, ms for one trigger to reach all").met,
     "yes",
