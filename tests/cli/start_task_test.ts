@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
 import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
 import { startServerProcess, toolEnv } from "../_helpers/cli.ts";
+import { V8_FLAGS } from "../../cli/compile.ts";
 
 const root = new URL("../../", import.meta.url);
 const ROOT = fileURLToPath(root);
@@ -18,6 +19,10 @@ function startWithFreePort(): string[] {
   const words = tasks.start!.split(/\s+/);
   assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
   assert.deepEqual(words.slice(-3), ["emd", "4000", "em"]);
+  assert.ok(
+    words.includes(V8_FLAGS),
+    "emd starts favouring memory, as compiled",
+  );
   return [...words.slice(1, -2), "--free-port", "em"];
 }
 

@@ -8,6 +8,7 @@ import {
   lazyModules,
   PERMISSIONS,
   TARGETS,
+  V8_FLAGS,
 } from "../../cli/compile.ts";
 import { TOOLS } from "../../cli/main.ts";
 import { runProgram, startServerProcess } from "../_helpers/cli.ts";
@@ -76,6 +77,7 @@ Deno.test("compile: each target gets its own binary with exactly the baked-in pe
     assert.equal(step.output, join("dist", binaryName(target)));
     const flags = step.args.filter((arg) => arg.startsWith("--allow"));
     assert.deepEqual(flags, [...PERMISSIONS]);
+    assert.ok(step.args.includes(V8_FLAGS));
     assert.ok(
       !step.args.some((arg) => /^(-A|--allow-all|--allow-(sys|ffi))/.test(arg)),
     );
