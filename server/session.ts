@@ -167,6 +167,7 @@ export class Session {
       this.#framer.push(rest, onLine);
     } catch (error) {
       if (!(error instanceof EmError)) throw error;
+      this.#flushBatch(); // the triggers before the bad line go out first, as line by line
       this.fail(error.message);
     }
     this.#flushBatch();
