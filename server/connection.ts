@@ -49,9 +49,12 @@ export class Connection implements Link {
   readonly peer: string;
   #conn: Deno.Conn;
   #maxQueuedBytes: number;
-  #queue: Uint8Array[] = [];
+  #queue: Uint8Array[] | undefined; // frames waiting for the write in flight; made when needed
   #queuedBytes = 0;
   #writing = false;
+  #inFlight: Uint8Array | undefined; // the bytes of the write in flight
+  #onWritten: ((written: number) => void) | undefined;
+  #onWriteFailed: ((error: Error) => void) | undefined;
   #closeReason: CloseReason | undefined;
   #shut = false; // the socket itself is closed (after closeAfterFlush, later than #closeReason)
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -111,9 +114,9 @@ export class Connection implements Link {
       );
       return;
     }
-    this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
-    this.#drain();
+    if (this.#writing) (this.#queue ??= []).push(frame);
+    else this.#write(frame); // nothing in flight: no queue array per delivery
     const watcher = this.#watcher;
     if (watcher && this.#queuedBytes > watcher.highWaterBytes) {
       watcher.backlogged(this);
@@ -129,7 +132,7 @@ export class Connection implements Link {
     if (this.#closeReason === undefined) {
       this.#ending(reason, { fault, ...(properties && { properties }) });
     }
-    this.#queue = [];
+    this.#queue = undefined;
     this.#shutNow();
   }
 
@@ -146,7 +149,7 @@ export class Connection implements Link {
   ): void {
     if (this.#closeReason !== undefined) return;
     this.#ending(reason, options);
-    this.#queue.push(lastFrame);
+    (this.#queue ??= []).push(lastFrame);
     this.#queuedBytes += lastFrame.byteLength;
     this.#lingerTimer = setTimeout(() => this.#shutNow(), CLOSE_LINGER_MS);
     this.#drain();
@@ -228,26 +231,29 @@ export class Connection implements Link {
   #drain(): void {
     if (this.#writing || this.#shut) return;
     const frames = this.#queue;
-    if (frames.length === 0) {
+    if (frames === undefined || frames.length === 0) {
       if (this.#closeReason !== undefined) this.#halfClose();
       return;
     }
-    this.#queue = [];
+    this.#queue = undefined;
     this.#write(frames.length === 1 ? frames[0]! : concat(frames));
   }
 
   #write(bytes: Uint8Array): void {
     this.#writing = true;
-    this.#conn.write(bytes).then(
-      (written) => this.#wrote(bytes, written),
-      (error: Error) => {
+    this.#inFlight = bytes;
+    this.#conn.write(bytes).then( // handlers made once: a delivery allocates no closures
+      this.#onWritten ??= (written: number) => this.#wrote(written),
+      this.#onWriteFailed ??= (error: Error) => {
         this.#writing = false;
         this.close(`Cannot write: ${error.message}`);
       },
     );
   }
 
-  #wrote(bytes: Uint8Array, written: number): void {
+  #wrote(written: number): void {
+    const bytes = this.#inFlight!;
+    this.#inFlight = undefined;
     this.#writing = false;
     this.#queuedBytes -= written;
     if (this.#traffic !== undefined) this.#traffic.bytesSent += written;
