@@ -102,7 +102,7 @@ var init_deno = __esm({
       version: "0.1.0",
       exports: { ".": "./mod.ts" },
       tasks: {
-        start: "deno run --allow-net --allow-env --allow-read --allow-write cli/main.ts emd 4000 em",
+        start: "deno run --allow-net --allow-env --allow-read --allow-write --v8-flags=--optimize-for-size cli/main.ts emd 4000 em",
         test: "deno test --sanitize-ops --sanitize-resources --allow-net --allow-read --allow-write --allow-run --allow-env --allow-sys --allow-import=127.0.0.1 tests/",
         check: "deno check .",
         lint: "deno lint",
