@@ -202,7 +202,8 @@ export function oneShotRows(all: readonly OneShot[]): Row[] {
  * medians). A load generator near 100 % means the row measured the client, not the server.
  */
 export function fanoutCpuRows(all: readonly Measured[]): Row[] {
-  const labels = [...new Set(all.map((m) => m.label))];
+  const fanout = all.filter((m) => m.workload === "fanout");
+  const labels = [...new Set(fanout.map((m) => m.label))]; // not the floor: conns only
   return sizesOf(all, "fanout").map((s) => {
     const row: Row = { S: s };
     for (const label of labels) {

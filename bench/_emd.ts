@@ -18,6 +18,8 @@ export interface EmdOptions {
   readonly maxQueuedBytes?: number;
   /** Deno flags placed before the script, e.g. `--cpu-prof`. @default [] */
   readonly denoFlags?: readonly string[];
+  /** False: without {@link EMD_DENO_FLAGS} (emd as `deno run cli/main.ts emd` starts). @default true */
+  readonly defaultFlags?: boolean;
   /** Also listen for HTTP/WebSocket (`--http 0`); its port is `httpPort`. @default false */
   readonly http?: boolean;
   /** Agent modules to host (`--agent`). @default [] */
@@ -67,7 +69,7 @@ function spawnEmd(options: EmdOptions): Deno.ChildProcess {
     "--allow-net=127.0.0.1",
     "--allow-env",
     "--allow-read",
-    ...EMD_DENO_FLAGS,
+    ...(options.defaultFlags === false ? [] : EMD_DENO_FLAGS),
     ...(options.denoFlags ?? []),
     MAIN,
     ...emdArgs,

@@ -1,8 +1,8 @@
 // deno-lint-ignore-file no-console
 /**
  * What one idle receiving connection costs emd, beside Deno's floor (bench/_floor_server.ts: a bare
- * Deno server with one pending read per socket) and emd started with
- * `--v8-flags=--optimize-for-size` (the floor too), each measured on a fresh process in the same run:
+ * Deno server with one pending read per socket), with and without `--v8-flags=--optimize-for-size`
+ * (emd's default since issue 17), each measured on a fresh process in the same run:
  * (VmRSS once N connections said hello and set their flags, after 0.5 s of rest − VmRSS before
  * the first) ÷ N. Redis's figure comes from `deno task bench:compare` (its conns row).
  *
@@ -80,10 +80,13 @@ for (
       "Deno's floor --v8-flags=--optimize-for-size",
       () => startFloor(["--v8-flags=--optimize-for-size"]),
     ],
-    ["emd", () => startEmd()],
     [
-      "emd --v8-flags=--optimize-for-size",
-      () => startEmd({ denoFlags: ["--v8-flags=--optimize-for-size"] }),
+      "emd without --optimize-for-size",
+      () => startEmd({ defaultFlags: false }),
+    ],
+    [
+      "emd as `deno task start` runs it (--optimize-for-size)",
+      () => startEmd(),
     ],
   ] as const
 ) {
