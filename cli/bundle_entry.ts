@@ -1,10 +1,12 @@
 /**
  * The entry of cli/em.js, the one-file bundle the README runs (`deno task bundle` writes it):
- * the dispatcher of cli/main.ts with emtrigger and emwait inside. Every other tool is loaded from
- * its source file when it runs, through a specifier Deno cannot read ahead: for a literal
- * `import("./emd.ts")` Deno loads the whole module graph behind it at start-up, even when that
- * tool never runs (docs/PERFORMANCE.md, "One-shot"). Such an import needs read permission, which
- * the README's commands grant; the two one-shot tools need none.
+ * the dispatcher of cli/main.ts with the one-shot paths of emtrigger and emwait inside (their
+ * `runOneShot`: a plain trigger, a wait, on one server). Every other tool, and those two when they
+ * need the library client (`--latch`, `--reset`, `--data`, a server list), runs from its source
+ * file, loaded through a specifier Deno cannot read ahead: for a literal `import("./emd.ts")` Deno
+ * loads the whole module graph behind it at start-up, even when that tool never runs
+ * (docs/PERFORMANCE.md, "One-shot start-up, round 2"). Such an import needs read permission, which
+ * the README's commands grant; the one-shot paths need none.
  * @module
  */
 import {
@@ -15,10 +17,13 @@ import {
   type ToolModule,
 } from "./_dispatch.ts";
 import { err, EXIT } from "./_tool.ts";
-import * as emtrigger from "./emtrigger.ts";
-import * as emwait from "./emwait.ts";
+import { runOneShot as emtrigger } from "./emtrigger.ts";
+import { runOneShot as emwait } from "./emwait.ts";
 
-const INSIDE: Readonly<Record<string, ToolModule>> = { emtrigger, emwait };
+/** The tools inside: their one-shot paths, which return undefined when the source must run. */
+const INSIDE: Readonly<
+  Record<string, (args: string[]) => Promise<number | undefined>>
+> = { emtrigger, emwait };
 
 /**
  * Loads `cli/<file>` when its tool runs. The specifier is computed, so Deno does not see it ahead
@@ -31,7 +36,7 @@ function loadSource(file: string): Promise<ToolModule> {
   return Promise.resolve({
     run: () => {
       err(
-        `em: Cannot load "${url.pathname}": cli/em.js reads every tool but emtrigger and emwait from its source file, which needs read permission (--allow-read)`,
+        `em: Cannot load "${url.pathname}": cli/em.js runs it from its source file, which needs read permission (--allow-read)`,
       );
       return Promise.resolve(EXIT.FAILURE);
     },
@@ -43,7 +48,11 @@ const TOOLS: Readonly<Record<string, Tool>> = Object.fromEntries(
     const inside = INSIDE[name];
     const load = inside === undefined
       ? () => loadSource(file)
-      : () => Promise.resolve(inside);
+      : () =>
+        Promise.resolve({
+          run: async (args: string[]) =>
+            await inside(args) ?? await (await loadSource(file)).run(args),
+        });
     return [name, { summary, load }];
   }),
 );

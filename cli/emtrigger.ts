@@ -40,8 +40,34 @@ Exit 0: sent. Exit 1: server unreachable, refused or lost. Exit 64: bad argument
   maxPositionals: 3,
 };
 
+/** What one emtrigger run does, as its command line says. */
+interface Plan {
+  readonly server: ServerTarget;
+  readonly name: string;
+  readonly mode: "trigger" | "latch" | "reset" | "data";
+  readonly data?: JsonValue;
+}
+
 /** Runs emtrigger; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
+  const plan = planOf(args);
+  if (typeof plan === "number") return plan;
+  return await triggerOnce(plan) ?? await triggerWithLibrary(plan);
+}
+
+/**
+ * emtrigger without the library client, as cli/em.js carries it: the exit code, or undefined
+ * (having printed nothing) when the run needs that client: `--latch`, `--reset`, `--data` or a
+ * server list (failover). cli/em.js then runs this file from its source.
+ */
+export async function runOneShot(args: string[]): Promise<number | undefined> {
+  const plan = planOf(args);
+  if (typeof plan === "number") return plan;
+  return await triggerOnce(plan);
+}
+
+/** Reads and checks the command line: the plan, or the exit code after printing why. */
+function planOf(args: string[]): Plan | number {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
   const server = parseServer(spec, parsed);
@@ -54,68 +80,70 @@ export async function run(args: string[]): Promise<number> {
     return usageError(spec, `--${modes.join(" and --")} do not go together`);
   }
   if (parsed.values.data !== undefined) {
-    return await triggerData(server, name, parsed.values.data as string);
+    return dataPlan(server, name, parsed.values.data as string);
   }
   const badName = checkName(spec, name);
   if (badName !== undefined) return badName;
-  if (parsed.values.latch || parsed.values.reset) {
-    return await latchOrReset(server, name, parsed.values.latch === true);
-  }
-  const connected = await connectOneShotTool(spec, server);
-  if (typeof connected === "number") return connected;
-  try {
-    await using client = connected;
-    await client.trigger(name);
-    // the server has processed it, not just received it
-    await client.flush({ timeoutMs: server.connectTimeoutMs });
-    return EXIT.OK;
-  } catch (error) {
-    return reportFailure(spec.name, error);
-  }
+  const mode = parsed.values.latch
+    ? "latch"
+    : parsed.values.reset
+    ? "reset"
+    : "trigger";
+  return { server, name, mode };
 }
 
-/** `--latch` and `--reset`: sync requests, through the library client. */
-async function latchOrReset(
-  server: ServerTarget,
-  name: string,
-  latch: boolean,
-): Promise<number> {
-  const { connectTool } = await import("./_connect_tool.ts");
-  const connected = await connectTool(spec, server);
-  if (typeof connected === "number") return connected;
-  try {
-    await using client = connected;
-    if (latch) await client.trigger(name, { latch: true });
-    else await client.reset(name);
-    return EXIT.OK;
-  } catch (error) {
-    return reportFailure(spec.name, error);
-  }
-}
-
-async function triggerData(
+function dataPlan(
   server: ServerTarget,
   name: string,
   json: string,
-): Promise<number> {
+): Plan | number {
   if (!isValidExtendedName(name)) {
     return usageError(
       spec,
       `invalid event name "${name}": use [A-Za-z0-9_./-]`,
     );
   }
-  let data: JsonValue;
   try {
-    data = JSON.parse(json);
+    return { server, name, mode: "data", data: JSON.parse(json) };
   } catch (error) {
     return usageError(spec, `invalid --data JSON: ${(error as Error).message}`);
   }
-  const { connectTool } = await import("./_connect_tool.ts");
-  const connected = await connectTool(spec, server);
+}
+
+/** A plain trigger to one server through the one-shot client; undefined for anything else. */
+async function triggerOnce(plan: Plan): Promise<number | undefined> {
+  if (plan.mode !== "trigger" || plan.server.servers !== undefined) {
+    return undefined;
+  }
+  const connected = await connectOneShotTool(spec, plan.server);
   if (typeof connected === "number") return connected;
   try {
     await using client = connected;
-    out(String(await client.trigger(name, data)));
+    await client.trigger(plan.name);
+    // the server has processed it, not just received it
+    await client.flush({ timeoutMs: plan.server.connectTimeoutMs });
+    return EXIT.OK;
+  } catch (error) {
+    return reportFailure(spec.name, error);
+  }
+}
+
+/** Every other plan, through the library client (loaded only now). */
+async function triggerWithLibrary(plan: Plan): Promise<number> {
+  const { connectTool } = await import("./_connect_tool.ts");
+  const connected = await connectTool(spec, plan.server);
+  if (typeof connected === "number") return connected;
+  const { name } = plan;
+  try {
+    await using client = connected;
+    if (plan.mode === "latch") await client.trigger(name, { latch: true });
+    else if (plan.mode === "reset") await client.reset(name);
+    else if (plan.mode === "data") {
+      out(String(await client.trigger(name, plan.data!)));
+    } else {
+      await client.trigger(name);
+      await client.flush({ timeoutMs: plan.server.connectTimeoutMs });
+    }
     return EXIT.OK;
   } catch (error) {
     return reportFailure(spec.name, error);

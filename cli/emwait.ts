@@ -7,6 +7,7 @@ import {
   parseServer,
   parseTool,
   reportFailure,
+  type ServerTarget,
   TimeLimit,
   type ToolSpec,
   usageError,
@@ -50,14 +51,44 @@ Exit 64: bad arguments.`,
 
 /** What one emwait run waits for. */
 interface WaitPlan {
+  readonly server: ServerTarget;
   readonly names: readonly string[];
   readonly limit: TimeLimit;
   readonly print: boolean;
   readonly readyFile: ReadyFile;
 }
 
+/** How a run connects: the one-shot client, or the library client for a server list. */
+type Connector = (
+  spec: ToolSpec,
+  server: ServerTarget,
+  options: { receive: boolean; limit: TimeLimit },
+) => Promise<OneShotClient | number>;
+
 /** Runs emwait; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
+  const plan = planOf(args);
+  if (typeof plan === "number") return plan;
+  const connect = plan.server.servers === undefined
+    ? connectOneShotTool
+    : (await import("./_connect_tool.ts")).connectTool; // failover
+  return await waitWith(plan, connect);
+}
+
+/**
+ * emwait without the library client, as cli/em.js carries it: the exit code, or undefined
+ * (having printed nothing) for a server list (failover), which needs that client. cli/em.js then
+ * runs this file from its source.
+ */
+export async function runOneShot(args: string[]): Promise<number | undefined> {
+  const plan = planOf(args);
+  if (typeof plan === "number") return plan;
+  if (plan.server.servers !== undefined) return undefined;
+  return await waitWith(plan, connectOneShotTool);
+}
+
+/** Reads and checks the command line: the plan, or the exit code after printing why. */
+function planOf(args: string[]): WaitPlan | number {
   const parsed = parseTool(spec, args);
   if (typeof parsed === "number") return parsed;
   const server = parseServer(spec, parsed);
@@ -74,17 +105,20 @@ export async function run(args: string[]): Promise<number> {
       `invalid ms_timeout "${timeoutText}": use milliseconds or -1`,
     );
   }
-  const limit = new TimeLimit(Number(timeoutText)); // connecting counts too
-  const plan: WaitPlan = {
+  return {
+    server,
     names: [...new Set(names)],
-    limit,
+    limit: new TimeLimit(Number(timeoutText)), // connecting counts too
     print: names.length > 1 || parsed.values.print === true,
     readyFile: new ReadyFile(parsed.values["ready-file"] as string | undefined),
   };
+}
+
+async function waitWith(plan: WaitPlan, connect: Connector): Promise<number> {
   try {
-    const connected = await connectOneShotTool(spec, server, {
+    const connected = await connect(spec, plan.server, {
       receive: true,
-      limit,
+      limit: plan.limit,
     });
     if (typeof connected === "number") return connected;
     await using client = connected;

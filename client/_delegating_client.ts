@@ -1,4 +1,4 @@
-import type { JsonValue } from "../protocol/mod.ts";
+import type { JsonValue } from "../protocol/line_codec.ts";
 import type { DataChannel } from "./data_channel.ts";
 import type { Subscription } from "./event_stream.ts";
 import type { SyncChannel } from "./sync_channel.ts";

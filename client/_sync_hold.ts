@@ -1,4 +1,4 @@
-import { assertName, EmError } from "../protocol/mod.ts";
+import { assertName, EmError } from "../protocol/line_codec.ts";
 import type { WaitOptions } from "./_deadline.ts";
 import type { Condition, Hold } from "./sync.ts";
 

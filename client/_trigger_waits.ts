@@ -1,4 +1,4 @@
-import { assertName, type EmError } from "../protocol/mod.ts";
+import { assertName, type EmError } from "../protocol/line_codec.ts";
 import { untilSettled, type WaitOptions } from "./_deadline.ts";
 import { TriggerMemory } from "./trigger_memory.ts";
 import { TriggerStream } from "./trigger_stream.ts";

@@ -12,7 +12,7 @@ import {
   LineFramer,
   MAX_LINE_BYTES,
   type Message,
-} from "../protocol/mod.ts";
+} from "../protocol/line_codec.ts";
 import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
 import {
   agreeOnHello,

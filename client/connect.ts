@@ -1,4 +1,4 @@
-import { EmError, importSecret } from "../protocol/mod.ts";
+import { EmError, importSecret } from "../protocol/line_codec.ts";
 import { withTimeout } from "./_deadline.ts";
 import { openSocket } from "./_socket.ts";
 import { Client } from "./client.ts";

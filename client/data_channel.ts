@@ -8,7 +8,7 @@ import {
   isValidPattern,
   jsonParam,
   type JsonValue,
-} from "../protocol/mod.ts";
+} from "../protocol/line_codec.ts";
 import { EventStream, type Subscription } from "./event_stream.ts";
 
 /** What the data channel needs from its client. */

@@ -3,7 +3,7 @@
  * ({@link ConnectOptions}); `connect()` in connect.ts implements both.
  * @module
  */
-import type { EmError, Hello, JsonValue } from "../protocol/mod.ts";
+import type { EmError, Hello, JsonValue } from "../protocol/line_codec.ts";
 import type { WaitOptions } from "./_deadline.ts";
 import type { ClientTlsOptions } from "./_socket.ts";
 import type { Subscription } from "./event_stream.ts";

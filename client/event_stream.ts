@@ -1,4 +1,4 @@
-import { compilePattern, type JsonValue } from "../protocol/mod.ts";
+import { compilePattern, type JsonValue } from "../protocol/line_codec.ts";
 
 /** One data event as a client receives it. */
 export interface DataEvent {

@@ -1,4 +1,4 @@
-import { EmError, type Hello, type JsonValue } from "../protocol/mod.ts";
+import { EmError, type Hello, type JsonValue } from "../protocol/line_codec.ts";
 import type { WaitOptions } from "./_deadline.ts";
 import type { ConnectOptions, EmClient, ServerAddress } from "./em_client.ts";
 import type { DataEvent, Subscription } from "./event_stream.ts";

@@ -1,4 +1,4 @@
-import { isValidName, MAX_PARAM_CHARS } from "../protocol/mod.ts";
+import { isValidName, MAX_PARAM_CHARS } from "../protocol/line_codec.ts";
 
 /** An event to trigger when a pattern matches a line. */
 export interface EventPattern {

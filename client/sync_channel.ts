@@ -9,7 +9,7 @@ import {
   parseSyncReply,
   type SyncReply,
   type SyncRequest,
-} from "../protocol/mod.ts";
+} from "../protocol/line_codec.ts";
 import type {
   BarrierOptions,
   Hold,

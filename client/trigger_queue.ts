@@ -1,4 +1,4 @@
-import { EmError } from "../protocol/mod.ts";
+import { EmError } from "../protocol/line_codec.ts";
 import { connect, type ConnectOptions, type EmClient } from "./connect.ts";
 
 /** Options of {@link openTriggerQueue}. */

@@ -1,6 +1,8 @@
 /**
- * The em wire codec: framing, escapes, messages, names, hello. Pure: bytes and strings in, values
- * out; no I/O, no clocks.
+ * The em wire codec: framing, escapes, messages, names, hello, and the WebSocket, HTTP-head and
+ * afb codecs of emd's web transport. Pure: bytes and strings in, values out; no I/O, no clocks.
+ * `line_codec.ts` is the EM line codec alone, a narrower front door for code that must load
+ * little (client/, the one-shot tools).
  * @module
  */
 export * from "./line_codec.ts";

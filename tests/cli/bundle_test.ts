@@ -44,37 +44,57 @@ Deno.test("bundle: emtrigger and emwait run from it with network permission only
   await using emd = await startEmd("srv");
   const server = ["127.0.0.1", String(emd.port)];
   const net = ["--allow-net=127.0.0.1"];
-  assert.deepEqual(
-    await runBundle(net, ["emtrigger", ...server, "--latch", "done"]),
-    { code: 0, stdout: "", stderr: "" },
-  );
-  assert.deepEqual(await runBundle(net, ["emwait", ...server, "done", "0"]), {
+  assert.deepEqual(await runTool(["emtrigger", ...server, "--latch", "done"]), {
     code: 0,
     stdout: "",
     stderr: "",
   });
-  assert.deepEqual(
-    await runBundle(net, ["emwait", ...server, "other,done", "0"]),
-    { code: 0, stdout: "done\n", stderr: "" },
-  );
-  assert.deepEqual(await runBundle(net, ["emtrigger", ...server, "go"]), {
-    code: 0,
-    stdout: "",
-    stderr: "",
-  });
-  const failures = [
+  const cases = [
+    ["emwait", ...server, "done", "0"], // latched: exit 0
+    ["emwait", ...server, "other,done", "0"], // prints the name
     ["emwait", ...server, "nothing", "0"], // timeout: exit 2
+    ["emtrigger", ...server, "go"],
     ["emtrigger", "127.0.0.1", String(closedPort()), "go"], // refused: exit 1
     ["emtrigger", ...server, "bad name"], // usage: exit 64
+    ["emtrigger", ...server, "--latch", "--reset", "x"],
     ["emwait", "--data", "x"],
   ];
-  for (const args of failures) {
+  for (const args of cases) {
     assert.deepEqual(
       await runBundle(net, args),
       await runTool(args),
       args.join(" "),
     );
   }
+});
+
+Deno.test("bundle: what needs the library client runs from source, as from cli/main.ts", async () => {
+  await using emd = await startEmd("srv");
+  const server = ["127.0.0.1", String(emd.port)];
+  const list = ["-s", `127.0.0.1:${emd.port},127.0.0.1:${closedPort()}`];
+  const cases = [
+    ["emtrigger", ...server, "--latch", "up"],
+    ["emwait", ...server, "up", "0"],
+    ["emtrigger", ...server, "--reset", "up"],
+    ["emwait", ...server, "up", "0"], // timeout: the latch is gone
+    ["emtrigger", ...server, "--data", '{"a":1}', "door/open"], // prints 0 receivers
+    ["emtrigger", ...server, "--data", "{", "door/open"], // usage: bad JSON
+    ["emtrigger", ...list, "ev"], // failover list
+    ["emwait", ...list, "ev", "0"],
+  ];
+  for (const args of cases) {
+    assert.deepEqual(
+      await runBundle(README_FLAGS, args),
+      await runTool(args),
+      args.join(" "),
+    );
+  }
+  const withoutRead = await runBundle(["--allow-net=127.0.0.1"], cases[0]!);
+  assert.equal(withoutRead.code, 1);
+  assert.match(
+    withoutRead.stderr,
+    /^em: Cannot load ".*cli\/emtrigger\.ts": cli\/em\.js runs it from its source file, which needs read permission \(--allow-read\)\n$/,
+  );
 });
 
 Deno.test("bundle: every other tool runs from its source file, which needs read permission", async () => {
@@ -87,7 +107,7 @@ Deno.test("bundle: every other tool runs from its source file, which needs read 
   assert.equal(withoutRead.code, 1);
   assert.match(
     withoutRead.stderr,
-    /^em: Cannot load ".*cli\/emquit\.ts": cli\/em\.js reads every tool but emtrigger and emwait from its source file, which needs read permission \(--allow-read\)\n$/,
+    /^em: Cannot load ".*cli\/emquit\.ts": cli\/em\.js runs it from its source file, which needs read permission \(--allow-read\)\n$/,
   );
 });
 

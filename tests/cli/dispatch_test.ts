@@ -32,6 +32,27 @@ Deno.test("em: a symlink named emwait runs emwait", async () => {
   }
 });
 
+Deno.test("em: a first argument naming a tool wins over a tool-named argv0", async () => {
+  // Asking for argv0 would start Deno's Node layer (Deno 2.9 reads /proc/self/cmdline only with
+  // --allow-all), so `em TOOL` is taken as meant: `emwait emquit …` runs emquit (cli/_dispatch.ts).
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.symlink(Deno.execPath(), `${dir}/emwait`);
+    await using emd = await startEmd("srv");
+    const result = await runTool([
+      "emquit",
+      "127.0.0.1",
+      String(emd.port),
+      "srv",
+    ], {
+      executable: `${dir}/emwait`,
+    });
+    assert.deepEqual(result, { code: 0, stdout: "", stderr: "" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("em: with network permission only, the first argument still picks the tool", async () => {
   // No --allow-read: argv0 cannot come from /proc, and the `em TOOL` form is taken as meant.
   await using emd = await startEmd("srv");
