@@ -31,6 +31,12 @@ const CASES: [string, string, [number, number]][] = [
   ["not ASCII", "Ta\nT\u00e9\n", [3, 1]],
   ["another command", "Ta\np1\nTb\n", [3, 1]],
   ["lower-case t", "ta\n", [0, 0]],
+  ["every name byte", "T09AZaz_\n", [9, 1]],
+  ...[..."/:@[`{"].map((c): [string, string, [number, number]] => [
+    `"${c}" next to the name classes`,
+    `Ta\nTa${c}\n`,
+    [3, 1],
+  ]),
 ];
 
 for (const [what, text, expected] of CASES) {
@@ -52,9 +58,10 @@ function reference(bytes: Uint8Array): [number, number] {
 }
 
 Deno.test("TriggerRunScanner: any bytes give what the line-by-line rule gives", () => {
-  const unit = fc.constantFrom(
-    ..."Tab_Z9\n\r;,\\-".split("").map((c) => c.charCodeAt(0)),
+  const unit = fc.constantFrom( // the name classes' edges: / 0 9 : @ A Z [ _ ` a z {
+    ..."Tab_Z9\n\r;,\\-/0:@A[`z{".split("").map((c) => c.charCodeAt(0)),
     0xc3,
+    0xe1, // "a" with bit 0x80: not a name byte
     0x00,
   );
   const line = fc.oneof(
