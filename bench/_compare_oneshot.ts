@@ -30,7 +30,7 @@ export interface OneShotSetup {
 function commands(setup: OneShotSetup): Array<[string, string[]]> {
   const deno = Deno.execPath();
   const net = "--allow-net=127.0.0.1";
-  const em = `${REPO}cli/em.js`; // the README's way of running the tools
+  const em = `${REPO}cli/em_bundle.js`; // the README's way of running the tools
   const { emd, ref, redis } = setup;
   const list: Array<[string, string[]]> = [
     ["deno run hello.ts", [deno, "run", `${REPO}bench/hello.ts`]],

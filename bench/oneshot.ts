@@ -1,6 +1,6 @@
 /**
  * one-shot: the wall time of a fresh process from spawn to exit, for `emtrigger` and for `emwait`
- * until a trigger wakes it, run the README's way (cli/em.js, the bundle), against `deno run` of a
+ * until a trigger wakes it, run the README's way (cli/em_bundle.js, the bundle), against `deno run` of a
  * hello-world file (the floor of any Deno tool); and emtrigger through cli/main.ts, unbundled, for
  * what the bundle saves; and emd until it says where it listens (its start-up). One warm-up each,
  * then the commands take turns, so drift hits all alike.
@@ -18,7 +18,7 @@ import {
   type WorkloadResult,
 } from "./workload.ts";
 
-const BUNDLE = fileURLToPath(new URL("../cli/em.js", import.meta.url));
+const BUNDLE = fileURLToPath(new URL("../cli/em_bundle.js", import.meta.url));
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const HELLO = fileURLToPath(new URL("./hello.ts", import.meta.url));
 const WAKE = "oneshot_wake";

@@ -1,5 +1,5 @@
 /**
- * The entry of cli/em.js, the one-file bundle the README runs (`deno task bundle` writes it):
+ * The entry of cli/em_bundle.js, the one-file bundle the README runs (`deno task bundle` writes it):
  * the dispatcher of cli/main.ts with the one-shot paths of emtrigger and emwait inside (their
  * `runOneShot`: a plain trigger, a wait, on one server). Every other tool, and those two when they
  * need the library client (`--latch`, `--reset`, `--data`, a server list), runs from its source
@@ -36,7 +36,7 @@ function loadSource(file: string): Promise<ToolModule> {
   return Promise.resolve({
     run: () => {
       err(
-        `em: Cannot load "${url.pathname}": cli/em.js runs it from its source file, which needs read permission (--allow-read)`,
+        `em: Cannot load "${url.pathname}": cli/em_bundle.js runs it from its source file, which needs read permission (--allow-read)`,
       );
       return Promise.resolve(EXIT.FAILURE);
     },

@@ -56,9 +56,9 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /**
- * emtrigger without the library client, as cli/em.js carries it: the exit code, or undefined
+ * emtrigger without the library client, as cli/em_bundle.js carries it: the exit code, or undefined
  * (having printed nothing) when the run needs that client: `--latch`, `--reset`, `--data` or a
- * server list (failover). cli/em.js then runs this file from its source.
+ * server list (failover). cli/em_bundle.js then runs this file from its source.
  */
 export async function runOneShot(args: string[]): Promise<number | undefined> {
   const plan = planOf(args);

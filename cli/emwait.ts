@@ -76,8 +76,8 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /**
- * emwait without the library client, as cli/em.js carries it: the exit code, or undefined
- * (having printed nothing) for a server list (failover), which needs that client. cli/em.js then
+ * emwait without the library client, as cli/em_bundle.js carries it: the exit code, or undefined
+ * (having printed nothing) for a server list (failover), which needs that client. cli/em_bundle.js then
  * runs this file from its source.
  */
 export async function runOneShot(args: string[]): Promise<number | undefined> {

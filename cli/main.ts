@@ -1,7 +1,7 @@
 /**
  * em's one entry point: runs the tool named by the program's own name (a copy or symlink called
  * emwait runs emwait) or by the first argument (`em emwait …`). Each tool's module is loaded only
- * when that tool runs. cli/em.js, the bundle the README runs, starts faster (cli/bundle_entry.ts).
+ * when that tool runs. cli/em_bundle.js, the bundle the README runs, starts faster (cli/bundle_entry.ts).
  * @module
  */
 import {

@@ -12,7 +12,7 @@
 #                                          └──▶ test_integration ─integration_done─┘
 set -eu
 
-# How to run em: EM (a command, split into words), else em on PATH, else cli/em.js under Deno:
+# How to run em: EM (a command, split into words), else em on PATH, else cli/em_bundle.js under Deno:
 # DENO (default: deno on PATH, else the Quick start's "npx -y deno@2.9.6"). Through npx the
 # script asks npx for the deno binary itself and runs that: a signal to npx would stop npx and
 # leave its deno child (emd) running, a signal to deno stops emd.
@@ -26,7 +26,7 @@ if [ -z "${EM:-}" ]; then
     # shellcheck disable=SC2086 # $DENO is a command line
     deno_bin=$($DENO eval 'console.log(Deno.execPath())')
     root=$(cd "$(dirname "$0")/../.." && pwd)
-    EM="$deno_bin run --allow-net --allow-env --allow-read --allow-write --allow-run $root/cli/em.js"
+    EM="$deno_bin run --allow-net --allow-env --allow-read --allow-write --allow-run $root/cli/em_bundle.js"
   fi
 fi
 HOST=127.0.0.1                   # where emd listens (loopback: 1.1 has no authentication)

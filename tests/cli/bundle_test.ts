@@ -1,4 +1,4 @@
-// cli/em.js, the bundle the README runs: fresh, and the same tools as cli/main.ts, faster to start.
+// cli/em_bundle.js, the bundle the README runs: fresh, and the same tools as cli/main.ts, faster to start.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { BUNDLE, bundleEm } from "../../cli/bundle.ts";
@@ -20,7 +20,7 @@ const README_FLAGS = [
   "--allow-run",
 ];
 
-/** `deno run --quiet <flags> cli/em.js <args>`. */
+/** `deno run --quiet <flags> cli/em_bundle.js <args>`. */
 function runBundle(
   flags: readonly string[],
   args: readonly string[],
@@ -31,12 +31,12 @@ function runBundle(
   });
 }
 
-Deno.test("bundle: cli/em.js is what `deno task bundle` makes from the sources now", async () => {
+Deno.test("bundle: cli/em_bundle.js is what `deno task bundle` makes from the sources now", async () => {
   const fresh = await bundleEm();
   const checkedIn = await Deno.readTextFile(BUNDLE);
   assert.ok(
     fresh === checkedIn,
-    "cli/em.js is stale: run `deno task bundle` and commit cli/em.js",
+    "cli/em_bundle.js is stale: run `deno task bundle` and commit cli/em_bundle.js",
   );
 });
 
@@ -93,7 +93,7 @@ Deno.test("bundle: what needs the library client runs from source, as from cli/m
   assert.equal(withoutRead.code, 1);
   assert.match(
     withoutRead.stderr,
-    /^em: Cannot load ".*cli\/emtrigger\.ts": cli\/em\.js runs it from its source file, which needs read permission \(--allow-read\)\n$/,
+    /^em: Cannot load ".*cli\/emtrigger\.ts": cli\/em_bundle\.js runs it from its source file, which needs read permission \(--allow-read\)\n$/,
   );
 });
 
@@ -107,7 +107,7 @@ Deno.test("bundle: every other tool runs from its source file, which needs read 
   assert.equal(withoutRead.code, 1);
   assert.match(
     withoutRead.stderr,
-    /^em: Cannot load ".*cli\/emquit\.ts": cli\/em\.js runs it from its source file, which needs read permission \(--allow-read\)\n$/,
+    /^em: Cannot load ".*cli\/emquit\.ts": cli\/em_bundle\.js runs it from its source file, which needs read permission \(--allow-read\)\n$/,
   );
 });
 

@@ -88,46 +88,6 @@ var init_args = __esm({
   }
 });
 
-// deno.json
-var deno_default;
-var init_deno = __esm({
-  "deno.json"() {
-    deno_default = {
-      name: "@em/em",
-      version: "0.1.0",
-      exports: { ".": "./mod.ts" },
-      tasks: {
-        start: "deno run --allow-net --allow-env --allow-read --allow-write --v8-flags=--optimize-for-size cli/main.ts emd 4000 em",
-        test: "deno test --sanitize-ops --sanitize-resources --allow-net --allow-read --allow-write --allow-run --allow-env --allow-sys --allow-import=127.0.0.1 tests/",
-        check: "deno check .",
-        lint: "deno lint",
-        fmt: "deno fmt",
-        doc: "deno doc --lint mod.ts",
-        compile: "deno run --allow-run --allow-read --allow-write --allow-env cli/compile.ts",
-        bench: "deno run -A bench/run.ts",
-        web: "deno run --allow-run --allow-read --allow-write client/web/build.ts",
-        bundle: "deno run --allow-run --allow-read --allow-write cli/bundle.ts",
-        "bench:compare": "deno run -A bench/compare.ts",
-        soak: "deno run -A bench/soak.ts",
-        fuzz: "deno run -A tests/fuzz/main.ts",
-        ok: "deno fmt --check && deno lint && deno task check && deno task doc && deno task test"
-      },
-      compilerOptions: {
-        strict: true,
-        noImplicitOverride: true,
-        noUncheckedIndexedAccess: true
-      },
-      lint: {
-        rules: {
-          tags: ["recommended", "jsr"],
-          include: ["no-console"]
-        }
-      },
-      exclude: ["dist/", "bench/results/", "cli/em.js"]
-    };
-  }
-});
-
 // protocol/em_error.ts
 var EmError;
 var init_em_error = __esm({
@@ -874,8 +834,9 @@ var init_server_spec = __esm({
 });
 
 // cli/_tool.ts
+import denoJson from "../deno.json" with { type: "json" };
 function versionLine(name) {
-  return `${name} ${deno_default.version} (em protocol ${PROTOCOL_VERSIONS.join(", ")})`;
+  return `${name} ${denoJson.version} (em protocol ${PROTOCOL_VERSIONS.join(", ")})`;
 }
 function parseTool(spec3, args) {
   let parsed;
@@ -1028,7 +989,6 @@ var EXIT, NEGATIVE, MARK, CLIENT_OPTIONS, MIN_CONNECT_MS, DEFAULT_CONNECT_TIMEOU
 var init_tool = __esm({
   "cli/_tool.ts"() {
     init_args();
-    init_deno();
     init_line_codec();
     init_server_spec();
     EXIT = Object.freeze({
@@ -2073,7 +2033,7 @@ function loadSource(file) {
   if (read.state === "granted") return import(url.href);
   return Promise.resolve({
     run: () => {
-      err(`em: Cannot load "${url.pathname}": cli/em.js runs it from its source file, which needs read permission (--allow-read)`);
+      err(`em: Cannot load "${url.pathname}": cli/em_bundle.js runs it from its source file, which needs read permission (--allow-read)`);
       return Promise.resolve(EXIT.FAILURE);
     }
   });
