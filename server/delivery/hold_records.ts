@@ -181,7 +181,7 @@ export function dropIn(
  */
 export function serveIn(
   record: SemaphoreRecord | undefined,
-  newToken: () => string,
+  newToken: (waiter: WaitEntry) => string,
   nowMs: number,
 ): SemaphoreRecord | undefined {
   if (record === undefined) return undefined;
@@ -193,7 +193,7 @@ export function serveIn(
     free -= head.c;
     served++;
     granted.push({
-      ...holdOf(newToken(), head.c, head, head.l, nowMs),
+      ...holdOf(newToken(head), head.c, head, head.l, nowMs),
       w: head.w,
     });
   }
@@ -346,4 +346,31 @@ export function applyOp(
       return semaphore ? dropIn(sem, gone, nowMs) : leaveIn(barrier, gone);
     }
   }
+}
+
+/**
+ * One write's worth of change to a stored record: expired leases go first, then `change`, then a
+ * semaphore's free queue heads are served. `next` is what to store (undefined: delete the key).
+ */
+export function stepRecord<X>(
+  semaphore: boolean,
+  change: (
+    record: SemaphoreRecord | BarrierRecord | undefined,
+  ) => Change<SemaphoreRecord | BarrierRecord> & X,
+  record: SemaphoreRecord | BarrierRecord | undefined,
+  nowMs: number,
+  newToken: (waiter: WaitEntry) => string,
+): {
+  result: Change<SemaphoreRecord | BarrierRecord> & X;
+  next: SemaphoreRecord | BarrierRecord | undefined;
+} {
+  const before = semaphore
+    ? dropIn(record as SemaphoreRecord, () => false, nowMs).record
+    : record;
+  const result = change(before);
+  if (result.refused !== undefined) return { result, next: record };
+  const next = semaphore
+    ? serveIn(result.record as SemaphoreRecord, newToken, nowMs)
+    : result.record;
+  return { result, next };
 }

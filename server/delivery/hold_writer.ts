@@ -5,11 +5,10 @@ import {
   applyOp,
   type BarrierRecord,
   type Change,
-  dropIn,
   type HoldOp,
   type OpOutcome,
   type SemaphoreRecord,
-  serveIn,
+  stepRecord,
 } from "./hold_records.ts";
 import type { NatsConnection } from "./_nats.ts";
 import { NodeTable } from "./node_table.ts";
@@ -112,7 +111,7 @@ export class HoldWriter {
     key: string,
     change: (record: AnyRecord | undefined) => Change<AnyRecord> & X,
   ): Promise<{ change: Change<AnyRecord> & X; rev: number }> {
-    const run = () => this.#casLoop(key, change);
+    const run = () => bounded(this.#casLoop(key, change), key);
     const chained = (this.#chains.get(key) ?? Promise.resolve()).then(run, run);
     const tail = chained.catch(() => {});
     this.#chains.set(key, tail);
@@ -135,19 +134,17 @@ export class HoldWriter {
     for (let attempt = 0; attempt < 50; attempt++) {
       const cached = attempt === 0 ? this.#cache.get(key) : undefined;
       const current = cached ?? await this.#cache.fetch(key);
-      const now = Date.now();
-      let before = current.value;
-      if (semaphore) { // expired leases go first
-        before = dropIn(before as SemaphoreRecord, () => false, now).record;
-      }
-      const result = change(before);
+      const { result, next } = stepRecord(
+        semaphore,
+        change,
+        current.value,
+        Date.now(),
+        newToken,
+      );
       if (result.refused !== undefined) {
         if (cached !== undefined) continue; // a refusal must come from the stored record
         return { change: result, rev: 0 };
       }
-      const next = semaphore
-        ? serveIn(result.record as SemaphoreRecord, newToken, now)
-        : result.record;
       if (cached !== undefined && same(next, current.value)) continue; // sure it is a no-op?
       const rev = await this.#cache.write(key, next, current);
       if (rev !== undefined) return { change: result, rev };
@@ -227,6 +224,27 @@ function outcomeOf(change: Change<AnyRecord> & OpOutcome): OpOutcome {
     ...(present === undefined ? {} : { present }),
     ...(grant === undefined ? {} : { grant }),
   };
+}
+
+/** How long one change of a key may take before the next change of that key goes ahead. */
+const CHANGE_TIMEOUT_MS = 10_000;
+
+/** `changing`, or an error once it took over {@link CHANGE_TIMEOUT_MS}: one stuck change never blocks a key. */
+function bounded<T>(changing: Promise<T>, key: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new EmError(
+            "closed",
+            `Cannot change "${key}" in the cluster's store: no answer within ${CHANGE_TIMEOUT_MS} ms`,
+          ),
+        ),
+      CHANGE_TIMEOUT_MS,
+    );
+  });
+  return Promise.race([changing, late]).finally(() => clearTimeout(timer));
 }
 
 /** 32-bit FNV-1a: spreads keys over nodes; not for security. */

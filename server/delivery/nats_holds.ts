@@ -85,6 +85,7 @@ export class NatsHolds implements ClusterHolds {
   #connectedSinceMs: number | undefined;
   #downSinceMs: number | undefined;
   #fenced = false;
+  #lastPollMs = 0;
   #tick: ReturnType<typeof setInterval>;
 
   private constructor(
@@ -389,6 +390,20 @@ export class NatsHolds implements ClusterHolds {
       for (const o of set) this.#cleanup(key, o);
     }
     this.#sweep(now);
+    if (now - this.#lastPollMs >= this.#options.heartbeatMs) {
+      this.#lastPollMs = now;
+      this.#poll();
+    }
+  }
+
+  /**
+   * Reads the records this node's waiters wait on, once per heartbeat: a grant is found even if
+   * the watch stalled (it is the fast path, not the only one).
+   */
+  #poll(): void {
+    for (const key of this.#byKey.keys()) {
+      this.#cache.fetch(key).catch(() => {}); // a newer record settles its waiters
+    }
   }
 
   /** Cut off too long: closes every connection that holds or waits through this node. */

@@ -117,7 +117,12 @@ Deno.test({
       await onC.close();
       await onC2.close();
       await using again = await emd(2, "c"); // heard at once: the others keep taking "c" for alive
-      const hold = await within(waiting, 15_000, "the earlier c's lock");
+      const hold = await within(waiting, 15_000, "the earlier c's lock")
+        .catch((error: Error) => {
+          throw new Error(
+            `${error.message}\nb: ${b.stderr()}\nc again: ${again.stderr()}`,
+          );
+        });
       await hold.release();
       await using onAgain = await connect({ port: again.port });
       await (await onAgain.lock("restart_lock")).release();

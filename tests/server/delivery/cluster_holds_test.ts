@@ -264,7 +264,7 @@ Deno.test({
               () => false,
             ),
           "the fenced holder's lock free again",
-          30_000,
+          60_000,
         );
         await assert.rejects(
           cc.lock("FL", { timeoutMs: 300 }),

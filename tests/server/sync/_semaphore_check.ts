@@ -7,7 +7,8 @@ import { memoryStore } from "../../../server/sync/store.ts";
 import { FakeClock, Model } from "./_model.ts";
 
 export const CLIENTS = 4;
-const SIZES: Record<string, number> = { m: 1, s: 3 };
+/** The semaphores the operations use and their sizes. */
+export const SIZES: Record<string, number> = { m: 1, s: 3 };
 
 export type Op =
   | {

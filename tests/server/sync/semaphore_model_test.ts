@@ -9,61 +9,11 @@ import fc from "npm:fast-check@^4.10.2";
 import { SemaphoreTable } from "../../../server/sync/semaphores.ts";
 import { memoryStore } from "../../../server/sync/store.ts";
 import { FakeClock } from "./_model.ts";
-import { check, CLIENTS, type Op } from "./_semaphore_check.ts";
+import { check } from "./_semaphore_check.ts";
+import { semaphoreOp as op } from "./_semaphore_ops.ts";
 
 const NUM_RUNS = Number(Deno.env.get("EM_FC_RUNS") ?? 300);
 const SEED = Number(Deno.env.get("EM_FC_SEED") ?? Date.now() % 2 ** 31);
-const client = fc.nat(CLIENTS - 1);
-const op: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant("acquire" as const),
-      client,
-      name: fc.constantFrom("m", "s"),
-      wrongSize: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
-      count: fc.integer({ min: 1, max: 3 }),
-      ttlMs: fc.option(fc.integer({ min: 1, max: 50 })),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant("release" as const),
-      client,
-      pick: fc.nat(),
-      bogus: fc.boolean(),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant("renew" as const),
-      pick: fc.nat(),
-      ttlMs: fc.integer({ min: 1, max: 50 }),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant("withdraw" as const),
-      client,
-      pick: fc.nat(),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("disconnect" as const), client }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant("advance" as const),
-      ms: fc.integer({ min: 0, max: 40 }),
-    }),
-  },
-);
-
 Deno.test("semaphores: random acquire/release/renew/withdraw/disconnect/expiry match the model", () => {
   // deno-lint-ignore no-console
   console.log(`fast-check seed ${SEED} (EM_FC_SEED), ${NUM_RUNS} runs`);
