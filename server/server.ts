@@ -360,6 +360,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
     for (const connection of this.#refused) connection.close("Server stopping");
     this.flow.stop();
     this.counters.tap.stop();
+    await Promise.all([...this.#sessions].map((session) => session.run()));
     while (this.#running.size > 0) await Promise.all(this.#running);
     for (const feature of this.#features) await feature.stop?.();
     await this.bus.close();
@@ -395,15 +396,17 @@ class Server implements EmServer, FeatureHost, TransportHost {
     log.info("Accepted {peer}", { peer: connection.peer });
     connection.send(this.#helloFor(session));
     this.#helloDeadlines.start(connection);
-    const task: Promise<void> = session.run().finally(() => {
-      this.#helloDeadlines.done(connection);
-      this.#sessions.delete(session);
-      this.#receivers.delete(session);
-      this.#running.delete(task); // tracked without #track: one closure less per connection
-      this.counters.disconnected(connection.peer, connection.closeReason!);
-      for (const feature of this.#features) feature.onClose?.(session);
-    });
-    this.#running.add(task);
+    void session.run(); // then sessionEnded; stop() waits for every session's run()
+  }
+
+  /** A session's read loop ended: forget it (SessionHost). */
+  sessionEnded(session: Session): void {
+    const { connection } = session;
+    this.#helloDeadlines.done(connection);
+    this.#sessions.delete(session);
+    this.#receivers.delete(session);
+    this.counters.disconnected(connection.peer, connection.closeReason!);
+    for (const feature of this.#features) feature.onClose?.(session);
   }
 
   /** Past maxConnections: an `e` line, then closed (at once when many refusals are pending). */

@@ -50,6 +50,8 @@ export interface SessionHost {
   readonly auth?: Authenticator;
   /** Flow control: what a session whose input reached a backlogged receiver waits for. */
   readonly flow?: Pick<FlowControl, "pressure" | "paused">;
+  /** The session's read loop ended and its connection is closed: forget the session. */
+  sessionEnded?(session: Session): void;
 }
 
 /** The protocol state of one connection: hello, flags, and the hot path for triggers. */
@@ -64,7 +66,7 @@ export class Session {
   challenge: string | undefined;
   #host: SessionHost;
   #framer: LineFramer;
-  #batch: Uint8Array[] = []; // plain triggers (runs of them too) without their last "\n"
+  #batch: Uint8Array[] | undefined; // plain triggers (runs of them too) without their last "\n"
   #batchBytes = 0;
   #batchLines = 0;
   #limits: Limits;
@@ -72,6 +74,7 @@ export class Session {
   #lines = 0; // lines framed from the current chunk, for the message rate
   #held: Uint8Array[] | undefined; // lines read while the hello's proof is checked
   #heldBytes = 0;
+  #run: Promise<void> | undefined;
   #onChunkBound = (chunk: Uint8Array): void => this.#onChunk(chunk);
   #pressure = 0; // the flow control's pressure before the current chunk
   #pausedBound = (): Promise<void> | undefined => this.#paused();
@@ -123,13 +126,23 @@ export class Session {
     });
   }
 
-  /** Runs the read loop until the connection ends (no async frame of its own: idle peers stay small). */
+  /**
+   * Runs the read loop until the connection ends, then tells the host (`sessionEnded`); later calls
+   * return the same promise. No async frame and no promise chain of its own: idle peers stay small.
+   */
   run(): Promise<void> {
-    return this.connection.readLoop(this.#onChunkBound, this.#pausedBound)
-      .then((result) => this.#ended(result));
+    return this.#run ??= this.connection.readLoop(
+      this.#onChunkBound,
+      this.#pausedBound,
+    ).then((result) => this.#ended(result));
   }
 
   #ended(result: "eof" | "closed" | Error): void {
+    this.#close(result);
+    this.#host.sessionEnded?.(this);
+  }
+
+  #close(result: "eof" | "closed" | Error): void {
     if (result === "eof") {
       const pending = this.#framer.pendingBytes;
       if (pending > 0) {
@@ -189,7 +202,7 @@ export class Session {
     if (end === 0) return chunk;
     const lines = triggerRuns.lines;
     this.#lines += lines;
-    this.#batch.push(chunk.subarray(0, end - 1)); // #flushBatch adds the last "\n" back
+    (this.#batch ??= []).push(chunk.subarray(0, end - 1)); // #flushBatch adds the last "\n" back
     this.#batchBytes += end;
     this.#batchLines += lines;
     return chunk.subarray(end);
@@ -214,7 +227,7 @@ export class Session {
     if (line.length === 0) return true; // an empty line carries nothing: skipped silently
     if (this.#held !== undefined) return this.#hold(line);
     if (this.hello !== undefined && line[0] === T && isPlainTrigger(line)) {
-      this.#batch.push(line);
+      (this.#batch ??= []).push(line);
       this.#batchBytes += line.length + 1;
       this.#batchLines++;
       return true;
@@ -298,7 +311,7 @@ export class Session {
   }
 
   #flushBatch(): void {
-    if (this.#batch.length === 0) return;
+    if (this.#batch === undefined) return;
     const frame = new Uint8Array(this.#batchBytes);
     let offset = 0;
     for (const line of this.#batch) {
@@ -307,7 +320,7 @@ export class Session {
       frame[offset++] = LF;
     }
     const lines = this.#batchLines;
-    this.#batch = [];
+    this.#batch = undefined;
     this.#batchBytes = 0;
     this.#batchLines = 0;
     this.#host.fanOut(frame, lines, this.peer);
