@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type Target, wallrun } from "./_yardstick.ts";
 import type { OneShot } from "./_compare_table.ts";
 import type { Emd } from "./_emd.ts";
-import { oneshot } from "./oneshot.ts";
+import { oneshot, README_FLAGS } from "./oneshot.ts";
 import { parseOptions } from "./run.ts";
 import type { BenchContext } from "./workload.ts";
 
@@ -37,7 +37,7 @@ function commands(setup: OneShotSetup): Array<[string, string[]]> {
     ["emtrigger", [
       deno,
       "run",
-      net,
+      ...README_FLAGS,
       em,
       "emtrigger",
       "127.0.0.1",

@@ -22,6 +22,14 @@ const BUNDLE = fileURLToPath(new URL("../cli/em_bundle.js", import.meta.url));
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const HELLO = fileURLToPath(new URL("./hello.ts", import.meta.url));
 const WAKE = "oneshot_wake";
+/** The permissions the README's alias and deno-install loop give the tools. */
+export const README_FLAGS: readonly string[] = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+];
 
 interface Command {
   readonly label: string;
@@ -89,22 +97,29 @@ export const oneshot: Workload = {
   summary: "wall ms of emtrigger / emwait processes vs deno run hello.ts",
   async run(context: BenchContext): Promise<WorkloadResult> {
     const emd = await context.emd();
-    const net = "--allow-net=127.0.0.1";
+    const flags = README_FLAGS; // as the README runs them: read permission changes what loads
     const target = ["127.0.0.1", String(emd.port)];
     const commands: Command[] = [
       { label: "deno run hello.ts", args: ["run", HELLO] },
       {
         label: "emtrigger",
-        args: ["run", net, BUNDLE, "emtrigger", ...target, "oneshot_event"],
+        args: [
+          "run",
+          ...flags,
+          BUNDLE,
+          "emtrigger",
+          ...target,
+          "oneshot_event",
+        ],
       },
       {
         label: "emwait (until woken)",
-        args: ["run", net, BUNDLE, "emwait", ...target, WAKE, "20000"],
+        args: ["run", ...flags, BUNDLE, "emwait", ...target, WAKE, "20000"],
         wake: true,
       },
       {
         label: "cli/main.ts emtrigger (unbundled)",
-        args: ["run", net, MAIN, "emtrigger", ...target, "oneshot_event"],
+        args: ["run", ...flags, MAIN, "emtrigger", ...target, "oneshot_event"],
       },
       {
         label: "emd (until listening)",
