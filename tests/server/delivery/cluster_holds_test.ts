@@ -1,6 +1,6 @@
 /**
  * Cluster-wide locks, semaphores, leases and barriers over a real 3-node nats-server cluster
- * (started once for this file) and 3 in-process emd nodes: refusals, mutual exclusion and FIFO
+ * (started once for this file) and 3 in-process emd nodes (heartbeat 500 ms): refusals, mutual exclusion and FIFO
  * across nodes, release on disconnect, leases, barriers, and a node cut off from NATS (clear
  * refusal, its holders told, recovery by itself, leases kept). kill -9 of emd processes and of a
  * holder process: tests/cli/emd_cluster_holds_test.ts.
@@ -26,7 +26,7 @@ function node(nats: NatsCluster, index: number): Promise<EmServer> {
     cluster: {
       servers: [`nats://127.0.0.1:${nats.ports[index]}`],
       nodeId: `node${index}`,
-      heartbeatMs: 200,
+      heartbeatMs: 500, // gone after 1.75 s unheard: a busy machine stalls a process less than that
     },
   });
 }
