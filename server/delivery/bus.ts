@@ -1,5 +1,6 @@
 import type { SyncReply, SyncRequest } from "../../protocol/mod.ts";
 import type { Readiness } from "../metrics/readiness.ts";
+import type { SyncStats } from "../metrics/stats.ts";
 import type { ServerOptions } from "../server_options.ts";
 
 /**
@@ -171,6 +172,11 @@ export interface ClusterHolds {
   request(owner: SyncOwner, request: HoldRequest): void;
   /** The owner's connection ended: its bound holds, waits and arrivals are released. */
   drop(owner: SyncOwner): void;
+  /**
+   * The cluster's locks, semaphores, leases and barriers as this node last saw them; holders and
+   * waiters of this node by peer, others as `<node>#<connection>`.
+   */
+  report(): Omit<SyncStats, "latches">;
 }
 
 /** The bus of a single emd: there are no other nodes, so nothing is sent or received. */

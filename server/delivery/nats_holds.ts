@@ -11,7 +11,8 @@ import {
 import { HoldCache, isSemaphoreKey, nodeOf } from "./hold_cache.ts";
 import { HoldWriter, type OpResult } from "./hold_writer.ts";
 import type { NatsConnection } from "./_nats.ts";
-import { keyOf } from "./nats_latches.ts";
+import { keyOf, nameOf } from "./nats_latches.ts";
+import type { SyncStats } from "../metrics/stats.ts";
 
 /** How {@link NatsHolds.open} is set up. */
 export interface NatsHoldsOptions {
@@ -148,6 +149,47 @@ export class NatsHolds implements ClusterHolds {
     this.#owners.delete(owner);
     for (const waiting of state.waits.values()) this.#forget(waiting);
     for (const key of state.keys) this.#cleanup(key, state.o);
+  }
+
+  report(): Omit<SyncStats, "latches"> {
+    const peers = new Map<string, string>();
+    for (const [owner, state] of this.#owners) {
+      peers.set(`${this.self}#${state.o}`, owner.peer);
+    }
+    const who = (e: { n: string; o?: number }) =>
+      peers.get(`${e.n}#${e.o}`) ?? `${nodeOf(e.n)}#${e.o}`;
+    const semaphores: SyncStats["semaphores"][number][] = [];
+    const barriers: SyncStats["barriers"][number][] = [];
+    let leases = 0;
+    for (const [key, { value }] of this.#cache.entries()) {
+      if (value === undefined) continue;
+      const name = nameOf(key);
+      if (!isSemaphoreKey(key)) {
+        const { p, a } = value as BarrierRecord;
+        barriers.push({ name, parties: p, waiting: a.map(who) });
+        continue;
+      }
+      const { p, h, q } = value as SemaphoreRecord;
+      leases += h.filter((hold) => hold.e !== undefined).length;
+      semaphores.push({
+        name,
+        permits: p,
+        held: h.reduce((sum, hold) => sum + hold.c, 0),
+        holders: h.map((hold) => ({
+          holder: hold.e === undefined ? who(hold) : "lease",
+          count: hold.c,
+          lease: hold.e !== undefined,
+        })),
+        queue: q.map((waiter) => ({ peer: who(waiter), count: waiter.c })),
+      });
+    }
+    const byName = (x: { name: string }, y: { name: string }) =>
+      x.name < y.name ? -1 : x.name > y.name ? 1 : 0;
+    return {
+      semaphores: semaphores.sort(byName),
+      leases,
+      barriers: barriers.sort(byName),
+    };
   }
 
   /** Stops the timer and the watch. */

@@ -78,3 +78,11 @@ export function keyOf(name: string, prefix = "n"): string {
   return prefix + "." +
     base64.replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
+
+/** The name a key of {@link keyOf} stands for. */
+export function nameOf(key: string): string {
+  const base64 = key.slice(key.indexOf(".") + 1).replaceAll("-", "+")
+    .replaceAll("_", "/");
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}

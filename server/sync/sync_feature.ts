@@ -75,9 +75,14 @@ export function syncFeature(
     ready,
     helloOptions: () => [{ letter: SYNC_HELLO_OPTION, params: [SYNC_VERSION] }],
     onClose: (session) => state.drop(session),
-    report: () => ({
-      sync: syncReport(state.latches, state.semaphores, state.barriers),
-    }),
+    report: () => {
+      const cluster = host.bus?.holds?.report(); // a clustered node: the cluster's holds
+      return {
+        sync: cluster === undefined
+          ? syncReport(state.latches, state.semaphores, state.barriers)
+          : { latches: [], ...cluster },
+      };
+    },
     stop: () => state.stop(),
   };
 }

@@ -114,6 +114,31 @@ Deno.test({
       },
     );
 
+    await t.step("stats show the cluster's holds on every node", async () => {
+      const held = await ca.lock("seen");
+      const waiting = cb.lock("seen");
+      await queued("seen", 1);
+      const on = (server: EmServer) =>
+        server.stats().sync.semaphores.find((s) => s.name === "seen");
+      await until(() => on(c) !== undefined, "node c to see the lock");
+      assert.deepEqual(on(c), {
+        name: "seen",
+        permits: 1,
+        held: 1,
+        holders: [{
+          holder: on(c)!.holders[0]!.holder,
+          count: 1,
+          lease: false,
+        }],
+        queue: [{ peer: on(c)!.queue[0]!.peer, count: 1 }],
+      });
+      assert.match(on(c)!.holders[0]!.holder, /^node0#\d+$/);
+      assert.match(on(c)!.queue[0]!.peer, /^node1#\d+$/);
+      assert.match(on(a)!.holders[0]!.holder, /^127\.0\.0\.1:\d+$/); // its own client: by peer
+      await held.release();
+      await (await waiting).release();
+    });
+
     await t.step("a holder that disconnects releases at once", async () => {
       const holder = await open(a);
       await holder.lock("D");
