@@ -1,15 +1,26 @@
 import { EmError } from "../protocol/line_codec.ts";
-import { connect, type ConnectOptions, type EmClient } from "./connect.ts";
+import {
+  connect,
+  type ConnectOptions,
+  type EmClient,
+  type ServerAddress,
+} from "./connect.ts";
 
 /** Options of {@link openTriggerQueue}. */
 export interface TriggerQueueOptions {
-  /** The server's TCP port. */
+  /** The server's TCP port (ignored when `servers` is given). */
   readonly port: number;
   /**
    * The server's host name or address.
    * @default {"127.0.0.1"}
    */
   readonly hostname?: string;
+  /**
+   * Several servers (the nodes of a cluster): the queue connects to the first that answers and,
+   * when it is lost or unreachable, tries the next ones in turn before pausing.
+   * @default {[{ hostname, port }]}
+   */
+  readonly servers?: readonly ServerAddress[];
   /** Application name sent in the hello. */
   readonly appName?: string;
   /** The server's shared secret (see `connect`); an authentication failure ends the queue. */
@@ -81,6 +92,8 @@ export function openTriggerQueue(options: TriggerQueueOptions): TriggerQueue {
 class Queue implements TriggerQueue {
   readonly ended: Promise<QueueEnd>;
   #options: TriggerQueueOptions;
+  #servers: readonly ServerAddress[];
+  #current = 0; // the server tried first at the next attempt: the last one that answered
   #where: string;
   #queue: string[] = [];
   #dropped = 0;
@@ -94,7 +107,11 @@ class Queue implements TriggerQueue {
 
   constructor(options: TriggerQueueOptions) {
     this.#options = options;
-    this.#where = `${options.hostname ?? "127.0.0.1"}:${options.port}`;
+    this.#servers = options.servers?.length ? options.servers : [{
+      port: options.port,
+      ...(options.hostname ? { hostname: options.hostname } : {}),
+    }];
+    this.#where = whereOf(this.#servers[0]!);
     this.ended = new Promise((resolve) => this.#end = resolve);
     this.#running = this.#run();
   }
@@ -183,14 +200,32 @@ class Queue implements TriggerQueue {
       if (this.#options.retry === false) return this.#finish(lost);
       this.#notice(`${lost.message}; retrying`);
       this.#setAway(true);
+      this.#current = (this.#current + 1) % this.#servers.length; // another node first
     }
   }
 
+  /** Tries each server once, from the current one on; the last failure when none answered. */
   async #connect(): Promise<EmClient | EmError> {
+    let failure: EmError | undefined;
+    for (let tried = 0; tried < this.#servers.length; tried++) {
+      const index = (this.#current + tried) % this.#servers.length;
+      const client = await this.#connectTo(this.#servers[index]!);
+      if (!(client instanceof EmError)) {
+        this.#where = whereOf(this.#servers[index]!);
+        this.#current = index;
+        return client;
+      }
+      failure = client;
+      if (this.#done || client.code === "auth") break;
+    }
+    return failure!;
+  }
+
+  async #connectTo(server: ServerAddress): Promise<EmClient | EmError> {
     try {
       return await connect({
-        port: this.#options.port,
-        ...(this.#options.hostname ? { hostname: this.#options.hostname } : {}),
+        port: server.port,
+        ...(server.hostname ? { hostname: server.hostname } : {}),
         ...(this.#options.appName ? { appName: this.#options.appName } : {}),
         ...(this.#options.secret ? { secret: this.#options.secret } : {}),
         ...(this.#options.tls ? { tls: this.#options.tls } : {}),
@@ -265,6 +300,10 @@ class Queue implements TriggerQueue {
     for (const event of batch) this.#options.onSent?.(event);
     this.#changed();
   }
+}
+
+function whereOf(server: ServerAddress): string {
+  return `${server.hostname ?? "127.0.0.1"}:${server.port}`;
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { connect, type EmServer, startServer } from "../../mod.ts";
-import { RUN_FLAGS, runTool, toolEnv } from "../_helpers/cli.ts";
+import { closedPort, RUN_FLAGS, runTool, toolEnv } from "../_helpers/cli.ts";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
@@ -310,5 +310,40 @@ Deno.test("emtail: --no-retry exits 1 when the server goes away", async () => {
   assert.match(
     result.stderr,
     /^emtail: Connection to .* (closed by the server|lost: .*)\n$/,
+  );
+});
+
+Deno.test("emtail: -s with several servers skips a dead one and fails over, losing no matched line", async () => {
+  const dead = closedPort();
+  const first = await startServer({ port: 0, name: "t" });
+  await using second = await startServer({ port: 0, name: "t" });
+  const [p1, p2] = [first.addr.port, second.addr.port];
+  await using ws = await workspace("line one\n");
+  await using emtail = spawnEmtail([
+    "--echo",
+    "--poll-ms",
+    "10",
+    "--retry-max-ms",
+    "50",
+    "-s",
+    `127.0.0.1:${dead},127.0.0.1:${p1},127.0.0.1:${p2}`,
+    ws.log,
+    ws.cfg,
+  ]);
+  await emtail.stdout("one\n"); // confirmed by the first server that answered
+  await first.close();
+  await emtail.stderr("retrying");
+  await ws.append("line two\n");
+  await emtail.stdout("one\ntwo\n"); // confirmed by the second
+  await using receiver = await connect({ port: p2, receive: true });
+  await receiver.flush();
+  await ws.append("line three\n");
+  assert.equal(await receiver.wait("three", 10_000), true);
+  assert.match(
+    emtail.text.stderr,
+    new RegExp(
+      `^emtail: Connection to "127.0.0.1:${p1}" (closed by the server|lost: .*); retrying\n` +
+        `emtail: Connected again to "127.0.0.1:${p2}"\n$`,
+    ),
   );
 });
