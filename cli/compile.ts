@@ -56,6 +56,8 @@ export const V8_FLAGS = "--v8-flags=--optimize-for-size";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MAIN = "cli/main.ts";
+/** Loads the NATS bus of `emd --cluster` by a dynamic import (passed to `--include`). */
+const OPEN_BUS = "server/delivery/open_bus.ts";
 
 /** One `deno compile` run. */
 export interface CompileStep {
@@ -65,10 +67,14 @@ export interface CompileStep {
   readonly args: readonly string[];
 }
 
-/** Modules cli/main.ts loads with `import("./x.ts")`: each is passed to `--include`. */
-export function lazyModules(mainSource: string): string[] {
-  return [...mainSource.matchAll(/import\(\s*"\.\/([^"]+\.ts)"\s*\)/g)]
-    .map((match) => `cli/${match[1]}`);
+/**
+ * Modules a file of `dir` loads with `import("./x.ts")` (cli/main.ts its tools, open_bus.ts the
+ * NATS bus): each is passed to `--include`, so the binary has them even if deno compile's own
+ * analysis of dynamic imports changed.
+ */
+export function lazyModules(source: string, dir = "cli"): string[] {
+  return [...source.matchAll(/import\(\s*"\.\/([^"]+\.ts)"\s*\)/g)]
+    .map((match) => `${dir}/${match[1]}`);
 }
 
 /** The binary's file name for a target: `em-<target>`, `.exe` on Windows. */
@@ -133,11 +139,15 @@ export async function compile(args: string[]): Promise<number> {
     err(`compile: ${targets}\n${USAGE}`);
     return EXIT.USAGE;
   }
-  const mainSource = await Deno.readTextFile(join(ROOT, MAIN));
+  const includes = [
+    ...lazyModules(await Deno.readTextFile(join(ROOT, MAIN))),
+    ...lazyModules(
+      await Deno.readTextFile(join(ROOT, OPEN_BUS)),
+      "server/delivery",
+    ),
+  ];
   const outDir = resolve(ROOT, values.out);
-  const steps = targets.map((target) =>
-    compileStep(target, outDir, lazyModules(mainSource))
-  );
+  const steps = targets.map((target) => compileStep(target, outDir, includes));
   if (values["dry-run"]) {
     for (const step of steps) out(["deno", ...step.args].join(" "));
     return EXIT.OK;

@@ -12,6 +12,7 @@ import {
 } from "../../cli/compile.ts";
 import { TOOLS } from "../../cli/main.ts";
 import { runProgram, startServerProcess } from "../_helpers/cli.ts";
+import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
 
 const root = new URL("../../", import.meta.url);
 const COMPILE = fileURLToPath(new URL("cli/compile.ts", root));
@@ -58,6 +59,59 @@ Deno.test("compile: every lazily loaded tool module is --include'd and in the gr
   for (const module of modules) {
     assert.ok(args.join(" ").includes(`--include ${module} `), module);
   }
+});
+
+Deno.test("compile: emd --cluster's NATS bus (a dynamic import) is --include'd and in the graph", async () => {
+  const openBus = await Deno.readTextFile(
+    new URL("server/delivery/open_bus.ts", root),
+  );
+  const modules = lazyModules(openBus, "server/delivery");
+  assert.deepEqual(modules, ["server/delivery/nats_bus.ts"]);
+  const info = await run(Deno.execPath(), ["info", "--json", MAIN]);
+  assert.equal(info.code, 0, info.stderr);
+  const graph = info.stdout;
+  assert.ok(graph.includes(new URL(modules[0]!, root).href), "not in graph");
+  const plan = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    COMPILE,
+    "--dry-run",
+    "--target",
+    "host",
+  ]);
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.match(plan.stdout, / --include server\/delivery\/nats_bus\.ts /);
+});
+
+Deno.test({
+  name:
+    "compile: the baked-in permissions suffice for emd --cluster (under deno run)",
+  ignore: !hasNatsServer(),
+}, async () => {
+  await using nats = await startNatsCluster();
+  await using emd = await startServerProcess(Deno.execPath(), [
+    "run",
+    "--quiet",
+    ...PERMISSIONS,
+    MAIN,
+    "emd",
+    "--cluster",
+    nats.urls,
+    "--free-port",
+    "perm",
+  ], { cwd: root });
+  const quit = await run(Deno.execPath(), [
+    "run",
+    "--quiet",
+    ...PERMISSIONS,
+    MAIN,
+    "emquit",
+    "127.0.0.1",
+    emd.port,
+    "perm",
+  ]);
+  assert.equal(quit.code, 0, quit.stderr);
+  assert.equal((await emd.exited).code, 0);
 });
 
 Deno.test("compile: each target gets its own binary with exactly the baked-in permissions", () => {
@@ -269,6 +323,22 @@ Deno.test({
       ]);
       assert.equal(quit.code, 0, quit.stderr);
       assert.equal((await emd.exited).code, 0);
+      if (hasNatsServer()) { // the NATS bus is a dynamic import: it must be in the binary
+        await using nats = await startNatsCluster();
+        await using node = await startServerProcess(join(out, "emd" + exe), [
+          "--cluster",
+          nats.urls,
+          "--free-port",
+          "bin",
+        ], { cwd: root });
+        const left = await run(join(out, "emquit" + exe), [
+          "127.0.0.1",
+          node.port,
+          "bin",
+        ]);
+        assert.equal(left.code, 0, left.stderr);
+        assert.equal((await node.exited).code, 0);
+      }
     } finally {
       await Deno.remove(out, { recursive: true });
     }
