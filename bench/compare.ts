@@ -33,6 +33,7 @@ import {
 import { markdownTable } from "./_table.ts";
 import { pause } from "./_deadline.ts";
 import { spawnShots, wallrunShots } from "./_compare_oneshot.ts";
+import { clusterSection } from "./_compare_cluster.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const FLOOR = "deno_floor";
@@ -42,7 +43,8 @@ Runs the yardstick's C load generator against emd, emd_ref and Redis back to bac
 
 Options:
   --yardstick PATH   the yardstick folder (default: ../shared/bench from the repository)
-  --only LIST        fanout,latency,conns,oneshot (default: all)
+  --only LIST        fanout,latency,conns,oneshot,cluster (default: all; cluster:
+                     deno task bench's cluster workload, needs nats-server)
   --reps N           runs per configuration and server (default 1)
   --subs LIST        fanout receiver counts (default 1,10,100,1000)
   --conns LIST       conns connection counts (default 10000)
@@ -102,7 +104,8 @@ function settings(args: string[]): Settings | number {
   }
   return {
     yardstick,
-    only: values.only?.split(",") ?? ["fanout", "latency", "conns", "oneshot"],
+    only: values.only?.split(",") ??
+      ["fanout", "latency", "conns", "oneshot", "cluster"],
     reps: Number(values.reps ?? 1),
     subs: list(values.subs, quick ? [1, 10] : [1, 10, 100, 1000]),
     conns: list(values.conns, quick ? [1000] : [10_000]),
@@ -286,6 +289,9 @@ async function main(args: string[]): Promise<number> {
     say(`building the yardstick from ${s.yardstick} into ${build}`);
     await buildYardstick(s.yardstick, build);
     const results = await runAll(s, build);
+    if (s.only.includes("cluster")) { // after the others: its 7 processes are stopped by then
+      results.cluster = await clusterSection(Math.max(s.reps, 3), say);
+    }
     await report(s, `${started.toISOString()}`, args, results);
     return 0;
   } finally {
@@ -297,6 +303,8 @@ interface Results {
   header: string[];
   measured: Measured[];
   shots: OneShot[];
+  /** The cluster section (markdown), empty when not run. */
+  cluster: string;
 }
 
 async function runAll(s: Settings, build: string): Promise<Results> {
@@ -324,7 +332,7 @@ async function runAll(s: Settings, build: string): Promise<Results> {
       };
       shots.push(...await wallrunShots(setup), ...await spawnShots(setup));
     }
-    return { header, measured, shots };
+    return { header, measured, shots, cluster: "" };
   } finally {
     await Promise.allSettled(targets.map((t) => t.stop()));
   }
@@ -334,7 +342,7 @@ async function report(
   s: Settings,
   started: string,
   args: string[],
-  { header, measured, shots }: Results,
+  { header, measured, shots, cluster }: Results,
 ): Promise<void> {
   const text = [
     `# emd vs emd_ref vs Redis, one run (${started})`,
@@ -352,6 +360,7 @@ async function report(
     markdownTable(cleanlinessRows(measured)),
     "",
     shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",
+    cluster,
   ].join("\n");
   // deno-lint-ignore no-console
   console.log(text);
