@@ -69,6 +69,7 @@ export type {
   AgentEventStats,
   AgentStats,
   BarrierStats,
+  ClusterLinkStats,
   ConnectionStats,
   DisconnectReason,
   DisconnectRecord,

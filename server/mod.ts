@@ -45,6 +45,7 @@ export type {
   AgentEventStats,
   AgentStats,
   BarrierStats,
+  ClusterLinkStats,
   ConnectionStats,
   HolderStats,
   PeerStats,

@@ -275,6 +275,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
   }
 
   fanOut(frame: Uint8Array, lines = 1, from = "server"): number {
+    this.counters.triggers += lines; // not in #fanOutHere: another node's triggers were counted there
     const receivers = this.#fanOutHere(frame, lines, from);
     if (this.#clustered) {
       this.bus.publish({ kind: "plain", frame, lines, from });
@@ -286,7 +287,6 @@ class Server implements EmServer, FeatureHost, TransportHost {
   #fanOutHere(frame: Uint8Array, lines: number, from: string): number {
     for (const receiver of this.#receivers) receiver.connection.send(frame);
     const receivers = this.#receivers.size, counters = this.counters;
-    counters.triggers += lines;
     counters.deliveries += lines * receivers;
     if (counters.tap.active) counters.tap.plain(frame, from, receivers);
     return receivers;
@@ -315,6 +315,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
         {},
         ...this.#features.map((feature) => feature.report?.()),
       ),
+      cluster: this.bus.stats?.(),
     }, detail);
   }
 

@@ -69,17 +69,33 @@ export interface AgentEvent {
   readonly subscriberCount: number;
   /**
    * Delivers data to the event's subscribers and to every receiver whose pattern matches.
-   * @returns how many received it; 0 means nobody listens
+   * @returns how many received it; 0 means nobody listens. In a cluster: this node's receivers
+   * and the subscribers made by calls run here (use {@link AgentEvent.pushCounted} for all nodes)
    * @throws {EventDroppedError} after `drop()`
    * @throws {RangeError} when the data does not fit in a message
    */
   push(data?: JsonValue): number;
   /**
-   * Delivers data to every receiving 1.2 connection and every other agent.
+   * {@link AgentEvent.push}, resolving to how many received it on every node of a cluster (each
+   * live node answers, within the cluster's `countTimeoutMs`); on one emd, the same as `push`.
    * @returns how many received it
+   * @throws {EventDroppedError} after `drop()`
+   * @throws {EmError} (rejects) code "closed" when the link to the other nodes is down
+   */
+  pushCounted(data?: JsonValue): Promise<number>;
+  /**
+   * Delivers data to every receiving 1.2 connection and every other agent.
+   * @returns how many received it (in a cluster: on this node)
    * @throws {EventDroppedError} after `drop()`
    */
   broadcast(data?: JsonValue): number;
+  /**
+   * {@link AgentEvent.broadcast}, resolving to how many received it on every node of a cluster.
+   * @returns how many received it
+   * @throws {EventDroppedError} after `drop()`
+   * @throws {EmError} (rejects) code "closed" when the link to the other nodes is down
+   */
+  broadcastCounted(data?: JsonValue): Promise<number>;
   /** Unsubscribes everyone and forgets the event; `makeEvent` later makes a new one. */
   drop(): void;
 }

@@ -269,10 +269,24 @@ class Event implements AgentEvent {
     return this.#hub.push(event, this.#subscribers);
   }
 
+  pushCounted(data?: JsonValue): Promise<number> {
+    this.#assertLive();
+    const event = this.#hub.encode(this.name, jsonParam(data));
+    return this.#hub.pushCounted(event, this.#subscribers);
+  }
+
   broadcast(data?: JsonValue): number {
     this.#assertLive();
     const sender = this.#owner.receiver;
     return this.#hub.broadcast(
+      this.#hub.encode(this.name, jsonParam(data), sender),
+    );
+  }
+
+  broadcastCounted(data?: JsonValue): Promise<number> {
+    this.#assertLive();
+    const sender = this.#owner.receiver;
+    return this.#hub.broadcastCounted(
       this.#hub.encode(this.name, jsonParam(data), sender),
     );
   }

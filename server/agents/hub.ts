@@ -127,14 +127,16 @@ export class Hub {
     if (delivery.kind === "plain") return 0;
     const { name, json, from } = delivery;
     const event = this.encode(name, json);
-    if (delivery.kind === "trigger") return this.#triggerHere(event, from);
+    if (delivery.kind === "trigger") {
+      return this.#triggerHere(event, from, true);
+    }
     if (delivery.kind === "push") {
       const direct = delivery.to === undefined || this.remote === undefined
         ? []
         : this.remote.receiversOf(delivery.to);
-      return this.#pushHere(event, direct, from);
+      return this.#pushHere(event, direct, from, true);
     }
-    return this.#broadcastHere(event, from);
+    return this.#broadcastHere(event, from, true);
   }
 
   /** Sends an event to the other nodes (a cluster's bus); with `count`, their receiver count. */
@@ -225,7 +227,10 @@ export class Hub {
     return { name, json, line, ...(sender ? { sender } : {}) };
   }
 
-  /** Delivers to `direct` receivers and to every matching subscription; returns how many got it. */
+  /**
+   * Delivers to `direct` receivers and to every matching subscription.
+   * @returns how many got it on this node (other nodes' callers subscribed here included)
+   */
   push(event: EncodedEvent, direct: Iterable<Receiver> = []): number {
     const from = agentOf(event);
     const count = this.#pushHere(event, direct, from);
@@ -233,14 +238,32 @@ export class Hub {
     return count;
   }
 
+  /**
+   * {@link Hub.push}, counted over every live node of a cluster (bounded wait, as `t`'s count).
+   * @throws {EmError} code "closed" when the link to the other nodes is down
+   */
+  pushCounted(
+    event: EncodedEvent,
+    direct: Iterable<Receiver>,
+  ): Promise<number> {
+    const from = agentOf(event);
+    const count = this.#pushHere(event, direct, from);
+    const elsewhere = this.remoteTargets.length; // counted by their own nodes
+    const remote = this.#publish("push", event, from, true);
+    return remote === undefined
+      ? Promise.resolve(count)
+      : remote.then((more) => count - elsewhere + more);
+  }
+
   #pushHere(
     event: EncodedEvent,
     direct: Iterable<Receiver>,
     from: string,
+    remote = false,
   ): number {
     const targets = new Set(direct);
     this.#addMatching(event.name, targets);
-    return this.#counted(event, deliverAll(event, targets), from);
+    return this.#counted(event, deliverAll(event, targets), from, remote);
   }
 
   /** How many receivers hold each name or pattern subscription. */
@@ -254,7 +277,7 @@ export class Hub {
     return [...counts].map(([pattern, receivers]) => ({ pattern, receivers }));
   }
 
-  /** Delivers to every receiving 1.2 connection and every agent but the sender. */
+  /** Delivers to every receiving 1.2 connection and every agent but the sender, on this node. */
   broadcast(event: EncodedEvent): number {
     const from = agentOf(event);
     const count = this.#broadcastHere(event, from);
@@ -262,14 +285,27 @@ export class Hub {
     return count;
   }
 
-  #broadcastHere(event: EncodedEvent, from: string): number {
+  /**
+   * {@link Hub.broadcast}, counted over every live node of a cluster (bounded wait).
+   * @throws {EmError} code "closed" when the link to the other nodes is down
+   */
+  broadcastCounted(event: EncodedEvent): Promise<number> {
+    const from = agentOf(event);
+    const count = this.#broadcastHere(event, from);
+    const remote = this.#publish("broadcast", event, from, true);
+    return remote === undefined
+      ? Promise.resolve(count)
+      : remote.then((more) => count + more);
+  }
+
+  #broadcastHere(event: EncodedEvent, from: string, remote = false): number {
     const targets = new Set<Receiver>();
     for (const session of this.host.sessions) {
       targets.add(this.receiverOf(session));
     }
     for (const agent of this.agentReceivers) targets.add(agent);
     if (event.sender !== undefined) targets.delete(event.sender);
-    return this.#counted(event, deliverAll(event, targets), from);
+    return this.#counted(event, deliverAll(event, targets), from, remote);
   }
 
   /**
@@ -283,11 +319,13 @@ export class Hub {
     return remote === undefined ? count : remote.then((more) => count + more);
   }
 
-  #triggerHere(event: EncodedEvent, from: string): number {
+  #triggerHere(event: EncodedEvent, from: string, remote = false): number {
     const targets = new Set<Receiver>();
     this.#addMatching(event.name, targets);
     let count = deliverAll(event, targets);
-    if (!isValidName(event.name)) return this.#counted(event, count, from);
+    if (!isValidName(event.name)) {
+      return this.#counted(event, count, from, remote);
+    }
     const plain = encoder.encode(`T${event.name}\n`);
     for (const session of this.host.sessions) {
       if (!session.receiving || session.connection.isClosed) continue;
@@ -296,14 +334,22 @@ export class Hub {
       session.connection.send(plain);
       count++;
     }
-    return this.#counted(event, count, from);
+    return this.#counted(event, count, from, remote);
   }
 
-  /** Counts one event sent to `count` receivers and shows it to the tap; returns `count`. */
-  #counted(event: EncodedEvent, count: number, from: string): number {
+  /**
+   * Counts one event sent to `count` receivers (a trigger only on the node it was sent to, not
+   * `remote`ly) and shows it to the tap; returns `count`.
+   */
+  #counted(
+    event: EncodedEvent,
+    count: number,
+    from: string,
+    remote: boolean,
+  ): number {
     const counters = this.host.counters;
     if (counters === undefined || event.name.startsWith("emd/")) return count; // emd's reports
-    counters.triggers++;
+    if (!remote) counters.triggers++;
     counters.deliveries += count;
     if (counters.tap.active) {
       counters.tap.data(event.name, event.json, from, count);

@@ -189,7 +189,8 @@ class RemoteCaller implements Receiver {
   }
 
   deliver(_event: EncodedEvent): boolean {
+    if (!this.#canReceive) return false;
     this.#targets.push(this.key);
-    return this.#canReceive;
+    return true;
   }
 }

@@ -2,6 +2,7 @@ import type { SyncReply, SyncRequest } from "../../protocol/mod.ts";
 import type { Readiness } from "../metrics/readiness.ts";
 import type { SyncStats } from "../metrics/stats.ts";
 import type { ServerOptions } from "../server_options.ts";
+import type { ClusterLinkStats } from "../metrics/stats.ts";
 
 /**
  * Delivery between nodes: where an event goes beyond this process. One emd has a {@link LocalBus}
@@ -75,6 +76,8 @@ export interface Bus {
    * feature keeps its own). Undefined until the bus is ready.
    */
   readonly holds?: ClusterHolds;
+  /** The link's figures for reports and `/metrics` (absent for one emd). */
+  stats?(): ClusterLinkStats;
   /** Stops carrying deliveries; resolves once the link is closed. Idempotent. */
   close(): Promise<void>;
 }

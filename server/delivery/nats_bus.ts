@@ -1,5 +1,6 @@
 import { EmError } from "../../protocol/mod.ts";
 import type { Bus, BusHost, BusLog, Delivery, RemoteHandler } from "./bus.ts";
+import type { ClusterLinkStats } from "../metrics/stats.ts";
 import type { ClusterOptions } from "./cluster_options.ts";
 import {
   connect,
@@ -57,6 +58,9 @@ export class NatsBus implements Bus {
   #live = new Set<string>();
   /** Locks, semaphores, leases and barriers of the cluster, once their bucket is open. */
   holds: NatsHolds | undefined;
+  #reconnects = 0;
+  #deliveriesOut = 0;
+  #deliveriesIn = 0;
 
   constructor(host: BusHost) {
     const options = this.#options = host.options.cluster!;
@@ -169,6 +173,7 @@ export class NatsBus implements Bus {
         this.#log.warn("Lost the link to the NATS cluster; reconnecting");
       } else if (status.type === "reconnect") {
         this.#connected = true;
+        this.#reconnects++;
         this.#sayAlive("?");
         this.#log.info("Link to the NATS cluster restored");
       }
@@ -200,6 +205,15 @@ export class NatsBus implements Bus {
     if (mark === "?") this.#sayAlive("+");
   }
 
+  stats(): ClusterLinkStats {
+    return {
+      connected: this.#connected,
+      reconnects: this.#reconnects,
+      deliveriesOut: this.#deliveriesOut,
+      deliveriesIn: this.#deliveriesIn,
+    };
+  }
+
   onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {
     for (const kind of kinds) this.#handlers.set(kind, handler);
   }
@@ -209,7 +223,10 @@ export class NatsBus implements Bus {
     if (nc === undefined || this.#closing !== undefined) return undefined;
     const payload = encodeDelivery(delivery, this.nodeId);
     if (!count) {
-      if (this.#connected) nc.publish(this.#subjects.events, payload);
+      if (this.#connected) {
+        nc.publish(this.#subjects.events, payload);
+        this.#deliveriesOut++;
+      }
       return undefined;
     }
     if (!this.#connected) {
@@ -230,6 +247,7 @@ export class NatsBus implements Bus {
     nc.publish(this.#subjects.events, payload, {
       reply: `${this.#subjects.counts}.${seq}`,
     });
+    this.#deliveriesOut++;
     return pending.result;
   }
 
@@ -240,6 +258,7 @@ export class NatsBus implements Bus {
         subject: msg.subject,
       });
     }
+    this.#deliveriesIn++;
     const count = this.#handlers.get(delivery.kind)?.(delivery) ?? 0;
     if (msg.reply) this.#nc?.publish(msg.reply, `${this.nodeId} ${count}`);
   }

@@ -8,6 +8,7 @@ import {
   LocalBus,
   type RemoteHandler,
 } from "./bus.ts";
+import type { ClusterLinkStats } from "../metrics/stats.ts";
 
 /**
  * The bus for a server: a {@link LocalBus} without `options.cluster`; with it, the NATS bus,
@@ -53,6 +54,15 @@ class DeferredBus implements Bus {
 
   get holds(): ClusterHolds | undefined {
     return this.#bus?.holds;
+  }
+
+  stats(): ClusterLinkStats {
+    return this.#bus?.stats?.() ?? {
+      connected: false,
+      reconnects: 0,
+      deliveriesOut: 0,
+      deliveriesIn: 0,
+    };
   }
 
   onRemote(kinds: readonly Delivery["kind"][], handler: RemoteHandler): void {

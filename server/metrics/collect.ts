@@ -1,6 +1,7 @@
 import type { Counters, DisconnectReason } from "./counters.ts";
 import { processStats } from "./process_stats.ts";
 import {
+  type ClusterLinkStats,
   type FeatureStats,
   MAX_LISTED_PEERS,
   NO_SYNC,
@@ -31,6 +32,8 @@ export interface StatsSource {
   readonly sessions: Iterable<StatsSession>;
   /** The features' reports, merged. */
   readonly featureStats: FeatureStats;
+  /** The cluster link's figures (a clustered node only). */
+  readonly cluster?: ClusterLinkStats;
 }
 
 /** The protocol a connection speaks, as `em_connections{protocol}` labels it. */
@@ -98,5 +101,6 @@ export function collectStats(source: StatsSource, detail = false): ServerStats {
     subscriptions: featureStats.subscriptions ?? [],
     sync: featureStats.sync ?? NO_SYNC,
     process: processStats(),
+    ...(source.cluster === undefined ? {} : { cluster: source.cluster }),
   };
 }

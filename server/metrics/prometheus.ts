@@ -1,4 +1,4 @@
-import type { ServerStats } from "./stats.ts";
+import type { ClusterLinkStats, ServerStats } from "./stats.ts";
 
 /** The media type of the Prometheus text exposition format emd writes. */
 export const PROMETHEUS_CONTENT_TYPE =
@@ -152,6 +152,7 @@ export function renderPrometheus(stats: ServerStats): string {
     "Barriers with waiting parties.",
     sync.barriers.length,
   );
+  if (stats.cluster !== undefined) clusterMetrics(stats.cluster, metric);
   const proc = stats.process;
   metric(
     "process_resident_memory_bytes",
@@ -180,6 +181,42 @@ export function renderPrometheus(stats: ServerStats): string {
     proc.startTimeSeconds,
   );
   return out.join("\n") + "\n";
+}
+
+/** The link of a clustered node: up or not, reconnects, deliveries to and from other nodes. */
+function clusterMetrics(
+  link: ClusterLinkStats,
+  metric: (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    samples: number,
+  ) => void,
+): void {
+  metric(
+    "em_cluster_connected",
+    "gauge",
+    "1 while the link to the NATS cluster is up, else 0.",
+    link.connected ? 1 : 0,
+  );
+  metric(
+    "em_cluster_reconnects_total",
+    "counter",
+    "Times the link to the NATS cluster came back after dropping.",
+    link.reconnects,
+  );
+  metric(
+    "em_cluster_deliveries_out_total",
+    "counter",
+    "Deliveries published to the other nodes.",
+    link.deliveriesOut,
+  );
+  metric(
+    "em_cluster_deliveries_in_total",
+    "counter",
+    "Deliveries from other nodes that reached this node.",
+    link.deliveriesIn,
+  );
 }
 
 function labelText(labels: Labels): string {

@@ -156,6 +156,18 @@ export interface TrafficStats {
   readonly bytesSent: number;
 }
 
+/** The link of a clustered emd to the other nodes (absent for one emd). */
+export interface ClusterLinkStats {
+  /** True while the link to the NATS cluster is up. */
+  readonly connected: boolean;
+  /** Times the link came back after dropping. */
+  readonly reconnects: number;
+  /** Deliveries this node published to the other nodes. */
+  readonly deliveriesOut: number;
+  /** Deliveries from other nodes that reached this node. */
+  readonly deliveriesIn: number;
+}
+
 /**
  * Everything emd reports about itself, as JSON: the answer of `emd/stats`, the source of
  * `/metrics`, `emstat` and the dashboard (docs/PROTOCOL.md, "1.2: the emd API").
@@ -181,6 +193,8 @@ export interface ServerStats {
   readonly sync: SyncStats;
   /** The process's figures. */
   readonly process: ProcessStats;
+  /** The link to the other nodes of a cluster (`emd --cluster` only). */
+  readonly cluster?: ClusterLinkStats;
 }
 
 /** Connections listed in a detailed report at most. */
