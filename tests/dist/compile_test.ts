@@ -89,30 +89,34 @@ Deno.test({
   ignore: !hasNatsServer(),
 }, async () => {
   await using nats = await startNatsCluster();
-  await using emd = await startServerProcess(Deno.execPath(), [
-    "run",
-    "--quiet",
-    ...PERMISSIONS,
-    MAIN,
-    "emd",
+  const em = [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN];
+  await startAndQuit([...em, "emd"], [...em, "emquit"], [
     "--cluster",
     nats.urls,
+  ]);
+});
+
+/** Starts `emd` (a command line) with `flags`, stops it with `emquit`; both must exit 0. */
+async function startAndQuit(
+  emd: string[],
+  emquit: string[],
+  flags: string[] = [],
+): Promise<void> {
+  await using server = await startServerProcess(emd[0]!, [
+    ...emd.slice(1),
+    ...flags,
     "--free-port",
-    "perm",
+    "bin",
   ], { cwd: root });
-  const quit = await run(Deno.execPath(), [
-    "run",
-    "--quiet",
-    ...PERMISSIONS,
-    MAIN,
-    "emquit",
+  const quit = await run(emquit[0]!, [
+    ...emquit.slice(1),
     "127.0.0.1",
-    emd.port,
-    "perm",
+    server.port,
+    "bin",
   ]);
   assert.equal(quit.code, 0, quit.stderr);
-  assert.equal((await emd.exited).code, 0);
-});
+  assert.equal((await server.exited).code, 0);
+}
 
 Deno.test("compile: each target gets its own binary with exactly the baked-in permissions", () => {
   assert.deepEqual(TARGETS, [
@@ -312,32 +316,13 @@ Deno.test({
       assert.equal(linked.code, 0, linked.stderr);
       const emwait = await run(join(links, "emwait" + exe), ["--version"]);
       assert.match(emwait.stdout, /^emwait /);
-      await using emd = await startServerProcess(join(out, "emd" + exe), [
-        "--free-port",
-        "bin",
-      ], { cwd: root });
-      const quit = await run(join(out, "emquit" + exe), [
-        "127.0.0.1",
-        emd.port,
-        "bin",
-      ]);
-      assert.equal(quit.code, 0, quit.stderr);
-      assert.equal((await emd.exited).code, 0);
+      const [emd, emquit] = [[join(out, "emd" + exe)], [
+        join(out, "emquit" + exe),
+      ]];
+      await startAndQuit(emd, emquit);
       if (hasNatsServer()) { // the NATS bus is a dynamic import: it must be in the binary
         await using nats = await startNatsCluster();
-        await using node = await startServerProcess(join(out, "emd" + exe), [
-          "--cluster",
-          nats.urls,
-          "--free-port",
-          "bin",
-        ], { cwd: root });
-        const left = await run(join(out, "emquit" + exe), [
-          "127.0.0.1",
-          node.port,
-          "bin",
-        ]);
-        assert.equal(left.code, 0, left.stderr);
-        assert.equal((await node.exited).code, 0);
+        await startAndQuit(emd, emquit, ["--cluster", nats.urls]);
       }
     } finally {
       await Deno.remove(out, { recursive: true });
