@@ -40,4 +40,10 @@ export interface ClusterOptions {
    * @default {1000}
    */
   readonly countTimeoutMs?: number;
+  /**
+   * Publish the deliveries of one task (e.g. triggers of many clients read at once) as one NATS
+   * message; false publishes each on its own (for comparisons).
+   * @default {true}
+   */
+  readonly batch?: boolean;
 }

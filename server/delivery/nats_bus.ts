@@ -12,22 +12,13 @@ import { NodeTable } from "./node_table.ts";
 import { NatsLatches } from "./nats_latches.ts";
 import { NatsCalls } from "./nats_calls.ts";
 import { NatsHolds } from "./nats_holds.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const LF = 0x0a;
-/** First byte of a bus message: which kind of delivery it carries. */
-const KIND_BYTE: Record<Delivery["kind"], number> = {
-  plain: 0x50, // P
-  trigger: 0x54, // T
-  push: 0x55, // U
-  broadcast: 0x42, // B
-};
-const KIND_OF = new Map(
-  Object.entries(KIND_BYTE).map((
-    [kind, byte],
-  ) => [byte, kind as Delivery["kind"]]),
-);
+import {
+  BATCH_BYTES,
+  decodeDelivery,
+  encodeBatch,
+  encodeDelivery,
+  splitBatch,
+} from "./delivery_codec.ts";
 
 /**
  * Delivery between emd nodes over NATS core pub/sub (docs/CLUSTER.md): one subject per event space
@@ -61,6 +52,10 @@ export class NatsBus implements Bus {
   #reconnects = 0;
   #deliveriesOut = 0;
   #deliveriesIn = 0;
+  /** Deliveries of this task, published together at its end (one NATS message). */
+  #outbox: Uint8Array[] = [];
+  #outboxBytes = 0;
+  #batching: boolean;
 
   constructor(host: BusHost) {
     const options = this.#options = host.options.cluster!;
@@ -73,6 +68,7 @@ export class NatsBus implements Bus {
       nodes: `${base}.nodes`,
       counts: `${base}.counts.${this.nodeId}`,
     };
+    this.#batching = options.batch ?? true;
     this.#nodes = new NodeTable((options.heartbeatMs ?? 1000) * 3.5);
     this.#readiness = host.readiness.add(
       "cluster",
@@ -223,10 +219,7 @@ export class NatsBus implements Bus {
     if (nc === undefined || this.#closing !== undefined) return undefined;
     const payload = encodeDelivery(delivery, this.nodeId);
     if (!count) {
-      if (this.#connected) {
-        nc.publish(this.#subjects.events, payload);
-        this.#deliveriesOut++;
-      }
+      if (this.#connected) this.#send(payload);
       return undefined;
     }
     if (!this.#connected) {
@@ -244,6 +237,7 @@ export class NatsBus implements Bus {
       () => this.#counts.delete(seq),
     );
     this.#counts.set(seq, pending);
+    this.#flush(); // what this task published before goes first
     nc.publish(this.#subjects.events, payload, {
       reply: `${this.#subjects.counts}.${seq}`,
     });
@@ -251,16 +245,48 @@ export class NatsBus implements Bus {
     return pending.result;
   }
 
-  #onEvent(msg: Msg): void {
-    const delivery = decodeDelivery(msg.data);
-    if (delivery === undefined) {
-      return this.#log.warn("Dropped a malformed message on {subject}", {
-        subject: msg.subject,
-      });
+  /**
+   * Publishes a delivery at the end of this task, with the others this task publishes (at once
+   * past {@link BATCH_BYTES}): one NATS message, parsed once, for a burst of publishers.
+   */
+  #send(payload: Uint8Array): void {
+    this.#deliveriesOut++;
+    if (!this.#batching) {
+      return this.#nc!.publish(this.#subjects.events, payload);
     }
-    this.#deliveriesIn++;
-    const count = this.#handlers.get(delivery.kind)?.(delivery) ?? 0;
-    if (msg.reply) this.#nc?.publish(msg.reply, `${this.nodeId} ${count}`);
+    this.#outbox.push(payload);
+    this.#outboxBytes += payload.length;
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+    else if (this.#outboxBytes >= BATCH_BYTES) this.#flush();
+  }
+
+  #flush(): void {
+    const outbox = this.#outbox;
+    if (outbox.length === 0) return;
+    this.#outbox = [];
+    const bytes = this.#outboxBytes;
+    this.#outboxBytes = 0;
+    if (!this.#connected || this.#nc!.isClosed()) return; // lost, like any delivery then
+    this.#nc!.publish(
+      this.#subjects.events,
+      outbox.length === 1 ? outbox[0]! : encodeBatch(outbox, bytes),
+    );
+  }
+
+  #onEvent(msg: Msg): void {
+    const payloads = splitBatch(msg.data);
+    for (const payload of payloads ?? [undefined]) {
+      const delivery = payload && decodeDelivery(payload);
+      if (delivery === undefined) {
+        this.#log.warn("Dropped a malformed message on {subject}", {
+          subject: msg.subject,
+        });
+        continue;
+      }
+      this.#deliveriesIn++;
+      const count = this.#handlers.get(delivery.kind)?.(delivery) ?? 0;
+      if (msg.reply) this.#nc?.publish(msg.reply, `${this.nodeId} ${count}`);
+    }
   }
 
   #onCount(msg: Msg): void {
@@ -282,6 +308,7 @@ export class NatsBus implements Bus {
     this.calls?.failAll("this node is leaving the cluster");
     const nc = this.#nc;
     if (nc === undefined) return;
+    this.#flush(); // what this task published goes out before the node leaves
     await this.holds?.close();
     this.#sayAlive("-");
     await nc.drain().catch(() => nc.close());
@@ -317,48 +344,5 @@ class PendingCount {
     clearTimeout(this.#timer);
     this.#done();
     this.#resolve(this.#sum);
-  }
-}
-
-/** `<kind byte><from>\n<body>`: a plain frame as is, data as JSON `[name, json]`. */
-function encodeDelivery(delivery: Delivery, nodeId: string): Uint8Array {
-  const head = encoder.encode(`_${delivery.from}@${nodeId}\n`);
-  head[0] = KIND_BYTE[delivery.kind];
-  const body = delivery.kind === "plain"
-    ? delivery.frame
-    : encoder.encode(JSON.stringify(
-      delivery.to === undefined
-        ? [delivery.name, delivery.json ?? null]
-        : [delivery.name, delivery.json ?? null, delivery.to],
-    ));
-  const bytes = new Uint8Array(head.length + body.length);
-  bytes.set(head);
-  bytes.set(body, head.length);
-  return bytes;
-}
-
-function decodeDelivery(bytes: Uint8Array): Delivery | undefined {
-  const kind = KIND_OF.get(bytes[0] ?? 0);
-  const lf = bytes.indexOf(LF);
-  if (kind === undefined || lf === -1) return undefined;
-  const from = decoder.decode(bytes.subarray(1, lf));
-  if (kind === "plain") {
-    const frame = bytes.slice(lf + 1); // kept by receivers' queues: our own copy
-    let lines = 0;
-    for (let i = frame.indexOf(LF); i !== -1; i = frame.indexOf(LF, i + 1)) {
-      lines++;
-    }
-    return { kind, frame, lines, from };
-  }
-  try {
-    const [name, json, to] = JSON.parse(
-      decoder.decode(bytes.subarray(lf + 1)),
-    ) as [string, string | null, string[] | undefined];
-    if (typeof name !== "string") return undefined;
-    return Array.isArray(to)
-      ? { kind, name, json: json ?? undefined, from, to }
-      : { kind, name, json: json ?? undefined, from };
-  } catch {
-    return undefined;
   }
 }
