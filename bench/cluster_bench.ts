@@ -2,7 +2,9 @@
  * cluster: emd nodes over a real 3-node NATS cluster, against one emd, in one run (ratios: the
  * machine is shared): trigger→wake latency from node a to a receiver of node b vs within one emd;
  * fan-out of one burst to receivers spread over 3 nodes vs the same receivers on one emd; and raw
- * NATS pub/sub of the same burst to 3 subscribers (one per NATS server) as the engine's ceiling.
+ * NATS pub/sub of the same burst to 3 subscribers (one per NATS server) as the engine's ceiling,
+ * against 300 em receivers and against one em receiver per node (the same shape); and the
+ * batching A/B (bench/cluster_batch_bench.ts).
  * Also a latch's acknowledgement (the cluster stores it in a replicated KV bucket first) and how
  * long a killed node is still waited for. Skipped, saying why, without `nats-server`. Cluster-wide
  * locks: handover from a holder on node a to a waiter on node b vs both on one emd and vs both on
@@ -17,6 +19,8 @@ import {
   lockReleasedAfterKillMs,
   storeQueue,
 } from "./_cluster_locks.ts";
+import { batchingAB } from "./cluster_batch_bench.ts";
+import { type EmdProcess, spawnListening } from "./_cluster_spawn.ts";
 import { Publisher } from "./_publisher.ts";
 import { ReceiverSet } from "./_receivers.ts";
 import { epochMs } from "./_proc.ts";
@@ -32,51 +36,15 @@ import {
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
 /** An emd process (clustered or not) on a free port. */
-async function spawnEmd(
-  name: string,
-  clusterUrl?: string,
-): Promise<{ port: number; stop(): Promise<void>; kill(): Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "-A",
-      MAIN,
-      "emd",
-      "-q",
-      ...(clusterUrl ? ["--cluster", clusterUrl] : []),
-      "--free-port",
-      name,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`emd exited before listening: ${text}`);
-    text += new TextDecoder().decode(value);
-    const match = text.match(/listening on [^\s]+:(\d+)/);
-    if (match) {
-      reader.releaseLock();
-      void child.stdout.cancel();
-      return {
-        port: Number(match[1]),
-        async stop() {
-          try {
-            child.kill("SIGTERM");
-          } catch { /* exited */ }
-          await child.status;
-        },
-        async kill() {
-          child.kill("SIGKILL");
-          await child.status;
-        },
-      };
-    }
-  }
+function spawnEmd(name: string, clusterUrl?: string): Promise<EmdProcess> {
+  return spawnListening([
+    MAIN,
+    "emd",
+    "-q",
+    ...(clusterUrl ? ["--cluster", clusterUrl] : []),
+    "--free-port",
+    name,
+  ]);
 }
 
 /** Trigger→wake round trips from a sender on `fromPort` to a receiver on `toPort`, in µs. */
@@ -124,7 +92,7 @@ async function latchMedianUs(port: number, count: number): Promise<number> {
 }
 
 /** One burst of `messages` to `subs` receivers spread over `ports`; deliveries per second. */
-async function fanout(
+export async function fanout(
   ports: readonly number[],
   subs: number,
   messages: number,
@@ -308,6 +276,13 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       ratio: round(lean.rate / 3 / raw, 2),
       "raw NATS": round(raw),
     });
+    const ab = await batchingAB(nats.ports, {
+      publishers: quick ? 10 : 50,
+      messages: quick ? 500 : 50_000,
+      runs: quick ? 1 : 3,
+    });
+    rows.push({ ...ab.row, "raw NATS": round(raw) });
+    failures.push(...ab.failures);
     const latchOne = await latchMedianUs(lone.port, quick ? 50 : 300);
     const latchCluster = await latchMedianUs(ports[0]!, quick ? 50 : 300);
     rows.push({
@@ -337,7 +312,11 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       "3 nodes": round(await deadNodeForgottenMs(ports, nodes[2]!)),
       ratio: null,
     });
-    const [handover, sameNode, killed] = rows.slice(5, 8);
+    const find = (start: string) =>
+      rows.find((row) => String(row.measure).startsWith(start));
+    const handover = find("lock handover p50 µs: holder");
+    const sameNode = find("lock handover p50 µs: across");
+    const killed = find("kill -9 of a node → its client's lock");
     context.progress(
       `cluster locks: handover a→b ${handover!["3 nodes"]} µs vs one emd ${
         handover!["one emd"]
