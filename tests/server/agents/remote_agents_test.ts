@@ -14,7 +14,7 @@ import {
   startServer,
 } from "../../../mod.ts";
 import type { EmClient as Client } from "../../../client/mod.ts";
-import type { Agent } from "../../../server/mod.ts";
+import type { Agent, AgentContext } from "../../../server/mod.ts";
 import {
   hasNatsServer,
   type NatsCluster,
@@ -247,4 +247,24 @@ Deno.test({
     await Promise.all(clients.map((client) => client.close()));
     await d.close();
   }
+});
+
+Deno.test("agents: on one emd, pushCounted and broadcastCounted resolve to what push and broadcast count", async () => {
+  let ctx!: AgentContext;
+  await using server = await startServer({
+    port: 0,
+    name: "one",
+    agents: [
+      defineAgent({ api: "news", init: (c) => void (ctx = c), verbs: {} }),
+    ],
+  });
+  await using client = await connect({ port: server.addr.port, receive: true });
+  const sub = client.subscribe("news/*");
+  await sub.ready;
+  const event = ctx.makeEvent("flash");
+  assert.equal(event.push(1), 1);
+  assert.equal(await event.pushCounted(2), 1);
+  assert.equal(event.broadcast(3), 1);
+  assert.equal(await event.broadcastCounted(4), 1);
+  await sub.unsubscribe();
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { until } from "../../_helpers/until.ts";
 import {
+  CallError,
   connect,
   defineAgent,
   type EmServer,
@@ -239,6 +240,13 @@ Deno.test({
         await assert.rejects(
           sender.trigger("no_store", { latch: true }),
           /Cannot latch "no_store": not connected to the NATS cluster/,
+        );
+        await assert.rejects( // an agent of another node
+          sender.call("probe1/shout", "x"),
+          (error: CallError) =>
+            error.failure === "unavailable" &&
+            error.message ===
+              'Cannot call "probe1/shout" on another node: not connected to the NATS cluster',
         );
         const local = ra.next("local_only");
         await sender.trigger("local_only"); // this node's receivers are still served
