@@ -307,7 +307,7 @@ export class NatsBus implements Bus {
     for (const pending of this.#counts.values()) pending.finish();
     this.calls?.failAll("this node is leaving the cluster");
     const nc = this.#nc;
-    if (nc === undefined) return;
+    if (nc === undefined || nc.isClosed()) return; // never joined: its start closed the link
     this.#flush(); // what this task published goes out before the node leaves
     await this.holds?.close();
     this.#sayAlive("-");
