@@ -82,6 +82,23 @@ Deno.test({
     );
 
     await t.step(
+      "a bucket the cluster cannot hold stops a node's start with JetStream's reason",
+      async () => {
+        await assert.rejects(
+          startServer({
+            port: 0,
+            name: "r5",
+            cluster: {
+              servers: [`nats://127.0.0.1:${nats.ports[0]}`],
+              replicas: 5, // 3 JetStream servers
+            },
+          }),
+          /^EmError: Cannot join the cluster at "nats:\/\/127\.0\.0\.1:\d+": cannot open its JetStream bucket: no suitable peers for placement$/,
+        );
+      },
+    );
+
+    await t.step(
       "a trigger is a trigger on its own node only; deliveries everywhere",
       async () => {
         const before = servers.map((s) => s.stats().traffic);
