@@ -30,11 +30,15 @@ export async function clusterSection(
   };
   const runs: Row[][] = [];
   for (let rep = 0; rep < reps; rep++) {
-    const result = await cluster.run(context);
-    if (result.rows.length === 0) return "";
+    const result = await cluster.run(context).catch((error: Error) => {
+      say(`cluster: run ${rep + 1} failed: ${error.message}`); // the other sections still print
+      return { rows: [], failures: [] };
+    });
+    if (result.rows.length === 0) continue;
     for (const failure of result.failures) say(`cluster: ${failure}`);
     runs.push(result.rows);
   }
+  if (runs.length === 0) return "";
   const rows = runs[0]!.map((row, i) => {
     const ratios = runs.map((rows) => rows[i]?.ratio)
       .filter((ratio): ratio is number => typeof ratio === "number");
