@@ -39,10 +39,12 @@ export async function clusterSection(
     runs.push(result.rows);
   }
   if (runs.length === 0) return "";
-  const rows = runs[0]!.map((row, i) => {
-    const ratios = runs.map((rows) => rows[i]?.ratio)
+  const key = (row: Row) => String(row.measure).split(" (runs:")[0]; // the A/B lists its runs
+  const rows = runs[0]!.map((row) => {
+    const same = runs.map((rows) => rows.find((r) => key(r) === key(row)));
+    const ratios = same.map((r) => r?.ratio)
       .filter((ratio): ratio is number => typeof ratio === "number");
-    const values = runs.map((rows) => rows[i]?.["3 nodes"])
+    const values = same.map((r) => r?.["3 nodes"])
       .filter((value): value is number => typeof value === "number");
     const measure = String(row.measure);
     return {
