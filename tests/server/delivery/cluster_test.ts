@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { until } from "../../_helpers/until.ts";
 import {
-  CallError,
+  type CallError,
   connect,
   defineAgent,
   type EmServer,
