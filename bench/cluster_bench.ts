@@ -129,10 +129,16 @@ export async function fanout(
 async function rawNats(
   ports: readonly number[],
   messages: number,
+  perServer = 1,
 ): Promise<number> {
   const { connect: natsConnect } = await import("../server/delivery/_nats.ts");
   const subscribers = await Promise.all(
-    ports.map((port) => natsConnect({ servers: `127.0.0.1:${port}` })),
+    ports.flatMap((port) =>
+      Array.from(
+        { length: perServer },
+        () => natsConnect({ servers: `127.0.0.1:${port}` }),
+      )
+    ),
   );
   const publisher = await natsConnect({ servers: `127.0.0.1:${ports[0]}` });
   try {
@@ -267,6 +273,19 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       ratio: round(perNode / raw, 2),
       "raw NATS": round(raw),
     });
+    const rawWide = await rawNats(nats.ports, messages, subs / 3);
+    rows.push({
+      measure:
+        `messages/s reaching each receiver, the same shape on both sides: ${subs} em receivers (${
+          subs / 3
+        } per node) vs ${subs} NATS subscribers (${
+          subs / 3
+        } per server), ${messages} messages`,
+      "one emd": null,
+      "3 nodes": round(perNode),
+      ratio: round(perNode / rawWide, 2),
+      "raw NATS": round(rawWide),
+    });
     const lean = await fanout(ports, 3, messages); // the same shape as raw NATS: one per node
     rows.push({
       measure:
@@ -333,7 +352,9 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
     context.progress(
       `cluster: p50 ${rows[0]!["3 nodes"]} µs vs ${
         rows[0]!["one emd"]
-      } µs; fan-out ×${rows[2]!.ratio}; vs raw NATS ×${rows[3]!.ratio}`,
+      } µs; fan-out ×${rows[2]!.ratio}; vs raw NATS ×${
+        rows[3]!.ratio
+      } (same shape ×${rows[4]!.ratio})`,
     );
   } finally {
     await Promise.all([...nodes, lone].map((node) => node.stop()));
