@@ -109,18 +109,22 @@ export class NatsBus implements Bus {
     });
     this.#connected = true;
     try {
-      this.latches = await NatsLatches.open(nc, this.#name, {
-        replicas: options.replicas ?? 3,
-        connected: () => this.#connected,
-      });
-      this.holds = await NatsHolds.open(nc, {
-        serverName: this.#name,
-        nodeId: this.nodeId,
-        replicas: options.replicas ?? 3,
-        heartbeatMs: options.heartbeatMs ?? 1000,
-        connected: () => this.#connected,
-        log: this.#log,
-      });
+      this.latches = await opening(() =>
+        NatsLatches.open(nc, this.#name, {
+          replicas: options.replicas ?? 3,
+          connected: () => this.#connected,
+        })
+      );
+      this.holds = await opening(() =>
+        NatsHolds.open(nc, {
+          serverName: this.#name,
+          nodeId: this.nodeId,
+          replicas: options.replicas ?? 3,
+          heartbeatMs: options.heartbeatMs ?? 1000,
+          connected: () => this.#connected,
+          log: this.#log,
+        })
+      );
     } catch (error) {
       await nc.close();
       throw new EmError(
@@ -314,6 +318,25 @@ export class NatsBus implements Bus {
     await nc.drain().catch(() => nc.close());
     await nc.closed();
     this.#log.info("Left the cluster");
+  }
+}
+
+/** How long a node keeps trying to open its JetStream buckets at start. */
+const OPEN_TIMEOUT_MS = 15_000;
+
+/**
+ * Opens a bucket, trying again for {@link OPEN_TIMEOUT_MS}: nodes starting together on a fresh
+ * cluster race to create the same streams, and one of them can time out while JetStream settles.
+ */
+async function opening<T>(open: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + OPEN_TIMEOUT_MS;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   }
 }
 
