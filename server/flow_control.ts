@@ -9,6 +9,35 @@ import type { Connection, OutputWatcher } from "./connection.ts";
  */
 export const STALL_MS = 1000;
 
+/** Time as flow control sees it: injectable, so tests can starve a receiver without sleeping. */
+export interface FlowClock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Calls `callback` once, `delayMs` from now; returns a function that cancels it. */
+  after(delayMs: number, callback: () => void): () => void;
+}
+
+/** `performance.now()` and `setTimeout`. */
+export const monotonicClock: FlowClock = Object.freeze({
+  now: () => performance.now(),
+  after(delayMs: number, callback: () => void): () => void {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  },
+});
+
+/** What flow control reads of a connection. */
+export type Watched = Pick<Connection, "isClosed" | "queuedBytes">;
+
+/** Options of {@link FlowControl}. */
+export interface FlowControlOptions {
+  /**
+   * Where time comes from.
+   * @default {monotonicClock}
+   */
+  readonly clock?: FlowClock;
+}
+
 /**
  * Back-pressure from receivers to senders. While a receiver that keeps reading has more than its
  * high-water mark queued, a session whose input added to that queue pauses reading its peer (TCP
@@ -19,18 +48,23 @@ export const STALL_MS = 1000;
  */
 export class FlowControl implements OutputWatcher {
   #highWaterBytes: number;
-  #congested = new Set<Connection>(); // past high water and still making progress
-  #stalled = new WeakSet<Connection>(); // past high water without progress: not waited for
-  #progressMs = new WeakMap<Connection, number>();
+  #clock: FlowClock;
+  #congested = new Set<Watched>(); // past high water and still making progress
+  #stalled = new WeakSet<Watched>(); // past high water without progress: not waited for
+  #progressMs = new WeakMap<Watched, number>();
   #paused: Promise<void> | undefined;
   #resume: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelTimer: (() => void) | undefined;
   #pressure = 0;
   #checkedMs = 0; // when the stall timer was set
 
-  /** @param highWaterBytes queued bytes above which a receiver holds the senders back */
-  constructor(highWaterBytes: number) {
+  /**
+   * @param highWaterBytes queued bytes above which a receiver holds the senders back
+   * @param options where time comes from
+   */
+  constructor(highWaterBytes: number, options: FlowControlOptions = {}) {
     this.#highWaterBytes = highWaterBytes;
+    this.#clock = options.clock ?? monotonicClock;
   }
 
   /** The high-water mark connections report {@link backlogged} past. */
@@ -48,23 +82,23 @@ export class FlowControl implements OutputWatcher {
     return this.#pressure;
   }
 
-  backlogged(connection: Connection): void {
+  backlogged(connection: Watched): void {
     if (this.#stalled.has(connection)) return;
     this.#pressure++;
     if (this.#congested.has(connection)) return;
     this.#congested.add(connection);
-    this.#progressMs.set(connection, performance.now());
+    this.#progressMs.set(connection, this.#clock.now());
     if (this.#paused !== undefined) return;
     this.#paused = new Promise((resolve) => this.#resume = resolve);
-    this.#check(performance.now());
+    this.#check(this.#clock.now());
   }
 
-  progressed(connection: Connection): void {
+  progressed(connection: Watched): void {
     const low = connection.isClosed ||
       connection.queuedBytes <= this.#highWaterBytes / 2;
     if (low) this.#stalled.delete(connection);
     if (!this.#congested.has(connection)) return;
-    if (!low) return void this.#progressMs.set(connection, performance.now());
+    if (!low) return void this.#progressMs.set(connection, this.#clock.now());
     this.#congested.delete(connection);
     if (this.#congested.size === 0) this.#release();
   }
@@ -76,7 +110,7 @@ export class FlowControl implements OutputWatcher {
   }
 
   #findStalled(): void {
-    const now = performance.now();
+    const now = this.#clock.now();
     if (now - this.#checkedMs > 1.5 * STALL_MS) { // this process was starved, not the receivers
       return this.#check(now);
     }
@@ -92,12 +126,12 @@ export class FlowControl implements OutputWatcher {
 
   #check(now: number): void {
     this.#checkedMs = now;
-    this.#timer = setTimeout(() => this.#findStalled(), STALL_MS);
+    this.#cancelTimer = this.#clock.after(STALL_MS, () => this.#findStalled());
   }
 
   #release(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     const resume = this.#resume;
     this.#paused = this.#resume = undefined;
     resume?.();
