@@ -1,13 +1,30 @@
 import type { Connection, OutputWatcher } from "./connection.ts";
 
 /**
- * A receiver whose queue has made no progress for this long stops holding the senders back. The
- * kernel wakes a blocked writer only once about half its send buffer (up to 4 MiB here) is free,
- * and a reading receiver on a loaded machine can go 500 ms without visible progress (the stall
- * benchmark's reading receivers were cut at 500 ms, never at 1 s): this is the longest pause one
- * stalled receiver can cost the senders.
+ * The shortest silence (no write completed) after which a backlogged receiver is judged stopped
+ * and stops holding the senders back. It waits longer when reading receivers have recently shown
+ * longer gaps than a third of this: see {@link GAP_FACTOR}.
  */
 export const STALL_MS = 1000;
+
+/**
+ * How many times the longest recent gap between two completed writes of a reading, backlogged
+ * receiver a silence must last to be a stall. The kernel wakes a blocked writer only once about a
+ * third of the send buffer (up to 4 MiB here) is free, so a receiver that reads slowly, or whose
+ * process is starved of CPU, shows progress only every so often; how often, the server learns
+ * from the receivers that do go on reading.
+ */
+export const GAP_FACTOR = 3;
+
+/** The longest silence waited for, however slow the readers have been. */
+export const MAX_STALL_MS = 10_000;
+
+const TICK_MS = 100; // how often silences are measured while a receiver holds senders back
+/** A tick counts at most this much time: a timer that fires later means the server was starved. */
+const MAX_TICK_CREDIT_MS = 2 * TICK_MS;
+/** Several receivers silent and not one write completed: time counts this many times slower. */
+const CROWD_SLOWDOWN = 4;
+const GAP_HALF_LIFE_MS = 30_000; // a slow spell is forgotten gradually
 
 /** Time as flow control sees it: injectable, so tests can starve a receiver without sleeping. */
 export interface FlowClock {
@@ -43,20 +60,29 @@ export interface FlowControlOptions {
  * high-water mark queued, a session whose input added to that queue pauses reading its peer (TCP
  * then slows the sender down), so a receiver a little slower than a pipelining sender is not cut
  * off at `maxQueuedBytes`. Sessions that only talk to the server (pings, subscriptions) go on.
- * A receiver whose writes make no progress for {@link STALL_MS} stops holding the others back: it
- * fills up to `maxQueuedBytes` and is cut off there, as before.
+ *
+ * A backlogged receiver whose writes make no progress for long enough is judged stopped: it no
+ * longer holds the others back, fills up to `maxQueuedBytes` and is cut off there. "Long enough"
+ * is {@link STALL_MS}, or {@link GAP_FACTOR} times the longest recent gap between progress of
+ * receivers that did go on reading, at most {@link MAX_STALL_MS}. Silence is measured in ticks
+ * that count at most {@link MAX_TICK_CREDIT_MS} each (a late tick means this process was starved,
+ * not the receiver), and slower while several receivers are silent and no write completes at all
+ * (a starved machine). A judged receiver that shows progress again is waited for again.
  */
 export class FlowControl implements OutputWatcher {
   #highWaterBytes: number;
   #clock: FlowClock;
-  #congested = new Set<Watched>(); // past high water and still making progress
-  #stalled = new WeakSet<Watched>(); // past high water without progress: not waited for
-  #progressMs = new WeakMap<Watched, number>();
+  #congested = new Map<Watched, number>(); // backlogged and waited for → silent since (ticks' ms)
+  #stalled = new WeakSet<Watched>(); // judged stopped: not waited for until it progresses
   #paused: Promise<void> | undefined;
   #resume: (() => void) | undefined;
-  #cancelTimer: (() => void) | undefined;
+  #cancelTick: (() => void) | undefined;
   #pressure = 0;
-  #checkedMs = 0; // when the stall timer was set
+  #elapsedMs = 0; // time as the ticks count it
+  #tickedAtMs = 0; // the clock's time at the last tick
+  #moved = false; // a write completed somewhere since the last tick
+  #gapMs = 0; // the longest recent gap between progress of a backlogged receiver
+  #gapNotedAtMs = 0;
 
   /**
    * @param highWaterBytes queued bytes above which a receiver holds the senders back
@@ -86,19 +112,20 @@ export class FlowControl implements OutputWatcher {
     if (this.#stalled.has(connection)) return;
     this.#pressure++;
     if (this.#congested.has(connection)) return;
-    this.#congested.add(connection);
-    this.#progressMs.set(connection, this.#clock.now());
-    if (this.#paused !== undefined) return;
-    this.#paused = new Promise((resolve) => this.#resume = resolve);
-    this.#check(this.#clock.now());
+    if (this.#congested.size === 0) this.#startTicking();
+    this.#congested.set(connection, this.#elapsedMs);
+    this.#paused ??= new Promise((resolve) => this.#resume = resolve);
   }
 
   progressed(connection: Watched): void {
+    this.#moved = true;
+    this.#stalled.delete(connection); // it reads after all (or closed): wait for it again
+    const silentSince = this.#congested.get(connection);
+    if (silentSince === undefined) return;
+    if (!connection.isClosed) this.#noteGap(this.#elapsedMs - silentSince);
     const low = connection.isClosed ||
       connection.queuedBytes <= this.#highWaterBytes / 2;
-    if (low) this.#stalled.delete(connection);
-    if (!this.#congested.has(connection)) return;
-    if (!low) return void this.#progressMs.set(connection, this.#clock.now());
+    if (!low) return void this.#congested.set(connection, this.#elapsedMs);
     this.#congested.delete(connection);
     if (this.#congested.size === 0) this.#release();
   }
@@ -109,29 +136,47 @@ export class FlowControl implements OutputWatcher {
     this.#release();
   }
 
-  #findStalled(): void {
-    const now = this.#clock.now();
-    if (now - this.#checkedMs > 1.5 * STALL_MS) { // this process was starved, not the receivers
-      return this.#check(now);
-    }
-    for (const connection of this.#congested) {
-      if (now - this.#progressMs.get(connection)! >= STALL_MS) {
-        this.#congested.delete(connection);
-        this.#stalled.add(connection);
-      }
-    }
-    if (this.#congested.size === 0) return this.#release();
-    this.#check(now);
+  /** How long a backlogged receiver must be silent to be judged stopped, now. */
+  get stallMs(): number {
+    const age = this.#clock.now() - this.#gapNotedAtMs;
+    const gap = this.#gapMs * 0.5 ** (age / GAP_HALF_LIFE_MS);
+    return Math.min(MAX_STALL_MS, Math.max(STALL_MS, GAP_FACTOR * gap));
   }
 
-  #check(now: number): void {
-    this.#checkedMs = now;
-    this.#cancelTimer = this.#clock.after(STALL_MS, () => this.#findStalled());
+  #noteGap(gapMs: number): void {
+    const now = this.#clock.now();
+    const recent = this.#gapMs *
+      0.5 ** ((now - this.#gapNotedAtMs) / GAP_HALF_LIFE_MS);
+    this.#gapMs = Math.max(gapMs, recent);
+    this.#gapNotedAtMs = now;
+  }
+
+  #startTicking(): void {
+    this.#tickedAtMs = this.#clock.now();
+    this.#moved = false;
+    this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+  }
+
+  #tick(): void {
+    const now = this.#clock.now();
+    let creditMs = Math.min(now - this.#tickedAtMs, MAX_TICK_CREDIT_MS);
+    if (!this.#moved && this.#congested.size > 1) creditMs /= CROWD_SLOWDOWN;
+    this.#elapsedMs += creditMs;
+    this.#tickedAtMs = now;
+    this.#moved = false;
+    const stallMs = this.stallMs;
+    for (const [connection, silentSince] of this.#congested) {
+      if (this.#elapsedMs - silentSince < stallMs) continue;
+      this.#congested.delete(connection);
+      this.#stalled.add(connection);
+    }
+    if (this.#congested.size === 0) return this.#release();
+    this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
   }
 
   #release(): void {
-    this.#cancelTimer?.();
-    this.#cancelTimer = undefined;
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
     const resume = this.#resume;
     this.#paused = this.#resume = undefined;
     resume?.();
