@@ -22,9 +22,18 @@ export const MAX_STALL_MS = 10_000;
 const TICK_MS = 100; // how often silences are measured while a receiver holds senders back
 /** A tick counts at most this much time: a timer that fires later means the server was starved. */
 const MAX_TICK_CREDIT_MS = 2 * TICK_MS;
-/** Several receivers silent and not one write completed: time counts this many times slower. */
+/**
+ * Several receivers backlogged and not one write completed anywhere for longer than a reader's
+ * recent gap (the machine, not a receiver, seems stuck): time counts this many times slower.
+ */
 const CROWD_SLOWDOWN = 4;
-const GAP_HALF_LIFE_MS = 30_000; // a slow spell is forgotten gradually
+/** Counted in ticks' time (while some receiver is backlogged): a slow spell is forgotten gradually. */
+const GAP_HALF_LIFE_MS = 30_000;
+/**
+ * What a server that has not yet seen readers' gaps assumes: a fresh receiver's socket buffers are
+ * small and grow only as it reads, and the first gaps of a loaded machine can reach 1.7 s.
+ */
+const FIRST_GAP_MS = STALL_MS;
 
 /** Time as flow control sees it: injectable, so tests can starve a receiver without sleeping. */
 export interface FlowClock {
@@ -80,9 +89,9 @@ export class FlowControl implements OutputWatcher {
   #pressure = 0;
   #elapsedMs = 0; // time as the ticks count it
   #tickedAtMs = 0; // the clock's time at the last tick
-  #moved = false; // a write completed somewhere since the last tick
-  #gapMs = 0; // the longest recent gap between progress of a backlogged receiver
-  #gapNotedAtMs = 0;
+  #movedAtMs = 0; // in ticks' time: when a write last completed anywhere
+  #gapMs = FIRST_GAP_MS; // the longest recent gap between progress of a backlogged receiver
+  #gapNotedAtMs = 0; // in ticks' time
 
   /**
    * @param highWaterBytes queued bytes above which a receiver holds the senders back
@@ -118,7 +127,7 @@ export class FlowControl implements OutputWatcher {
   }
 
   progressed(connection: Watched): void {
-    this.#moved = true;
+    this.#movedAtMs = this.#elapsedMs;
     this.#stalled.delete(connection); // it reads after all (or closed): wait for it again
     const silentSince = this.#congested.get(connection);
     if (silentSince === undefined) return;
@@ -138,32 +147,36 @@ export class FlowControl implements OutputWatcher {
 
   /** How long a backlogged receiver must be silent to be judged stopped, now. */
   get stallMs(): number {
-    const age = this.#clock.now() - this.#gapNotedAtMs;
-    const gap = this.#gapMs * 0.5 ** (age / GAP_HALF_LIFE_MS);
-    return Math.min(MAX_STALL_MS, Math.max(STALL_MS, GAP_FACTOR * gap));
+    return Math.min(
+      MAX_STALL_MS,
+      Math.max(STALL_MS, GAP_FACTOR * this.#recentGapMs()),
+    );
+  }
+
+  #recentGapMs(): number {
+    const age = this.#elapsedMs - this.#gapNotedAtMs;
+    return this.#gapMs * 0.5 ** (age / GAP_HALF_LIFE_MS);
   }
 
   #noteGap(gapMs: number): void {
-    const now = this.#clock.now();
-    const recent = this.#gapMs *
-      0.5 ** ((now - this.#gapNotedAtMs) / GAP_HALF_LIFE_MS);
-    this.#gapMs = Math.max(gapMs, recent);
-    this.#gapNotedAtMs = now;
+    this.#gapMs = Math.max(gapMs, this.#recentGapMs());
+    this.#gapNotedAtMs = this.#elapsedMs;
   }
 
   #startTicking(): void {
     this.#tickedAtMs = this.#clock.now();
-    this.#moved = false;
     this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
   }
 
   #tick(): void {
     const now = this.#clock.now();
     let creditMs = Math.min(now - this.#tickedAtMs, MAX_TICK_CREDIT_MS);
-    if (!this.#moved && this.#congested.size > 1) creditMs /= CROWD_SLOWDOWN;
+    const stillMs = this.#elapsedMs - this.#movedAtMs;
+    if (this.#congested.size > 1 && stillMs >= this.#recentGapMs()) {
+      creditMs /= CROWD_SLOWDOWN; // nothing moved for longer than a reader's gap: all starved?
+    }
     this.#elapsedMs += creditMs;
     this.#tickedAtMs = now;
-    this.#moved = false;
     const stallMs = this.stallMs;
     for (const [connection, silentSince] of this.#congested) {
       if (this.#elapsedMs - silentSince < stallMs) continue;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type FlowClock,
   FlowControl,
+  GAP_FACTOR,
   STALL_MS,
   type Watched,
 } from "../../server/flow_control.ts";
@@ -124,6 +125,15 @@ function readSlowly(
   }
 }
 
+/** The server has seen readers keep up for a while: nothing left of a slow spell or of its start. */
+function afterFastReaders(flow: FlowControl, clock: ManualClock): void {
+  const readers = backloggedReaders(flow, 2);
+  readSlowly(flow, clock, readers, { ms: 150_000, gapMs: 100 });
+  for (const reader of readers) wrote(flow, reader, reader.queuedBytes);
+  assert.equal(flow.paused, undefined);
+  assert.equal(flow.stallMs, STALL_MS);
+}
+
 function backloggedReaders(flow: FlowControl, count: number): Receiver[] {
   const readers = Array.from({ length: count }, () => new Receiver());
   for (const reader of readers) queue(flow, reader, HIGH + 300 * KIB);
@@ -173,16 +183,16 @@ Deno.test("flow control: a reader as slow as the other readers is not judged sta
   flow.stop();
 });
 
-Deno.test("flow control: a receiver that stops among slow readers is judged within 3 of their gaps", () => {
+Deno.test("flow control: a receiver that stops among slow readers is judged within GAP_FACTOR of their gaps", () => {
   const clock = new ManualClock();
   const flow = new FlowControl(HIGH, { clock });
   const readers = backloggedReaders(flow, 3);
   readSlowly(flow, clock, readers, { ms: 10_000, gapMs: 900 });
   const stopped = readers[0]!;
-  // Its last progress was at most one gap ago; 3 gaps (and a tick) of silence after that, it is
-  // no longer waited for, while the others are.
+  // Its last progress was at most one gap ago; GAP_FACTOR gaps (and a tick) of silence after
+  // that, it is no longer waited for, while the others are.
   readSlowly(flow, clock, readers, {
-    ms: 4 * 900 + 200,
+    ms: (GAP_FACTOR + 1) * 900 + 200,
     gapMs: 900,
     silent: [stopped],
   });
@@ -191,9 +201,20 @@ Deno.test("flow control: a receiver that stops among slow readers is judged with
   flow.stop();
 });
 
-Deno.test("flow control: a lone stopped receiver is judged after STALL_MS", () => {
+Deno.test("flow control: before it has seen readers' gaps, the first verdict waits 3 × STALL_MS", () => {
   const clock = new ManualClock();
   const flow = new FlowControl(HIGH, { clock });
+  const [stopped] = backloggedReaders(flow, 1) as [Receiver];
+  clock.advance(GAP_FACTOR * STALL_MS - 200);
+  assert.ok(holdsSendersBack(flow, stopped));
+  clock.advance(400);
+  assert.equal(flow.paused, undefined, "the senders go on");
+});
+
+Deno.test("flow control: a lone stopped receiver is judged after STALL_MS once readers kept up", () => {
+  const clock = new ManualClock();
+  const flow = new FlowControl(HIGH, { clock });
+  afterFastReaders(flow, clock);
   const [stopped] = backloggedReaders(flow, 1) as [Receiver];
   clock.advance(STALL_MS - 200);
   assert.ok(holdsSendersBack(flow, stopped));
@@ -205,6 +226,7 @@ Deno.test("flow control: a lone stopped receiver is judged after STALL_MS", () =
 Deno.test("flow control: a stopped receiver is judged even while the server itself is starved", () => {
   const clock = new ManualClock();
   const flow = new FlowControl(HIGH, { clock });
+  afterFastReaders(flow, clock);
   const [stopped] = backloggedReaders(flow, 1) as [Receiver];
   // Every timer of the server fires 2 s late, for a minute: the verdict must still come.
   for (let i = 0; i < 30 && flow.paused !== undefined; i++) clock.starve(2_000);
@@ -227,6 +249,7 @@ Deno.test("flow control: time the server itself was starved is not counted as a 
 Deno.test("flow control: a receiver judged stalled that reads again holds the senders back again", () => {
   const clock = new ManualClock();
   const flow = new FlowControl(HIGH, { clock });
+  afterFastReaders(flow, clock);
   const [starved] = backloggedReaders(flow, 1) as [Receiver];
   clock.advance(STALL_MS + 200);
   assert.equal(flow.paused, undefined, "judged stalled");
@@ -240,6 +263,7 @@ Deno.test("flow control: a receiver judged stalled that reads again holds the se
 Deno.test("flow control: receivers silent together while nothing moves are judged later, but judged", () => {
   const clock = new ManualClock();
   const flow = new FlowControl(HIGH, { clock });
+  afterFastReaders(flow, clock);
   const readers = backloggedReaders(flow, 4);
   // Four at once and no write completes anywhere: more likely a starved machine than four
   // receivers stopping together.
