@@ -22,6 +22,11 @@ const MESSAGE_BYTES = PAD + 10;
 /** Enough bytes to fill the kernel's buffers (about 4 MiB here) and emd's 1 MiB limit. */
 const MIN_BURST_BYTES = 8 * 1024 * 1024;
 const DEADLINE_MS = 60_000;
+/**
+ * How long the others may see nothing before the rest of a burst counts as lost: longer than
+ * emd's longest stall verdict (10 s, `MAX_STALL_MS`), during which the senders are held back.
+ */
+const IDLE_MS = 12_000;
 
 async function phase(
   others: WorkerPool,
@@ -65,7 +70,7 @@ async function once(
   );
   await using publisher = await Publisher.connect(emd.port);
   await publisher.probe(others, 30_000);
-  const idleMs = context.options.idleMs;
+  const idleMs = Math.max(context.options.idleMs, IDLE_MS);
   const warm = await phase(others, undefined, publisher, least, idleMs); // not counted
   // A stall costs the others one pause of up to emd's stall verdict (1 s) per episode, so the
   // change depends on how long the phase lasts: size it by time (--stall-seconds), not bytes.
