@@ -3,8 +3,9 @@
  * against emd, emd_ref and Redis back to back in one run (all three servers run side by side;
  * each configuration is measured on the three in turn), then one-shot wall times with `wallrun`.
  * The conns workload also runs against Deno's floor (bench/_floor_server.ts), printed beside.
- * Prints the ratios emd/emd_ref and emd/Redis with issue 17's targets and saves raw lines and
- * tables under bench/results/compare/. Needs the yardstick (`../shared/bench`, or
+ * Prints the ratios emd/emd_ref and emd/Redis with issue 17's targets, then the targets the load
+ * generator cannot measure (lock + unlock against Redis, the stall workload: _compare_judged.ts),
+ * and saves raw lines and tables under bench/results/compare/. Needs the yardstick (`../shared/bench`, or
  * `--yardstick PATH`), gcc, and redis-server (installed with apt-get when missing and allowed).
  * @module
  */
@@ -34,6 +35,12 @@ import { markdownTable } from "./_table.ts";
 import { pause } from "./_deadline.ts";
 import { spawnShots, wallrunShots } from "./_compare_oneshot.ts";
 import { clusterSection } from "./_compare_cluster.ts";
+import {
+  type Judged,
+  judgedRows,
+  measureStall,
+  measureSync,
+} from "./_compare_judged.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const FLOOR = "deno_floor";
@@ -43,15 +50,17 @@ Runs the yardstick's C load generator against emd, emd_ref and Redis back to bac
 
 Options:
   --yardstick PATH   the yardstick folder (default: ../shared/bench from the repository)
-  --only LIST        fanout,latency,conns,oneshot,cluster (default: all; cluster:
-                     deno task bench's cluster workload, needs nats-server)
+  --only LIST        fanout,latency,conns,oneshot,sync,stall,cluster (default: all;
+                     cluster: deno task bench's cluster workload, needs nats-server)
   --reps N           runs per configuration and server (default 1)
   --subs LIST        fanout receiver counts (default 1,10,100,1000)
   --conns LIST       conns connection counts (default 10000)
   --seconds S        fanout run length to calibrate for (default 2.5)
   --oneshot-runs N   wallrun runs per command (default 21)
+  --stall-reps N     runs of the stall workload (default 3)
   --no-redis         leave Redis out (no apt-get)
-  --quick            small sizes: subs 1,10; conns 1000; 0.5 s runs; 5 one-shot runs
+  --quick            small sizes: subs 1,10; conns 1000; 0.5 s runs; 5 one-shot runs;
+                     sync 2 s; one quick stall run
   --out DIR          where raw lines and tables go (default bench/results/compare)
   -h, --help`;
 
@@ -63,6 +72,8 @@ interface Settings {
   conns: number[];
   seconds: number;
   oneshotRuns: number;
+  stallReps: number;
+  quick: boolean;
   redis: boolean;
   out: string;
 }
@@ -83,6 +94,7 @@ function settings(args: string[]): Settings | number {
       conns: { type: "string" },
       seconds: { type: "string" },
       "oneshot-runs": { type: "string" },
+      "stall-reps": { type: "string" },
       "no-redis": { type: "boolean" },
       quick: { type: "boolean" },
       out: { type: "string" },
@@ -105,12 +117,14 @@ function settings(args: string[]): Settings | number {
   return {
     yardstick,
     only: values.only?.split(",") ??
-      ["fanout", "latency", "conns", "oneshot", "cluster"],
+      ["fanout", "latency", "conns", "oneshot", "sync", "stall", "cluster"],
     reps: Number(values.reps ?? 1),
     subs: list(values.subs, quick ? [1, 10] : [1, 10, 100, 1000]),
     conns: list(values.conns, quick ? [1000] : [10_000]),
     seconds: Number(values.seconds ?? (quick ? 0.5 : 2.5)),
     oneshotRuns: Number(values["oneshot-runs"] ?? (quick ? 5 : 21)),
+    stallReps: Number(values["stall-reps"] ?? (quick ? 1 : 3)),
+    quick,
     redis: !values["no-redis"],
     out: values.out ?? `${REPO}bench/results/compare`,
   };
@@ -303,6 +317,7 @@ interface Results {
   header: string[];
   measured: Measured[];
   shots: OneShot[];
+  judged: Judged;
   /** The cluster section (markdown), empty when not run. */
   cluster: string;
 }
@@ -332,18 +347,42 @@ async function runAll(s: Settings, build: string): Promise<Results> {
       };
       shots.push(...await wallrunShots(setup), ...await spawnShots(setup));
     }
-    return { header, measured, shots, cluster: "" };
+    const judged = await judgedWorkloads(s, targets);
+    return { header, measured, shots, judged, cluster: "" };
   } finally {
     await Promise.allSettled(targets.map((t) => t.stop()));
   }
+}
+
+async function judgedWorkloads(
+  s: Settings,
+  targets: Target[],
+): Promise<Judged> {
+  const emd = targets.find((t) => t.label === "emd")!;
+  const redis = targets.find((t) => t.label === "redis");
+  const sync = s.only.includes("sync")
+    ? await measureSync(
+      { emd: emd.port, ...(redis === undefined ? {} : { redis: redis.port }) },
+      s.quick ? 2 : 10,
+      say,
+    )
+    : undefined;
+  const stall = s.only.includes("stall")
+    ? await measureStall(s.stallReps, s.quick, say)
+    : undefined;
+  return {
+    ...(sync === undefined ? {} : { sync }),
+    ...(stall === undefined ? {} : { stall }),
+  };
 }
 
 async function report(
   s: Settings,
   started: string,
   args: string[],
-  { header, measured, shots, cluster }: Results,
+  { header, measured, shots, judged, cluster }: Results,
 ): Promise<void> {
+  const judgedTable = judgedRows(judged);
   const text = [
     `# emd vs emd_ref vs Redis, one run (${started})`,
     "",
@@ -352,14 +391,20 @@ async function report(
     ...header,
     "```",
     "",
-    markdownTable(compareRows(measured)),
-    "",
-    ...(fanoutCpuRows(measured).length > 0
-      ? [markdownTable(fanoutCpuRows(measured)), ""]
+    ...(measured.length > 0
+      ? [
+        markdownTable(compareRows(measured)),
+        "",
+        ...(fanoutCpuRows(measured).length > 0
+          ? [markdownTable(fanoutCpuRows(measured)), ""]
+          : []),
+        markdownTable(cleanlinessRows(measured)),
+        "",
+      ]
       : []),
-    markdownTable(cleanlinessRows(measured)),
-    "",
     shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",
+    "",
+    judgedTable.length > 0 ? markdownTable(judgedTable) : "",
     cluster,
   ].join("\n");
   // deno-lint-ignore no-console
@@ -369,7 +414,7 @@ async function report(
   await Deno.writeTextFile(`${s.out}/raw.txt`, raw.join("\n") + "\n");
   await Deno.writeTextFile(
     `${s.out}/compare.json`,
-    JSON.stringify({ header, measured, shots }, null, 2) + "\n",
+    JSON.stringify({ header, measured, shots, judged }, null, 2) + "\n",
   );
   say(`wrote ${s.out}/table.md, raw.txt, compare.json`);
 }

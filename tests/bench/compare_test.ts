@@ -9,6 +9,7 @@ import {
   type Measured,
   oneShotRows,
 } from "../../bench/_compare_table.ts";
+import { judgedRows } from "../../bench/_compare_judged.ts";
 
 Deno.test("compare: output without a RESULT line parses to undefined", () => {
   assert.equal(parseResult(""), undefined);
@@ -146,4 +147,37 @@ Deno.test("compare: one-shot ratios are to the hello of the same method", () => 
     [[1, "–"], [1.15, "yes"], [0.05, "–"], [1, "–"], [1.5, "NO"]],
   );
   assert.equal(rows[1]!["min ÷ hello min"], 1.16); // 22 ÷ 19
+});
+
+Deno.test("compare: lock + unlock is met at Redis's rate, not below it", () => {
+  const [below] = judgedRows({ sync: { emd: 9_900, redis: 10_000 } });
+  assert.equal(below!["emd/Redis"], 0.99);
+  assert.equal(below!.met, "no");
+  const [at] = judgedRows({ sync: { emd: 10_000, redis: 10_000 } });
+  assert.equal(at!.met, "yes");
+  const [alone] = judgedRows({ sync: { emd: 10_000 } });
+  assert.equal(alone!.met, null);
+});
+
+Deno.test("compare: stall is judged by the median change and by every run being clean", () => {
+  const [met] = judgedRows({
+    stall: { changes: [-30, 4, -8], failures: [], cut: 3 },
+  });
+  assert.equal(met!.emd, -8);
+  assert.equal(met!.met, "yes");
+  const [missed] = judgedRows({
+    stall: { changes: [-30, -12, 40], failures: [], cut: 3 },
+  });
+  assert.equal(missed!.met, "no");
+  const rows = judgedRows({
+    stall: {
+      changes: [1, 2, 3],
+      failures: ["stall run 2: 1 others disconnected"],
+      cut: 3,
+    },
+  });
+  assert.equal(rows[0]!.met, "no");
+  assert.match(String(rows[1]!.figure), /1 others disconnected/);
+  const [uncut] = judgedRows({ stall: { changes: [1], failures: [], cut: 0 } });
+  assert.equal(uncut!.met, "no");
 });
