@@ -63,19 +63,22 @@ export class WsFrameDecoder {
   }
 
   /**
-   * Adds a chunk; calls `onMessage` per complete message or control frame. A payload is a view
-   * into `chunk` when it arrived whole in it (copy it to keep it).
+   * Adds a chunk; calls `onMessage` per complete message or control frame. `chunk` is never
+   * changed: a masked payload (every frame a client sends) is unmasked into a new array, or into
+   * the decoder's own copy of bytes carried over from an earlier chunk. An unmasked payload is a
+   * view into `chunk` when it arrived whole in it (copy it to keep it).
    * @throws {WsFrameError} for a framing fault or a message over the limit
    */
   push(
     chunk: Uint8Array,
     onMessage: (opcode: number, payload: Uint8Array) => void,
   ): void {
-    let bytes = this.#carry.length === 0
-      ? chunk
-      : joinAll([this.#carry, chunk], this.#carry.length + chunk.length);
+    const owned = this.#carry.length !== 0; // bytes joined here may be unmasked in place
+    let bytes = owned
+      ? joinAll([this.#carry, chunk], this.#carry.length + chunk.length)
+      : chunk;
     for (;;) {
-      const frame = this.#readFrame(bytes);
+      const frame = this.#readFrame(bytes, owned);
       if (frame === undefined) break;
       bytes = bytes.subarray(frame.size);
       this.#onFrame(frame, onMessage);
@@ -84,7 +87,7 @@ export class WsFrameDecoder {
   }
 
   /** One frame from the start of `bytes`, or undefined when it is not all there yet. */
-  #readFrame(bytes: Uint8Array): Frame | undefined {
+  #readFrame(bytes: Uint8Array, owned: boolean): Frame | undefined {
     if (bytes.length < 2) return undefined;
     const b0 = bytes[0]!, b1 = bytes[1]!;
     if ((b0 & 0x70) !== 0) {
@@ -107,8 +110,11 @@ export class WsFrameDecoder {
     const maskAt = offset;
     if (masked) offset += 4;
     if (bytes.length < offset + length) return undefined;
-    const payload = bytes.subarray(offset, offset + length);
-    if (masked) unmask(payload, bytes.subarray(maskAt, maskAt + 4));
+    let payload = bytes.subarray(offset, offset + length);
+    if (masked) {
+      const into = owned ? payload : new Uint8Array(length);
+      payload = unmask(payload, bytes.subarray(maskAt, maskAt + 4), into);
+    }
     return { fin, opcode, payload, size: offset + length };
   }
 
@@ -230,25 +236,31 @@ function encodeFrame(
     new DataView(frame.buffer).setUint32(6, low);
   }
   const at = 2 + extra + maskBytes;
-  frame.set(payload, at);
-  if (mask !== undefined) {
+  if (mask === undefined) frame.set(payload, at);
+  else {
     frame.set(mask, 2 + extra);
-    unmask(frame.subarray(at), mask);
+    unmask(payload, mask, frame.subarray(at)); // masked straight into the frame
   }
   return frame;
 }
 
 /** XORs `payload` in place with the 4-byte mask (masking and unmasking are the same). */
-function unmask(payload: Uint8Array, mask: Uint8Array): void {
+/** Writes `payload` XOR `mask` into `into` (which may be `payload` itself) and returns it. */
+function unmask(
+  payload: Uint8Array,
+  mask: Uint8Array,
+  into: Uint8Array,
+): Uint8Array {
   const m0 = mask[0]!, m1 = mask[1]!, m2 = mask[2]!, m3 = mask[3]!;
   const n = payload.length, whole = n - (n % 4);
   for (let i = 0; i < whole; i += 4) {
-    payload[i] = payload[i]! ^ m0;
-    payload[i + 1] = payload[i + 1]! ^ m1;
-    payload[i + 2] = payload[i + 2]! ^ m2;
-    payload[i + 3] = payload[i + 3]! ^ m3;
+    into[i] = payload[i]! ^ m0;
+    into[i + 1] = payload[i + 1]! ^ m1;
+    into[i + 2] = payload[i + 2]! ^ m2;
+    into[i + 3] = payload[i + 3]! ^ m3;
   }
-  for (let i = whole; i < n; i++) payload[i] = payload[i]! ^ mask[i % 4]!;
+  for (let i = whole; i < n; i++) into[i] = payload[i]! ^ mask[i % 4]!;
+  return into;
 }
 
 function unknownOpcode(opcode: number): WsFrameError {

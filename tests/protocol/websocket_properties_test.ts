@@ -110,6 +110,27 @@ Deno.test("websocket codec: any messages, masked or not, fragmented, split anywh
   );
 });
 
+Deno.test("websocket codec: the chunks pushed are never changed, masked frames included", () => {
+  fc.assert(
+    fc.property(
+      fc.array(message, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (messages, cuts) => {
+        const chunks = splitAt(concat(messages.flatMap(encode)), cuts);
+        const before = chunks.map((chunk) => chunk.slice());
+        const decoder = new WsFrameDecoder(MAX);
+        const got: Uint8Array[] = [];
+        for (const chunk of chunks) {
+          decoder.push(chunk, (_opcode, data) => got.push(data));
+        }
+        assert.deepEqual(chunks, before);
+        messages.forEach((m, i) => assert.deepEqual(got[i], m.payload));
+      },
+    ),
+    PARAMS,
+  );
+});
+
 Deno.test("websocket codec: arbitrary bytes throw only WsFrameError and hold at most one message", () => {
   fc.assert(
     fc.property(
