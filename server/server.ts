@@ -91,36 +91,49 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
     ? undefined
     : new Authenticator(options.secret);
   const where = { hostname: options.hostname ?? "127.0.0.1", port };
-  const start = (listener: Acceptor) => {
-    let http: Deno.Listener | undefined;
+  const httpWhere = httpAddress(where.hostname, options);
+  const start = (listener: Acceptor, http: Acceptor | undefined) =>
+    ready(new Server(listener, options, { limits, auth, http }));
+  const tls = options.tls;
+  if (tls === undefined) { // bound synchronously: a port in use throws at once
+    const listener = listenTcp(where);
+    let http: Acceptor | undefined;
     try {
-      http = httpListener(where.hostname, options);
+      http = httpWhere && listenTcp(httpWhere);
     } catch (error) {
       listener.close();
       throw error;
     }
-    return ready(new Server(listener, options, { limits, auth, http }));
-  };
-  return options.tls === undefined
-    ? start(listenTcp(where))
-    : import("./transports/tls_listener.ts") // node:net and node:tls only for TLS
-      .then(({ listenTls }) => listenTls(where, options.tls!)).then(start);
+    return start(listener, http);
+  }
+  // node:net and node:tls only for TLS
+  return import("./transports/tls_listener.ts").then(async ({ listenTls }) => {
+    const listener = await listenTls(where, tls);
+    let http: Acceptor | undefined;
+    try { // https and wss on the same kind of listener: TCP_NODELAY, silent peers dropped
+      http = httpWhere && await listenTls(httpWhere, tls);
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+    return start(listener, http);
+  });
 }
 
 /**
- * Binds the HTTP listener when asked for.
+ * Where the HTTP listener binds, when asked for.
  * @throws {RangeError} for an invalid port
  */
-function httpListener(
+function httpAddress(
   hostname: string,
   options: ServerOptions,
-): Deno.Listener | undefined {
+): { hostname: string; port: number } | undefined {
   if (options.http === undefined) return undefined;
   const { port } = options.http;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Invalid HTTP port "${port}": use 0 to 65535`);
   }
-  return listenTcp({ hostname, port }, options.tls);
+  return { hostname, port };
 }
 
 /** True for an address only this machine can reach. */
@@ -177,7 +190,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
     { limits, auth, http }: {
       limits: ServerLimits;
       auth: Authenticator | undefined;
-      http: Deno.Listener | undefined;
+      http: Acceptor | undefined;
     },
   ) {
     this.auth = auth;

@@ -8,6 +8,7 @@ import type { HttpHandler } from "./http_handler.ts";
 export type { HttpHandler, HttpRequestInfo } from "./http_handler.ts";
 import { acceptLoop, closeListener } from "./tcp.ts";
 import type { Transport, TransportHost, TransportLog } from "./transport.ts";
+import type { Acceptor } from "./tls_listener.ts";
 
 const encoder = new TextEncoder();
 const READ_BYTES = 16 * 1024;
@@ -41,7 +42,7 @@ export class HttpTransport implements Transport {
   readonly kind = "http";
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
-  #listener: Deno.Listener;
+  #listener: Acceptor;
   #host: TransportHost;
   #options: HttpTransportOptions;
   #pending = new Set<Deno.Conn>(); // requests being read or answered
@@ -50,7 +51,7 @@ export class HttpTransport implements Transport {
   #log: TransportLog;
 
   constructor(
-    listener: Deno.Listener,
+    listener: Acceptor,
     host: TransportHost,
     options: HttpTransportOptions,
   ) {

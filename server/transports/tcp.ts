@@ -1,5 +1,4 @@
 import { AcceptBackoff } from "../limits.ts";
-import type { ServerTlsOptions } from "../server_options.ts";
 import type { Transport, TransportHost } from "./transport.ts";
 import type { Acceptor } from "./tls_listener.ts";
 
@@ -12,16 +11,11 @@ export interface ListenAddress {
 }
 
 /**
- * Binds a TCP listener, or a TLS one with `tls`.
+ * Binds a TCP listener (TLS listens through tls_listener.ts).
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
-export function listenTcp(
-  where: ListenAddress,
-  tls?: ServerTlsOptions,
-): Deno.Listener {
-  return tls === undefined
-    ? Deno.listen(where)
-    : Deno.listenTls({ ...where, cert: tls.cert, key: tls.key });
+export function listenTcp(where: ListenAddress): Deno.Listener {
+  return Deno.listen(where);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { HttpHandler } from "./http.ts";
 import { HttpTransport, type UpgradeHandler } from "./http.ts";
 import type { TransportHost } from "./transport.ts";
+import type { Acceptor } from "./tls_listener.ts";
 import { afbUpgrade } from "./websocket_upgrade.ts";
 import { EM_JS } from "./_em_js.ts";
 
@@ -14,7 +15,7 @@ export interface WebHost extends TransportHost {
 
 /** The HTTP listener: the routes of {@link WebHost.httpHandlers}, and WebSocket clients on `/api`. */
 export function webTransport(
-  listener: Deno.Listener,
+  listener: Acceptor,
   host: WebHost,
 ): HttpTransport {
   const tls = host.options.tls !== undefined;
