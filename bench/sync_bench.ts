@@ -86,6 +86,75 @@ function emSide(port: number): LockSide {
   };
 }
 
+/**
+ * emd without its client library: the same `k` and `v` requests written as raw lines on one
+ * socket, for where the time goes (uncontended only: it expects the grant as the next line).
+ */
+function emRawSide(port: number): LockSide {
+  let seq = 0;
+  return {
+    label: "emd raw",
+    async open() {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.setNoDelay(true);
+      const lines = new RawLines(conn);
+      await lines.write("H1.2\n");
+      await lines.next(); // the server's hello
+      const tokens = new Map<string, string>();
+      const ask = async (line: string, expect: string) => {
+        await lines.write(line);
+        const answer = await lines.next();
+        if (answer[0] !== expect) {
+          throw new Error(`Unexpected answer "${answer}"`);
+        }
+        return answer;
+      };
+      return {
+        async lock(name) {
+          const grant = await ask(`ks${++seq},${name},1,1\n`, "g");
+          tokens.set(name, grant.slice(grant.lastIndexOf(",") + 1));
+        },
+        async unlock(name) {
+          await ask(`vs${++seq},${name},${tokens.get(name)}\n`, "o");
+          tokens.delete(name);
+        },
+        close: () => Promise.resolve(conn.close()),
+      };
+    },
+  };
+}
+
+/** Lines from a socket, one at a time. */
+class RawLines {
+  #conn: Deno.Conn;
+  #buffer = new Uint8Array(4096);
+  #text = "";
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+  async write(text: string): Promise<void> {
+    const bytes = encoder.encode(text);
+    for (let done = 0; done < bytes.length;) {
+      done += await this.#conn.write(bytes.subarray(done));
+    }
+  }
+  async next(): Promise<string> {
+    for (;;) {
+      const end = this.#text.indexOf("\n");
+      if (end !== -1) {
+        const line = this.#text.slice(0, end);
+        this.#text = this.#text.slice(end + 1);
+        return line;
+      }
+      const count = await this.#conn.read(this.#buffer);
+      if (count === null) throw new Error("Connection closed");
+      this.#text += decoder.decode(this.#buffer.subarray(0, count));
+    }
+  }
+}
+
+const encoder = new TextEncoder(), decoder = new TextDecoder();
+
 function redisSide(port: number): LockSide {
   let seq = 0;
   return {
@@ -182,23 +251,25 @@ export async function runSyncBench(
   const sides = [emSide(ports.emd)];
   if (ports.redis !== undefined) sides.push(redisSide(ports.redis));
   const shapes = [
-    { label: "lock+unlock, 1 client", clients: 1, unit: "pairs/s" },
+    { label: "lock+unlock, 1 client", clients: 1, unit: "pairs/s", raw: true },
     {
       label: `${options.clients} clients on one lock`,
       clients: options.clients,
       unit: "acquisitions/s",
+      raw: false,
     },
   ];
   const rows: Row[] = [];
   const failures: string[] = [];
   for (const [i, shape] of shapes.entries()) {
     options.say(`sync: ${shape.label}…`);
+    const shapeSides = shape.raw ? [...sides, emRawSide(ports.emd)] : sides;
     const runs = new Map<string, Measured[]>(
-      sides.map((side) => [side.label, []]),
+      shapeSides.map((side) => [side.label, []]),
     );
     for (let turn = 0; turn < options.rounds; turn++) {
       // the sides take turns (in alternating order), so drift in the machine's load hits both
-      const order = turn % 2 === 0 ? sides : [...sides].reverse();
+      const order = turn % 2 === 0 ? shapeSides : [...shapeSides].reverse();
       for (const side of order) {
         const m = await measure(
           side,
@@ -219,6 +290,18 @@ export async function runSyncBench(
       options.say(`sync: ${label}: ${round(m.perSecond)} ${shape.unit}`);
     }
     rows.push(rowOf(shape, found));
+    const raw = found["emd raw"];
+    if (raw !== undefined) {
+      rows.push(
+        rowOf({
+          ...shape,
+          label: `${shape.label}, emd without the client library`,
+        }, {
+          ...found,
+          emd: raw,
+        }),
+      );
+    }
   }
   return { rows, failures };
 }
