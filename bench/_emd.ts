@@ -22,6 +22,8 @@ export interface EmdOptions {
   readonly defaultFlags?: boolean;
   /** Also listen for HTTP/WebSocket (`--http 0`); its port is `httpPort`. @default false */
   readonly http?: boolean;
+  /** Serve TLS with this certificate and key (PEM files). @default plain TCP */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** Agent modules to host (`--agent`). @default [] */
   readonly agents?: readonly string[];
 }
@@ -62,6 +64,14 @@ function spawnEmd(options: EmdOptions): Deno.ChildProcess {
     emdArgs.push("--max-queued-bytes", String(options.maxQueuedBytes));
   }
   if (options.http) emdArgs.push("--http", "0");
+  if (options.tls) {
+    emdArgs.push(
+      "--tls-cert",
+      options.tls.certFile,
+      "--tls-key",
+      options.tls.keyFile,
+    );
+  }
   for (const agent of options.agents ?? []) emdArgs.push("--agent", agent);
   const { program, args } = raisedLimitCommand(Deno.execPath(), [
     "run",

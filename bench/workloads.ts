@@ -12,6 +12,7 @@ import { stall } from "./stall.ts";
 import { sync } from "./sync_bench.ts";
 import { websocket } from "./websocket_bench.ts";
 import { cluster } from "./cluster_bench.ts";
+import { tls } from "./tls_bench.ts";
 
 /** The registry: name → workload, in run order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -23,4 +24,5 @@ export const WORKLOADS: readonly Workload[] = [
   sync,
   websocket,
   cluster,
+  tls,
 ];

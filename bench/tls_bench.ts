@@ -1,0 +1,216 @@
+/**
+ * tls: fan-out over TLS beside the same over plain TCP, and what a connection costs emd either
+ * way. Two fresh emds (one with `--tls-cert`/`--tls-key`, a certificate made with openssl for
+ * the run), S receivers (100, `--quick` 10) and one pipelining publisher in this process, the
+ * same harness for both; the kinds take turns `--reps` times. `M msg/s` counts deliveries;
+ * `emd KB per conn` is emd's RSS growth over the S receivers and the publisher, divided by S + 1.
+ * @module
+ */
+import { join } from "node:path";
+import { rssKb } from "./_proc.ts";
+import { withDeadline } from "./_deadline.ts";
+import type { Emd } from "./_emd.ts";
+import {
+  type BenchContext,
+  round,
+  type Row,
+  type Workload,
+  type WorkloadResult,
+} from "./workload.ts";
+
+const encoder = new TextEncoder();
+const LF = 10;
+const TRIGGER = "Tbench_tls\n";
+
+interface Kind {
+  readonly label: "plain" | "tls";
+  readonly emd: Emd;
+  readonly caCerts?: string[];
+}
+
+async function open(kind: Kind): Promise<Deno.Conn> {
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: kind.emd.port,
+  });
+  conn.setNoDelay(true);
+  if (kind.caCerts === undefined) return conn;
+  return await Deno.startTls(conn, {
+    hostname: "127.0.0.1",
+    caCerts: kind.caCerts,
+  });
+}
+
+/** Reads until `lines` line ends arrived (or the peer closed); resolves with how many did. */
+async function readLines(conn: Deno.Conn, lines: number): Promise<number> {
+  const buffer = new Uint8Array(64 * 1024);
+  let seen = 0;
+  while (seen < lines) {
+    const count = await conn.read(buffer);
+    if (count === null) break;
+    const read = buffer.subarray(0, count);
+    for (let at = read.indexOf(LF); at !== -1; at = read.indexOf(LF, at + 1)) {
+      seen++;
+    }
+  }
+  return seen;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await conn.write(bytes.subarray(done));
+  }
+}
+
+/** One burst: S receivers subscribe (a ping answered: flags processed), M triggers, all read. */
+async function burst(
+  kind: Kind,
+  subs: number,
+  messages: number,
+): Promise<{ rate: number; kbPerConn: number | undefined }> {
+  const before = rssKb(kind.emd.pid);
+  const receivers = await Promise.all(
+    Array.from({ length: subs }, () => open(kind)),
+  );
+  const publisher = await open(kind);
+  try {
+    await Promise.all(receivers.map(async (conn) => {
+      await writeAll(conn, encoder.encode("H1.2\nF1\npready\n"));
+      await readLines(conn, 2); // the hello and the ping's answer
+    }));
+    await writeAll(publisher, encoder.encode("H1.1\n"));
+    await readLines(publisher, 1);
+    const after = rssKb(kind.emd.pid);
+    const started = performance.now();
+    const got = receivers.map((conn) => readLines(conn, messages));
+    await writeAll(publisher, encoder.encode(TRIGGER.repeat(messages)));
+    const counts = await withDeadline(Promise.all(got), 60_000, "deliveries");
+    const seconds = (performance.now() - started) / 1000;
+    const delivered = counts.reduce((sum, n) => sum + n, 0);
+    return {
+      rate: delivered / seconds,
+      kbPerConn: before === undefined || after === undefined
+        ? undefined
+        : (after - before) / (subs + 1),
+    };
+  } finally {
+    for (const conn of [...receivers, publisher]) conn.close();
+  }
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const { success, stderr } = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
+  }
+}
+
+/** A CA and a server certificate for 127.0.0.1, in `dir`. */
+async function certificates(dir: string): Promise<void> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+  await openssl(dir, [
+    ..."req -x509 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=em-bench-CA"
+      .split(" "),
+    ...ec,
+    ...["-addext", "basicConstraints=critical,CA:TRUE"],
+    ...["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+  ]);
+  await openssl(dir, [
+    ..."req -nodes -keyout key.pem -out server.csr -subj /CN=localhost".split(
+      " ",
+    ),
+    ...ec,
+  ]);
+  await Deno.writeTextFile(
+    join(dir, "server.ext"),
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n" +
+      "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n",
+  );
+  await openssl(
+    dir,
+    ("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial" +
+      " -out cert.pem -days 2 -extfile server.ext").split(" "),
+  );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+async function run(context: BenchContext): Promise<WorkloadResult> {
+  const { quick, reps } = context.options;
+  const subs = quick ? 10 : 100;
+  const messages = quick ? 2_000 : 20_000;
+  const dir = await Deno.makeTempDir({ prefix: "em_bench_tls_" });
+  try {
+    try {
+      await certificates(dir);
+    } catch (error) {
+      context.progress(`tls: skipped: ${(error as Error).message}`);
+      return {
+        rows: [{ skipped: "openssl is needed for a certificate" }],
+        failures: [],
+      };
+    }
+    await using plain = await context.freshEmd();
+    await using tls = await context.freshEmd({
+      tls: { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") },
+    });
+    const kinds: Kind[] = [
+      { label: "plain", emd: plain },
+      {
+        label: "tls",
+        emd: tls,
+        caCerts: [await Deno.readTextFile(join(dir, "ca.pem"))],
+      },
+    ];
+    const found = new Map<string, { rates: number[]; kbs: number[] }>(
+      kinds.map((kind) => [kind.label, { rates: [], kbs: [] }]),
+    );
+    for (let rep = 0; rep < Math.max(1, reps); rep++) {
+      for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
+        const { rate, kbPerConn } = await burst(kind, subs, messages);
+        found.get(kind.label)!.rates.push(rate);
+        if (kbPerConn !== undefined) found.get(kind.label)!.kbs.push(kbPerConn);
+        context.progress(`tls: ${kind.label}: ${round(rate / 1e6)} M msg/s`);
+      }
+    }
+    const rows: Row[] = kinds.map(({ label }) => {
+      const { rates, kbs } = found.get(label)!;
+      return {
+        transport: label,
+        S: subs,
+        M: messages,
+        "M msg/s": round(median(rates) / 1e6),
+        "emd KB per conn": kbs.length === 0 ? null : round(median(kbs)),
+      };
+    });
+    const [p, t] = rows as [Row, Row];
+    rows.push({
+      transport: "tls ÷ plain",
+      S: subs,
+      M: messages,
+      "M msg/s": round((t["M msg/s"] as number) / (p["M msg/s"] as number)),
+      "emd KB per conn": typeof t["emd KB per conn"] === "number" &&
+          typeof p["emd KB per conn"] === "number"
+        ? round(t["emd KB per conn"] / p["emd KB per conn"])
+        : null,
+    });
+    return { rows, failures: [] };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Fan-out and memory per connection over TLS beside plain TCP. */
+export const tls: Workload = {
+  name: "tls",
+  summary: "fan-out and emd's memory per connection, TLS beside plain TCP",
+  run,
+};
