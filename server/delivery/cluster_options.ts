@@ -46,4 +46,10 @@ export interface ClusterOptions {
    * @default {true}
    */
   readonly batch?: boolean;
+  /**
+   * How long a starting node keeps trying to open its JetStream buckets (nodes starting together
+   * on a fresh cluster race while JetStream settles) before its start fails.
+   * @default {15000}
+   */
+  readonly openTimeoutMs?: number;
 }

@@ -109,13 +109,16 @@ export class NatsBus implements Bus {
     });
     this.#connected = true;
     try {
-      this.latches = await opening(() =>
-        NatsLatches.open(nc, this.#name, {
-          replicas: options.replicas ?? 3,
-          connected: () => this.#connected,
-        })
+      const openMs = options.openTimeoutMs ?? OPEN_TIMEOUT_MS;
+      this.latches = await opening(
+        openMs,
+        () =>
+          NatsLatches.open(nc, this.#name, {
+            replicas: options.replicas ?? 3,
+            connected: () => this.#connected,
+          }),
       );
-      this.holds = await opening(() =>
+      this.holds = await opening(openMs, () =>
         NatsHolds.open(nc, {
           serverName: this.#name,
           nodeId: this.nodeId,
@@ -123,8 +126,7 @@ export class NatsBus implements Bus {
           heartbeatMs: options.heartbeatMs ?? 1000,
           connected: () => this.#connected,
           log: this.#log,
-        })
-      );
+        }));
     } catch (error) {
       await nc.close();
       throw new EmError(
@@ -321,15 +323,18 @@ export class NatsBus implements Bus {
   }
 }
 
-/** How long a node keeps trying to open its JetStream buckets at start. */
+/** How long a node keeps trying to open its JetStream buckets at start, by default. */
 const OPEN_TIMEOUT_MS = 15_000;
 
 /**
  * Opens a bucket, trying again for {@link OPEN_TIMEOUT_MS}: nodes starting together on a fresh
  * cluster race to create the same streams, and one of them can time out while JetStream settles.
  */
-async function opening<T>(open: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + OPEN_TIMEOUT_MS;
+async function opening<T>(
+  timeoutMs: number,
+  open: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (let attempt = 1;; attempt++) {
     try {
       return await open();
