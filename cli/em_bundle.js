@@ -1065,6 +1065,21 @@ A secret or TLS that cannot be read: exit 1.`;
 });
 
 // client/_deadline.ts
+async function withTimeout(promise, timeoutMs, what) {
+  let cancelTimer = () => {
+  };
+  const timeout = new Promise((_, reject) => {
+    cancelTimer = startTimer(timeoutMs, () => reject(new EmError("timeout", `${what}: no answer within ${timeoutMs} ms`)));
+  });
+  try {
+    return await Promise.race([
+      promise,
+      timeout
+    ]);
+  } finally {
+    cancelTimer();
+  }
+}
 function startTimer(ms, fire) {
   const signal = AbortSignal.timeout(ms);
   signal.addEventListener("abort", fire, {
@@ -1302,6 +1317,95 @@ var init_socket = __esm({
   }
 });
 
+// client/_line_socket.ts
+var encoder3, LineSocket;
+var init_line_socket = __esm({
+  "client/_line_socket.ts"() {
+    init_line_codec();
+    init_deadline();
+    encoder3 = new TextEncoder();
+    LineSocket = class {
+      /** Splits what is read into lines; its limit follows the hello's agreement. */
+      framer = new LineFramer();
+      /** Settles once reading has ended. */
+      reading;
+      #conn;
+      #where;
+      #owner;
+      #writes = Promise.resolve();
+      /** Starts reading at once. */
+      constructor(conn, where, owner) {
+        this.#conn = conn;
+        this.#where = where;
+        this.#owner = owner;
+        this.reading = this.#readLoop();
+      }
+      /** Settles once everything sent so far is written (or failed to be). */
+      get written() {
+        return this.#writes;
+      }
+      /** Queues text; resolves once written, rejects with EmError "closed" (or the owner's failure). */
+      send(text) {
+        const failed = this.#owner.failure();
+        if (failed !== void 0) return Promise.reject(failed);
+        const bytes = encoder3.encode(text);
+        const write = this.#writes.then(async () => {
+          let offset = 0;
+          while (offset < bytes.length) {
+            offset += await this.#conn.write(bytes.subarray(offset));
+          }
+        });
+        this.#writes = write.catch(() => {
+        });
+        return write.catch((error) => {
+          throw this.#owner.failure() ?? new EmError("closed", `Cannot send to "${this.#where}": ${error.message}`, {
+            cause: error
+          });
+        });
+      }
+      /**
+       * Writes what is queued, lets the server see our end (it reads all we sent, then closes) and
+       * waits up to 2 s for its end; a server that already closed is fine.
+       */
+      async finish() {
+        await this.#writes;
+        try {
+          await this.#conn.closeWrite();
+          await withTimeout(this.reading, 2e3, "Cannot close");
+        } catch {
+        }
+      }
+      /** Closes the socket at once; idempotent. */
+      close() {
+        try {
+          this.#conn.close();
+        } catch {
+        }
+      }
+      async #readLoop() {
+        const buffer = new Uint8Array(16 * 1024);
+        let reason;
+        try {
+          while (true) {
+            const count = await this.#conn.read(buffer);
+            if (count === null) {
+              reason = this.#owner.endReason();
+              break;
+            }
+            this.framer.push(buffer.subarray(0, count), (line) => this.#owner.onLine(line));
+            if (this.#owner.failure() !== void 0) return;
+          }
+        } catch (error) {
+          reason = error instanceof EmError ? error : new EmError("closed", `Connection to "${this.#where}" lost: ${error.message}`, {
+            cause: error
+          });
+        }
+        this.#owner.fail(reason);
+      }
+    };
+  }
+});
+
 // cli/_dispatch.ts
 init_tool();
 var TOOL_FILES = {
@@ -1411,8 +1515,8 @@ init_deadline();
 init_hello2();
 init_replies();
 init_socket();
+init_line_socket();
 var OUR_MAX_MESSAGE_BYTES = 512 * 1024;
-var encoder3 = new TextEncoder();
 async function connectOneShot(options) {
   const where = `${options.hostname}:${options.port}`;
   const timeoutMs = options.connectTimeoutMs;
@@ -1461,9 +1565,8 @@ var Connection = class {
     maxLineBytes: MAX_LINE_BYTES,
     maxParamChars: 255
   };
-  #conn;
+  #socket;
   #where;
-  #framer = new LineFramer();
   #server;
   #syncVersion;
   /** The hellos are over: an `e` from now on no longer refuses the connection. */
@@ -1471,8 +1574,6 @@ var Connection = class {
   #error;
   #refusal;
   #closing;
-  #writes = Promise.resolve();
-  #reading;
   #arrived = [];
   #hello;
   #onReply = /* @__PURE__ */ new Map();
@@ -1482,10 +1583,17 @@ var Connection = class {
   #sends = 0;
   #sendsAnswered = -1;
   constructor(conn, where, receiving) {
-    this.#conn = conn;
     this.#where = where;
     this.receiving = receiving;
-    this.#reading = this.#readLoop();
+    this.#socket = new LineSocket(conn, where, {
+      onLine: (line) => this.#onLine(line),
+      failure: () => this.#error,
+      endReason: () => endReason(where, {
+        closing: this.#closing !== void 0,
+        refusal: this.#refusal
+      }),
+      fail: (error) => this.fail(error)
+    });
   }
   nextHello() {
     if (this.#error !== void 0) return Promise.reject(this.#error);
@@ -1497,7 +1605,7 @@ var Connection = class {
 `);
   }
   async flush(options = {}) {
-    if ((this.#server?.minor ?? 0) < 2) return await this.#writes;
+    if ((this.#server?.minor ?? 0) < 2) return await this.#socket.written;
     const { timeoutMs = -1 } = options;
     const token = String(++this.#seq);
     const answered = this.#ask(token, `${COMMANDS.PING}${token}
@@ -1600,43 +1708,7 @@ var Connection = class {
   send(text) {
     if (this.#error !== void 0) return Promise.reject(this.#error);
     this.#sends++;
-    const bytes = encoder3.encode(text);
-    const write = this.#writes.then(async () => {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    });
-    this.#writes = write.catch(() => {
-    });
-    return write.catch((error) => {
-      throw this.#error ?? new EmError("closed", `Cannot send to "${this.#where}": ${error.message}`, {
-        cause: error
-      });
-    });
-  }
-  async #readLoop() {
-    const buffer = new Uint8Array(16 * 1024);
-    let reason;
-    try {
-      while (true) {
-        const count = await this.#conn.read(buffer);
-        if (count === null) {
-          reason = endReason(this.#where, {
-            closing: this.#closing !== void 0,
-            refusal: this.#refusal
-          });
-          break;
-        }
-        this.#framer.push(buffer.subarray(0, count), (line) => this.#onLine(line));
-        if (this.#error !== void 0) return;
-      }
-    } catch (error) {
-      reason = error instanceof EmError ? error : new EmError("closed", `Connection to "${this.#where}" lost: ${error.message}`, {
-        cause: error
-      });
-    }
-    this.fail(reason);
+    return this.#socket.send(text);
   }
   #onLine(line) {
     if (line.length === 0 || this.#error !== void 0) return;
@@ -1694,7 +1766,7 @@ var Connection = class {
       maxLineBytes: max,
       maxParamChars: max
     };
-    this.#framer.maxLineBytes = max;
+    this.#socket.framer.maxLineBytes = max;
     return true;
   }
   fail(error) {
@@ -1706,10 +1778,7 @@ var Connection = class {
       ...this.#failures
     ]) fail(error);
     this.#failures.clear();
-    try {
-      this.#conn.close();
-    } catch {
-    }
+    this.#socket.close();
   }
   close() {
     this.#closing ??= this.#closeGracefully();
@@ -1725,22 +1794,9 @@ var Connection = class {
    */
   async #closeGracefully() {
     const settled = !this.receiving && this.#sendsAnswered === this.#sends;
-    if (this.#error === void 0 && !settled) {
-      await this.#writes;
-      try {
-        await this.#conn.closeWrite();
-        const closed = Promise.withResolvers();
-        const cancel = startTimer(2e3, closed.resolve);
-        await Promise.race([
-          this.#reading,
-          closed.promise
-        ]);
-        cancel();
-      } catch {
-      }
-    }
+    if (this.#error === void 0 && !settled) await this.#socket.finish();
     this.fail(new EmError("closed", `Connection to "${this.#where}" closed`));
-    await this.#reading;
+    await this.#socket.reading;
   }
 };
 

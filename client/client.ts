@@ -9,11 +9,10 @@ import {
   isValidName,
   type JsonValue,
   type Limits,
-  LineFramer,
   MAX_LINE_BYTES,
   type Message,
 } from "../protocol/line_codec.ts";
-import { untilSettled, type WaitOptions, withTimeout } from "./_deadline.ts";
+import { untilSettled, type WaitOptions } from "./_deadline.ts";
 import {
   agreeOnHello,
   errorCode,
@@ -24,21 +23,19 @@ import { DataChannel } from "./data_channel.ts";
 import { SyncChannel } from "./sync_channel.ts";
 import { DelegatingClient } from "./_delegating_client.ts";
 import { TriggerWaits } from "./_trigger_waits.ts";
+import { LineSocket } from "./_line_socket.ts";
 import { endReason, type Refusal } from "./_replies.ts";
 import type { ConnectOptions, EmClient } from "./em_client.ts";
 import type { TriggerOptions } from "./sync.ts";
-
-const encoder = new TextEncoder();
 
 /** A connection to an em server after `connect()` opened its socket; `handshake()` comes first. */
 export class Client extends DelegatingClient implements EmClient {
   readonly receiving: boolean;
   readonly closed: Promise<EmError>;
   #server: Hello | undefined;
-  #conn: Deno.Conn;
+  #socket: LineSocket;
   #where: string;
   #appName: string | undefined;
-  #framer = new LineFramer();
   #limits: Limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars: 255 };
   #ourMaxMessage: number;
   protected readonly data: DataChannel;
@@ -48,9 +45,7 @@ export class Client extends DelegatingClient implements EmClient {
   #failures = new Set<(error: Error) => void>();
   #pings = new Map<string, () => void>();
   #pingSeq = 0;
-  #writes: Promise<void> = Promise.resolve();
   #error: EmError | undefined;
-  #reading: Promise<void>;
   #key: CryptoKey | undefined;
   #helloWaiter: PromiseWithResolvers<Message> | undefined; // the handshake waits for a hello
   #ready = false; // the handshake is over
@@ -66,7 +61,6 @@ export class Client extends DelegatingClient implements EmClient {
     key: CryptoKey | undefined,
   ) {
     super();
-    this.#conn = conn;
     this.#key = key;
     this.#where = where;
     this.receiving = options.receive ?? false;
@@ -93,7 +87,12 @@ export class Client extends DelegatingClient implements EmClient {
       flush: () => this.flush(),
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#reading = this.#readLoop();
+    this.#socket = new LineSocket(conn, where, {
+      onLine: (line) => this.#onLine(line),
+      failure: () => this.#error,
+      endReason: () => this.#endReason(),
+      fail: (error) => this.#fail(error),
+    });
   }
 
   get server(): Hello {
@@ -190,7 +189,7 @@ export class Client extends DelegatingClient implements EmClient {
   }
 
   async flush(options: WaitOptions = {}): Promise<void> {
-    if ((this.#server?.minor ?? 0) < 2) return await this.#writes; // a 1.1 server cannot answer
+    if ((this.#server?.minor ?? 0) < 2) return await this.#socket.written; // 1.1 cannot answer
     const token = String(++this.#pingSeq);
     const answered = untilSettled((settle, fail) => {
       this.#pings.set(token, settle);
@@ -223,49 +222,7 @@ export class Client extends DelegatingClient implements EmClient {
   }
 
   #send(text: string): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    const bytes = encoder.encode(text);
-    const write = this.#writes.then(async () => {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    });
-    this.#writes = write.catch(() => {});
-    return write.catch((error) => {
-      throw this.#error ??
-        new EmError(
-          "closed",
-          `Cannot send to "${this.#where}": ${error.message}`,
-          { cause: error },
-        );
-    });
-  }
-
-  async #readLoop(): Promise<void> {
-    const buffer = new Uint8Array(16 * 1024);
-    let reason: EmError;
-    try {
-      while (true) {
-        const count = await this.#conn.read(buffer);
-        if (count === null) {
-          reason = this.#endReason();
-          break;
-        }
-        this.#framer.push(
-          buffer.subarray(0, count),
-          (line) => this.#onLine(line),
-        );
-        if (this.#error !== undefined) return;
-      }
-    } catch (error) {
-      reason = error instanceof EmError ? error : new EmError(
-        "closed",
-        `Connection to "${this.#where}" lost: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    this.#fail(reason);
+    return this.#socket.send(text);
   }
 
   /** Why the server's side ended: what its last `e` said, if it said anything. */
@@ -351,7 +308,7 @@ export class Client extends DelegatingClient implements EmClient {
     this.#syncVersion = agreed.syncVersion;
     const max = agreed.maxLineBytes;
     this.#limits = { maxLineBytes: max, maxParamChars: max };
-    this.#framer.maxLineBytes = max;
+    this.#socket.framer.maxLineBytes = max;
   }
 
   #fail(error: EmError): void {
@@ -362,24 +319,14 @@ export class Client extends DelegatingClient implements EmClient {
     for (const fail of [...this.#failures]) fail(error);
     this.#failures.clear();
     this.#waits.fail(error);
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    this.#socket.close();
     this.#resolveClosed(error);
   }
 
   async #closeGracefully(): Promise<void> {
-    if (this.#error === undefined) {
-      await this.#writes;
-      try {
-        await this.#conn.closeWrite(); // the server sees our end, reads all we sent, then closes
-        await withTimeout(this.#reading, 2_000, "Cannot close");
-      } catch {
-        /* the server did not close in time, or already had: close our side anyway */
-      }
-    }
+    if (this.#error === undefined) await this.#socket.finish();
     this.#fail(new EmError("closed", `Connection to "${this.#where}" closed`));
-    await this.#reading;
+    await this.#socket.reading;
   }
 }
 

@@ -14,7 +14,6 @@ import {
   type Hello,
   importSecret,
   type Limits,
-  LineFramer,
   MAX_LINE_BYTES,
   type Message,
   parseSyncReply,
@@ -33,6 +32,7 @@ import {
   unexpectedReply,
 } from "./_replies.ts";
 import { type ClientTlsOptions, openSocket } from "./_socket.ts";
+import { LineSocket } from "./_line_socket.ts";
 
 /** Options of {@link connectOneShot}: those of `connect()` that a one-shot tool uses. */
 export interface OneShotOptions {
@@ -77,7 +77,6 @@ export interface OneShotClient extends AsyncDisposable {
 
 /** The library client's default largest message from a 1.2 server (hello option `m`). */
 const OUR_MAX_MESSAGE_BYTES = 512 * 1024;
-const encoder = new TextEncoder();
 
 /**
  * Connects and exchanges hellos, as `connect()` does for one server.
@@ -135,9 +134,8 @@ export async function connectOneShot(
 class Connection implements OneShotClient {
   readonly receiving: boolean;
   limits: Limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars: 255 };
-  #conn: Deno.Conn;
+  #socket: LineSocket;
   #where: string;
-  #framer = new LineFramer();
   #server: Hello | undefined;
   #syncVersion: string | undefined;
   /** The hellos are over: an `e` from now on no longer refuses the connection. */
@@ -145,8 +143,6 @@ class Connection implements OneShotClient {
   #error: EmError | undefined;
   #refusal: Refusal | undefined;
   #closing: Promise<void> | undefined;
-  #writes: Promise<void> = Promise.resolve();
-  #reading: Promise<void>;
   #arrived: string[] = []; // triggers that came before the wait
   #hello: PromiseWithResolvers<Message> | undefined;
   #onReply = new Map<string, (message: Message) => void>(); // pings and `w`, by id
@@ -157,10 +153,18 @@ class Connection implements OneShotClient {
   #sendsAnswered = -1; // sends a pong has answered: all of them means nothing is left in flight
 
   constructor(conn: Deno.Conn, where: string, receiving: boolean) {
-    this.#conn = conn;
     this.#where = where;
     this.receiving = receiving;
-    this.#reading = this.#readLoop();
+    this.#socket = new LineSocket(conn, where, {
+      onLine: (line) => this.#onLine(line),
+      failure: () => this.#error,
+      endReason: () =>
+        endReason(where, {
+          closing: this.#closing !== undefined,
+          refusal: this.#refusal,
+        }),
+      fail: (error) => this.fail(error),
+    });
   }
 
   nextHello(): Promise<Message> {
@@ -174,7 +178,7 @@ class Connection implements OneShotClient {
   }
 
   async flush(options: { timeoutMs?: number } = {}): Promise<void> {
-    if ((this.#server?.minor ?? 0) < 2) return await this.#writes; // a 1.1 server cannot answer
+    if ((this.#server?.minor ?? 0) < 2) return await this.#socket.written; // 1.1 cannot answer
     const { timeoutMs = -1 } = options;
     const token = String(++this.#seq);
     const answered = this.#ask(token, `${COMMANDS.PING}${token}\n`, timeoutMs);
@@ -287,51 +291,7 @@ class Connection implements OneShotClient {
   send(text: string): Promise<void> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     this.#sends++;
-    const bytes = encoder.encode(text);
-    const write = this.#writes.then(async () => {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    });
-    this.#writes = write.catch(() => {});
-    return write.catch((error) => {
-      throw this.#error ??
-        new EmError(
-          "closed",
-          `Cannot send to "${this.#where}": ${error.message}`,
-          { cause: error },
-        );
-    });
-  }
-
-  async #readLoop(): Promise<void> {
-    const buffer = new Uint8Array(16 * 1024);
-    let reason: EmError;
-    try {
-      while (true) {
-        const count = await this.#conn.read(buffer);
-        if (count === null) {
-          reason = endReason(this.#where, {
-            closing: this.#closing !== undefined,
-            refusal: this.#refusal,
-          });
-          break;
-        }
-        this.#framer.push(
-          buffer.subarray(0, count),
-          (line) => this.#onLine(line),
-        );
-        if (this.#error !== undefined) return;
-      }
-    } catch (error) {
-      reason = error instanceof EmError ? error : new EmError(
-        "closed",
-        `Connection to "${this.#where}" lost: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    this.fail(reason);
+    return this.#socket.send(text);
   }
 
   #onLine(line: Uint8Array): void {
@@ -394,7 +354,7 @@ class Connection implements OneShotClient {
     this.#syncVersion = agreed.syncVersion;
     const max = agreed.maxLineBytes;
     this.limits = { maxLineBytes: max, maxParamChars: max };
-    this.#framer.maxLineBytes = max;
+    this.#socket.framer.maxLineBytes = max;
     return true;
   }
 
@@ -405,9 +365,7 @@ class Connection implements OneShotClient {
     this.#hello = undefined;
     for (const fail of [...this.#failures]) fail(error);
     this.#failures.clear();
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    this.#socket.close();
   }
 
   close(): Promise<void> {
@@ -426,19 +384,8 @@ class Connection implements OneShotClient {
    */
   async #closeGracefully(): Promise<void> {
     const settled = !this.receiving && this.#sendsAnswered === this.#sends;
-    if (this.#error === undefined && !settled) {
-      await this.#writes;
-      try {
-        await this.#conn.closeWrite(); // the server sees our end, reads all we sent, then closes
-        const closed = Promise.withResolvers<void>();
-        const cancel = startTimer(2_000, closed.resolve);
-        await Promise.race([this.#reading, closed.promise]);
-        cancel();
-      } catch {
-        /* the server had already closed: close our side anyway */
-      }
-    }
+    if (this.#error === undefined && !settled) await this.#socket.finish();
     this.fail(new EmError("closed", `Connection to "${this.#where}" closed`));
-    await this.#reading;
+    await this.#socket.reading;
   }
 }
