@@ -2,7 +2,8 @@
  * emd as a library: start a server, embed it, stop it.
  * @module
  */
-export { type EmServer, startServer } from "./server.ts";
+export type { EmServer } from "./em_server.ts";
+export { startServer } from "./start_server.ts";
 export type {
   ServerHttpOptions,
   ServerOptions,

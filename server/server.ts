@@ -1,158 +1,35 @@
-import {
-  DEFAULT_LIMITS,
-  encodeMessage,
-  helloBlocks,
-  isValidName,
-  PROTOCOL_VERSION,
-} from "../protocol/mod.ts";
+import { DEFAULT_LIMITS } from "../protocol/mod.ts";
 import { Connection } from "./connection.ts";
 import type { Link } from "./link.ts";
 import type { CommandHandler, Feature, FeatureHost } from "./feature.ts";
 import type { ServerOptions } from "./server_options.ts";
-import { FEATURES } from "./features.ts";
+import type { EmServer } from "./em_server.ts";
+import { commandTable, FEATURES } from "./features.ts";
 import { Session } from "./session.ts";
 import { FlowControl } from "./flow_control.ts";
-import { checkAgents } from "./agents/agents_feature.ts";
 import { serverLogger } from "./_log.ts";
-import {
-  closeForLimit,
-  HelloDeadlines,
-  MessageRate,
-  resolveLimits,
-  type ServerLimits,
-} from "./limits.ts";
-import { Authenticator } from "./auth.ts";
+import { HelloDeadlines, MessageRate, type ServerLimits } from "./limits.ts";
+import type { Authenticator } from "./auth.ts";
 import { Counters } from "./metrics/counters.ts";
 import { collectStats } from "./metrics/collect.ts";
 import type { ServerStats } from "./metrics/stats.ts";
 import { emdAgent } from "./metrics/emd_agent.ts";
 import { Readiness } from "./metrics/readiness.ts";
-import { listenTcp, TcpTransport } from "./transports/tcp.ts";
+import { TcpTransport } from "./transports/tcp.ts";
 import type { Acceptor } from "./transports/tls_listener.ts";
 import type { Transport, TransportHost } from "./transports/transport.ts";
 import type { HttpHandler } from "./transports/http_handler.ts";
 import { webTransport } from "./transports/web.ts";
 import type { Bus } from "./delivery/bus.ts";
 import { openBus } from "./delivery/open_bus.ts";
+import { announceListening } from "./announce.ts";
+import { Greeting } from "./greeting.ts";
+import { Refusals } from "./refusals.ts";
 
 const log = serverLogger();
-const encoder = new TextEncoder();
-/** Refused connections still being told why; past this, more are closed without a word. */
-const MAX_REFUSED_CLOSING = 64;
 
-/** A running emd. */
-export interface EmServer extends AsyncDisposable {
-  /** The address it listens on (the real port when 0 was asked). */
-  readonly addr: Deno.NetAddr;
-  /** The server's name. */
-  readonly name: string;
-  /** Settles with the reason once the server has stopped (quit, close, signal). */
-  readonly finished: Promise<string>;
-  /** The HTTP listener's address, when started with `http`. */
-  readonly httpAddr: Deno.NetAddr | undefined;
-  /** Open connections. */
-  readonly connectionCount: number;
-  /**
-   * What the server is doing: connections, traffic, disconnects, agents, sync state, process.
-   * @param detail true to list the connections themselves
-   */
-  stats(detail?: boolean): ServerStats;
-  /**
-   * When the server is ready to serve (`/readyz`): listening and not stopping, plus the checks
-   * added here (a cluster adds "connected to it").
-   */
-  readonly readiness: Readiness;
-  /** Closes every connection and the listener; resolves once all are closed. Idempotent. */
-  close(reason?: string): Promise<void>;
-}
-
-/**
- * Starts an em server.
- * @param options name, port, hostname and limits
- * @returns the running server
- * @throws {TypeError} for an invalid name
- * @throws {RangeError} for an invalid port or limit
- * @throws {Deno.errors.AddrInUse} when the port is taken
- * @throws {TypeError} for two agents with one API name (an agent's failed `init` rejects)
- */
-export function startServer(options: ServerOptions): Promise<EmServer> {
-  if (!isValidName(options.name)) {
-    throw new TypeError(
-      `Invalid server name "${options.name}": use [A-Za-z0-9_]+`,
-    );
-  }
-  const port = options.port ?? 4000;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Invalid port "${port}": use 0 to 65535`);
-  }
-  checkAgents(options.agents ?? []);
-  const limits = resolveLimits(options);
-  const auth = options.secret === undefined
-    ? undefined
-    : new Authenticator(options.secret);
-  const where = { hostname: options.hostname ?? "127.0.0.1", port };
-  const httpWhere = httpAddress(where.hostname, options);
-  const start = (listener: Acceptor, http: Acceptor | undefined) =>
-    ready(new Server(listener, options, { limits, auth, http }));
-  const tls = options.tls;
-  if (tls === undefined) { // bound synchronously: a port in use throws at once
-    const listener = listenTcp(where);
-    let http: Acceptor | undefined;
-    try {
-      http = httpWhere && listenTcp(httpWhere);
-    } catch (error) {
-      listener.close();
-      throw error;
-    }
-    return start(listener, http);
-  }
-  // node:net and node:tls only for TLS
-  return import("./transports/tls_listener.ts").then(async ({ listenTls }) => {
-    const listener = await listenTls(where, tls);
-    let http: Acceptor | undefined;
-    try { // https and wss on the same kind of listener: TCP_NODELAY, silent peers dropped
-      http = httpWhere && await listenTls(httpWhere, tls);
-    } catch (error) {
-      listener.close();
-      throw error;
-    }
-    return start(listener, http);
-  });
-}
-
-/**
- * Where the HTTP listener binds, when asked for.
- * @throws {RangeError} for an invalid port
- */
-function httpAddress(
-  hostname: string,
-  options: ServerOptions,
-): { hostname: string; port: number } | undefined {
-  if (options.http === undefined) return undefined;
-  const { port } = options.http;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Invalid HTTP port "${port}": use 0 to 65535`);
-  }
-  return { hostname, port };
-}
-
-/** True for an address only this machine can reach. */
-export function isLoopback(hostname: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
-    hostname === "::1" || hostname === "localhost";
-}
-
-async function ready(server: Server): Promise<EmServer> {
-  try {
-    await server.ready;
-  } catch (error) {
-    await server.close("start failed");
-    throw error;
-  }
-  return server;
-}
-
-class Server implements EmServer, FeatureHost, TransportHost {
+/** One running emd: its sessions, features, transports and bus. */
+export class Server implements EmServer, FeatureHost, TransportHost {
   readonly options: ServerOptions;
   #features: Feature[];
   readonly addr: Deno.NetAddr;
@@ -166,7 +43,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
   readonly httpHandlers: HttpHandler[] = [];
   readonly serverLimits: ServerLimits;
   #helloDeadlines: HelloDeadlines;
-  #refused = new Set<Link>(); // told "too many connections", closing
+  #refusals: Refusals;
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
   #receivers = new Set<Session>();
@@ -175,8 +52,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
   readonly readiness: Readiness = new Readiness();
   readonly startTimeMs: number = Date.now();
   #handlers: Map<string, CommandHandler>;
-  #hello: Uint8Array;
-  #helloBlocks: ReturnType<typeof helloBlocks>;
+  #greeting: Greeting;
   readonly auth: Authenticator | undefined;
   readonly bus: Bus;
   readonly clusterLog = serverLogger("cluster");
@@ -222,22 +98,12 @@ class Server implements EmServer, FeatureHost, TransportHost {
       ...this.#features.map((feature) => feature.ready),
       auth?.ready,
     ]).then(() => {});
-    this.#handlers = new Map();
-    for (const feature of this.#features) {
-      for (const [letter, handler] of feature.commands ?? []) {
-        if (this.#handlers.has(letter)) {
-          throw new Error(`Two features handle command "${letter}"`);
-        }
-        this.#handlers.set(letter, handler);
-      }
-    }
-    const hello = this.#helloBlocks = helloBlocks(
-      PROTOCOL_VERSION,
+    this.#handlers = commandTable(this.#features);
+    this.#greeting = new Greeting(
       this.#features.flatMap((feature) => feature.helloOptions?.() ?? []),
+      auth,
     );
-    this.#hello = encoder.encode(
-      encodeMessage(hello.command, hello.options) + "\n",
-    );
+    this.#refusals = new Refusals(this.counters, (task) => this.#track(task));
     const tcp = new TcpTransport(listener, this);
     this.addr = tcp.addr;
     this.#transports.push(tcp);
@@ -252,24 +118,11 @@ class Server implements EmServer, FeatureHost, TransportHost {
       this.#transports.push(web);
       this.#track(web.finished);
     }
-    this.#announce();
-  }
-
-  #announce(): void {
-    const { hostname, port } = this.addr;
-    log.info("Listening on {hostname}:{port} as {name}{security}", {
-      hostname,
-      port,
+    announceListening(this.addr, {
       name: this.name,
-      security: (this.options.tls ? ", TLS" : "") +
-        (this.auth ? ", shared secret required" : ""),
+      tls: this.options.tls !== undefined,
+      secret: auth !== undefined,
     });
-    if (this.auth === undefined && !isLoopback(hostname)) {
-      log.warn(
-        "Listening on {hostname}:{port} WITHOUT A SHARED SECRET: anyone who can reach it can trigger events and stop the server. Give a secret (--secret-file or EM_SECRET) or listen on 127.0.0.1",
-        { hostname, port },
-      );
-    }
   }
 
   get connectionCount(): number {
@@ -371,7 +224,7 @@ class Server implements EmServer, FeatureHost, TransportHost {
     for (const session of this.#sessions) {
       session.connection.close(`Server stopping: ${reason}`);
     }
-    for (const connection of this.#refused) connection.close("Server stopping");
+    this.#refusals.close();
     this.flow.stop();
     this.counters.tap.stop();
     await Promise.all([...this.#sessions].map((session) => session.run()));
@@ -403,12 +256,15 @@ class Server implements EmServer, FeatureHost, TransportHost {
       return connection.close("Server stopping");
     }
     if (this.#sessions.size >= this.serverLimits.maxConnections) {
-      return this.#refuse(connection);
+      return this.#refusals.refuse(
+        connection,
+        this.serverLimits.maxConnections,
+      );
     }
     const session = new Session(connection, this);
     this.#sessions.add(session);
     log.info("Accepted {peer}", { peer: connection.peer });
-    connection.send(this.#helloFor(session));
+    connection.send(this.#greeting.for(session));
     this.#helloDeadlines.start(connection);
     void session.run(); // then sessionEnded; stop() waits for every session's run()
   }
@@ -421,33 +277,6 @@ class Server implements EmServer, FeatureHost, TransportHost {
     this.#receivers.delete(session);
     this.counters.disconnected(connection.peer, connection.closeReason!);
     for (const feature of this.#features) feature.onClose?.(session);
-  }
-
-  /** Past maxConnections: an `e` line, then closed (at once when many refusals are pending). */
-  #refuse(connection: Link): void {
-    const max = this.serverLimits.maxConnections;
-    closeForLimit(connection, "maxConnections", max, "Too many connections");
-    this.counters.disconnected(connection.peer, connection.closeReason!);
-    if (this.#refused.size >= MAX_REFUSED_CLOSING) {
-      return connection.close("Too many connections");
-    }
-    this.#refused.add(connection);
-    this.#track(
-      connection.readLoop(() => {}).then(() => {
-        this.#refused.delete(connection);
-      }),
-    );
-  }
-
-  /** The hello for a new session: shared bytes, or with a fresh nonce when a secret is set. */
-  #helloFor(session: Session): Uint8Array {
-    if (this.auth === undefined) return this.#hello;
-    const challenge = this.auth.challenge();
-    session.challenge = challenge.params[0];
-    const { command, options } = this.#helloBlocks;
-    return encoder.encode(
-      encodeMessage(command, [...options, challenge]) + "\n",
-    );
   }
 
   #track(task: Promise<void>): void {
