@@ -71,7 +71,10 @@ export interface AcquireWish {
   readonly ttlMs?: number;
 }
 
-/** Grants at once when nobody waits and the permits are free, else queues `waiter`. */
+/**
+ * Grants at once when nobody waits and the permits are free, else queues `waiter`. The same acquire
+ * applied again (same waiter and token: a retry whose first answer was lost) changes nothing.
+ */
 export function acquireIn(
   record: SemaphoreRecord | undefined,
   wish: AcquireWish,
@@ -86,6 +89,8 @@ export function acquireIn(
         `Semaphore "${wish.name}" has ${current.p} permits, not ${wish.permits}`,
     };
   }
+  const again = retried(current, waiter.w, token);
+  if (again !== undefined) return { record: current, granted: again };
   if (current.q.length === 0 && used(current) + wish.count <= current.p) {
     const hold = holdOf(token, wish.count, waiter, wish.ttlMs, nowMs);
     return { record: { ...current, h: [...current.h, hold] }, granted: true };
@@ -98,6 +103,23 @@ export function acquireIn(
     ...(wish.ttlMs === undefined ? {} : { l: wish.ttlMs }),
   };
   return { record: { ...current, q: [...current.q, entry] }, granted: false };
+}
+
+/**
+ * An acquire applied a second time (its first write's answer was lost, see HoldWriter.run): true
+ * when it was granted at once, false when it queued (and may have been served since), undefined
+ * when the record knows nothing of it.
+ */
+function retried(
+  record: SemaphoreRecord,
+  w: string,
+  token: string,
+): boolean | undefined {
+  if (record.h.some((h) => h.t === token)) return true;
+  if (record.h.some((h) => h.w === w) || record.q.some((q) => q.w === w)) {
+    return false;
+  }
+  return undefined;
 }
 
 /** Releases the hold `token`: a lease from anyone, a bound hold only from its own connection. */
@@ -208,7 +230,10 @@ export function needsWork(record: SemaphoreRecord, nowMs: number): boolean {
     record.h.some((h) => h.e !== undefined && h.e <= nowMs);
 }
 
-/** Adds an arrival; the last one of `parties` ends the round (the key is deleted). */
+/**
+ * Adds an arrival; the last one of `parties` ends the round (the key is deleted). An arrival
+ * already waiting (a retry) changes nothing.
+ */
 export function arriveIn(
   record: BarrierRecord | undefined,
   name: string,
@@ -221,6 +246,7 @@ export function arriveIn(
       refused: `Barrier "${name}" is for ${current.p} parties, not ${parties}`,
     };
   }
+  if (current.a.some((a) => a.w === arrival.w)) return { record: current }; // applied twice
   const a = [...current.a, arrival];
   if (a.length < parties) return { record: { ...current, a } };
   return { record: undefined, complete: a };

@@ -16,6 +16,11 @@ import {
 } from "../../../bench/_nats_cluster.ts";
 import { openHoldsStore } from "../../_helpers/holds_store.ts";
 import { within } from "../../_helpers/sync_cli.ts";
+import { connect as natsConnect } from "../../../server/delivery/_nats.ts";
+import { HoldCache } from "../../../server/delivery/hold_cache.ts";
+import { HoldWriter } from "../../../server/delivery/hold_writer.ts";
+import { applyOp, type HoldOp } from "../../../server/delivery/hold_records.ts";
+import { keyOf } from "../../../server/delivery/nats_latches.ts";
 
 const ignore = !hasNatsServer();
 
@@ -83,6 +88,11 @@ Deno.test({
       assert.match(String(await left), /closed/i);
       await until(async () => await store.arrivals("meet") === 0, "0 arrivals");
     });
+
+    await t.step(
+      "a change its home wrote but never answered is written here once, not twice",
+      () => answerLost(nats),
+    );
 
     await t.step(
       "a lock held through node a excludes node b; waiters are served FIFO across nodes",
@@ -303,3 +313,62 @@ Deno.test({
     await Promise.all(clients.map((client) => client.close()));
   }
 });
+
+/**
+ * A node sends an acquire to the key's home; the home writes it and dies before answering (a
+ * kill -9 right after its write; or its answer is later than the forward timeout). The node then
+ * writes the acquire itself: the record must still hold one request, not a hold and a copy of the
+ * request queued behind it (which left its client waiting forever).
+ */
+async function answerLost(nats: NatsCluster): Promise<void> {
+  const warnings: string[] = [];
+  const log = { info() {}, warn: (message: string) => warnings.push(message) };
+  const options = { serverName: "lost", heartbeatMs: 500, log };
+  await using stack = new AsyncDisposableStack();
+  const nc = await natsConnect({ servers: nats.urls.split(",") });
+  stack.defer(() => nc.close());
+  const cache = await HoldCache.open(nc, {
+    bucket: "em_lost_holds",
+    replicas: 1,
+    log,
+  });
+  stack.defer(() => cache.close());
+  const key = keyOf("lost", "s");
+  const writer = new HoldWriter(nc, cache, {
+    ...options,
+    nodeId: "asker",
+    forwardTimeoutMs: 200,
+  });
+  stack.defer(() => writer.close());
+  const ghost = new HoldWriter(nc, cache, { ...options, nodeId: "ghost" });
+  stack.defer(() => ghost.close());
+  const home = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"].find((id) =>
+    !writer.isHome(key, new Set([id]))
+  )!;
+  let written!: Promise<unknown>;
+  const sub = nc.subscribe(`em.lost.holds.${home}`, {
+    callback: (_, msg) => { // writes through another writer, never answers
+      const [k, op] = msg.json<[string, HoldOp]>();
+      written = ghost.change(k, (r) => applyOp(true, op, r, Date.now()));
+    },
+  });
+  stack.defer(() => sub.unsubscribe());
+  nc.publish("em.lost.nodes", `+${home}`); // the home's heartbeat
+  await until(() => writer.live(Date.now()).has(home), "the home heard");
+  const acquire: HoldOp = {
+    op: "acquire",
+    wish: { name: "lost", permits: 1, count: 1 },
+    who: { n: "asker/1", o: 1, w: "asker/1.1" },
+    token: "t1",
+  };
+  const { outcome } = await writer.run(key, acquire);
+  await written;
+  assert.match(warnings.join("\n"), /did not take a hold change/);
+  assert.equal(outcome.granted, true);
+  const { value } = await cache.fetch(key);
+  assert.deepEqual(value, {
+    p: 1,
+    h: [{ t: "t1", c: 1, n: "asker/1", o: 1 }],
+    q: [],
+  });
+}
