@@ -22,6 +22,10 @@ export async function bundleEm(): Promise<string> {
         // read at run time (for the version): a task added to deno.json must not make em_bundle.js stale
         "--external",
         "../deno.json",
+        // loaded only by the library path, which the bundle runs from source: left out, the
+        // bundle's modules need no lazy-initialisation wrappers (functions compiled at every start)
+        "--external",
+        "./_connect_tool.ts",
         "--output",
         out, // with an external, `deno bundle` 2.9 writes nothing to stdout
         ENTRY,

@@ -73,11 +73,34 @@ export async function withTimeout<T>(
 /**
  * Calls `fire` after `ms` unless the returned function is called first. Built on
  * `AbortSignal.timeout`, not `setTimeout`: Deno's global `setTimeout` loads its Node timers on first
- * use, about 4 ms of a one-shot tool's start. Such a timer does not keep the process alive: it only
- * bounds waits that something else keeps alive (a socket read).
+ * use, 5–9 ms of a one-shot tool's start. The timer keeps the process alive until it fires, even
+ * once cancelled; {@link startUnrefTimer} does not.
  */
 export function startTimer(ms: number, fire: () => void): () => void {
   const signal = AbortSignal.timeout(ms);
   signal.addEventListener("abort", fire, { once: true });
   return () => signal.removeEventListener("abort", fire);
+}
+
+/**
+ * Like {@link startTimer}, but the timer does not keep the process alive: use it only to bound a
+ * wait that pending I/O keeps alive (a socket read). It is `Atomics.waitAsync`'s timeout, the
+ * JavaScript engine's own timer, which costs nothing on first use where `AbortSignal.timeout` and
+ * its event listener cost a fresh process about 1 ms (docs/PERFORMANCE.md, "One-shot start-up,
+ * third session"). `ms` ≤ 0 takes {@link startTimer}, which fires on a later turn of the event loop.
+ */
+export function startUnrefTimer(ms: number, fire: () => void): () => void {
+  if (!(ms > 0)) return startTimer(ms, fire);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  let cancelled = false;
+  const wait = Atomics.waitAsync(cell, 0, 0, ms); // cell[0] stays 0: only the timeout ends it
+  if (wait.async) {
+    wait.value.then((outcome) => {
+      if (outcome === "timed-out" && !cancelled) fire();
+    });
+  }
+  return () => {
+    cancelled = true;
+    Atomics.notify(cell, 0); // ends the wait now ("ok"): the engine forgets it
+  };
 }

@@ -1,5 +1,5 @@
 import { EmError, LineFramer } from "../protocol/line_codec.ts";
-import { withTimeout } from "./_deadline.ts";
+import { startUnrefTimer } from "./_deadline.ts";
 
 const encoder = new TextEncoder();
 
@@ -72,10 +72,13 @@ export class LineSocket {
     await this.#writes;
     try {
       await this.#conn.closeWrite();
-      await withTimeout(this.reading, 2_000, "Cannot close");
     } catch {
-      /* the server did not close in time, or already had: close our side anyway */
+      return; // the server already closed
     }
+    await new Promise<void>((resolve) => { // the pending read keeps the process alive
+      const stop = startUnrefTimer(2_000, resolve); // the server did not close in time
+      this.reading.then(() => (stop(), resolve()));
+    });
   }
 
   /** Closes the socket at once; idempotent. */

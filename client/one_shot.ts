@@ -18,7 +18,7 @@ import {
   type Message,
   parseSyncReply,
 } from "../protocol/line_codec.ts";
-import { startTimer } from "./_deadline.ts";
+import { startUnrefTimer } from "./_deadline.ts";
 import {
   agreeOnHello,
   errorCode,
@@ -91,7 +91,10 @@ export async function connectOneShot(
   const key = options.secret === undefined
     ? undefined
     : await importSecret(options.secret);
-  const deadline = AbortSignal.timeout(timeoutMs); // bounds connecting and the hellos
+  // bounds connecting and the hellos (the socket keeps the process alive: see startUnrefTimer)
+  const deadline = new AbortController();
+  let onLate = (): void => deadline.abort();
+  const stopDeadline = startUnrefTimer(timeoutMs, () => onLate());
   const tooLate = () =>
     new EmError(
       "timeout",
@@ -100,15 +103,15 @@ export async function connectOneShot(
   let conn: Deno.Conn;
   try {
     conn = await openSocket(options, {
-      signal: deadline,
+      signal: deadline.signal,
       ...(options.tls ? { tls: options.tls } : {}),
     });
   } catch (error) {
-    throw deadline.aborted ? tooLate() : error;
+    stopDeadline();
+    throw deadline.signal.aborted ? tooLate() : error;
   }
   const client = new Connection(conn, where, options.receive ?? false);
-  const onLate = () => client.fail(tooLate());
-  deadline.addEventListener("abort", onLate, { once: true });
+  onLate = () => client.fail(tooLate());
   try {
     await exchangeHellos({
       where,
@@ -124,7 +127,7 @@ export async function connectOneShot(
     await client.close();
     throw error;
   } finally {
-    deadline.removeEventListener("abort", onLate);
+    stopDeadline();
   }
   client.ready = true;
   return client;
@@ -227,7 +230,7 @@ class Connection implements OneShotClient {
       cleanups.push(() => this.#onTrigger = undefined);
       cleanups.push(this.#onFailure((error) => end(() => reject(error))));
       if (timeoutMs >= 0) {
-        cleanups.push(startTimer(timeoutMs, () => {
+        cleanups.push(startUnrefTimer(timeoutMs, () => {
           timedOut = true; // a timeout never ends the wait before the server's answer
           if (answered) end(() => resolve(null));
         }));
@@ -272,7 +275,7 @@ class Connection implements OneShotClient {
       cleanups.push(this.#onFailure((error) => end(() => reject(error))));
       if (timeoutMs >= 0) {
         cleanups.push(
-          startTimer(timeoutMs, () => end(() => resolve(undefined))),
+          startUnrefTimer(timeoutMs, () => end(() => resolve(undefined))),
         );
       }
       this.send(text).catch((error) => end(() => reject(error)));
