@@ -9,7 +9,8 @@ import { until } from "../_helpers/until.ts";
 import { join } from "node:path";
 import { connect } from "../../mod.ts";
 import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
-import { spawnTool, startEmd } from "../_helpers/cli.ts";
+import { spawnTool } from "../_helpers/cli.ts";
+import { clusterEmd } from "../_helpers/cluster.ts";
 import { openHoldsStore } from "../_helpers/holds_store.ts";
 import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
 
@@ -21,13 +22,8 @@ Deno.test({
   ignore,
 }, async (t) => {
   await using nats = await startNatsCluster();
-  const emd = (i: number, node: string) =>
-    startEmd("k", [
-      "--cluster",
-      `nats://127.0.0.1:${nats.ports[i]}`,
-      "--cluster-node",
-      node,
-    ]);
+  const emd = (i: number, nodeId: string) =>
+    clusterEmd(nats, i, { name: "k", nodeId });
   await using a = await emd(0, "a");
   await using b = await emd(1, "b");
   await using c = await emd(2, "c");

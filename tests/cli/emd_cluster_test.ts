@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CallError, connect } from "../../mod.ts";
 import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
-import { closedPort, runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
+import { closedPort, runTool, spawnTool } from "../_helpers/cli.ts";
+import { clusterEmd } from "../_helpers/cluster.ts";
 
 const ignore = !hasNatsServer();
 const HANG_AGENT = fileURLToPath(
@@ -48,14 +49,8 @@ Deno.test({
   ignore,
 }, async () => {
   await using nats = await startNatsCluster();
-  const emd = (i: number, node: string, flags: string[] = []) =>
-    startEmd("c", [
-      "--cluster",
-      `nats://127.0.0.1:${nats.ports[i]}`,
-      "--cluster-node",
-      node,
-      ...flags,
-    ]);
+  const emd = (i: number, nodeId: string, flags: string[] = []) =>
+    clusterEmd(nats, i, { name: "c", nodeId, flags });
   await using a = await emd(0, "a");
   await using b = await emd(1, "b");
   await using c = await emd(2, "c", ["--agent", HANG_AGENT]);

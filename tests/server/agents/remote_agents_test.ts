@@ -20,30 +20,19 @@ import {
   type NatsCluster,
   startNatsCluster,
 } from "../../../bench/_nats_cluster.ts";
+import { clusterNode } from "../../_helpers/cluster.ts";
 import { until } from "../../_helpers/prometheus.ts";
 import { openAfb } from "../../_helpers/ws_client.ts";
 
 const ignore = !hasNatsServer();
 
-function node(
-  nats: NatsCluster,
-  id: string,
-  agents: Agent[],
-): Promise<EmServer> {
-  const index = id.charCodeAt(0) % 3;
-  return startServer({
-    port: 0,
+const node = (nats: NatsCluster, id: string, agents: Agent[]) =>
+  clusterNode(nats, id.charCodeAt(0) % 3, {
     name: "ra",
-    http: { port: 0 },
-    cluster: {
-      servers: [`nats://127.0.0.1:${nats.ports[index]}`],
-      nodeId: id,
-      heartbeatMs: 200,
-      countTimeoutMs: 2_000,
-    },
+    nodeId: id,
+    http: true,
     agents,
   });
-}
 
 /** `calc` on node a: verbs that answer, fail, subscribe the caller and push. */
 function calc(): Agent {

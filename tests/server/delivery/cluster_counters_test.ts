@@ -19,6 +19,7 @@ import {
   type NatsCluster,
   startNatsCluster,
 } from "../../../bench/_nats_cluster.ts";
+import { clusterNode } from "../../_helpers/cluster.ts";
 import { promtool, until } from "../../_helpers/prometheus.ts";
 
 const ignore = !hasNatsServer();
@@ -31,27 +32,18 @@ const hasPromtool = (() => {
   }
 })();
 
-function node(
+const node = (
   nats: NatsCluster,
   index: number,
   onInit?: (ctx: AgentContext) => void,
-): Promise<EmServer> {
-  return startServer({
-    port: 0,
+) =>
+  clusterNode(nats, index, {
     name: "cc",
-    cluster: {
-      servers: [`nats://127.0.0.1:${nats.ports[index]}`],
-      nodeId: `n${index}`,
-      heartbeatMs: 200,
-      countTimeoutMs: 2_000,
-    },
-    agents: onInit === undefined ? [] : [defineAgent({
-      api: "news",
-      init: onInit,
-      verbs: {},
-    })],
+    nodeId: `n${index}`,
+    agents: onInit === undefined
+      ? []
+      : [defineAgent({ api: "news", init: onInit, verbs: {} })],
   });
-}
 
 Deno.test({
   name:

@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../../_helpers/until.ts";
-import { connect, type EmServer, startServer } from "../../../mod.ts";
+import { connect, type EmServer } from "../../../mod.ts";
 import type { EmClient as Client } from "../../../client/mod.ts";
 import {
   hasNatsServer,
   type NatsCluster,
   startNatsCluster,
 } from "../../../bench/_nats_cluster.ts";
+import { clusterNode } from "../../_helpers/cluster.ts";
 import { openHoldsStore } from "../../_helpers/holds_store.ts";
 import { within } from "../../_helpers/sync_cli.ts";
 import { connect as natsConnect } from "../../../server/delivery/_nats.ts";
@@ -24,17 +25,9 @@ import { keyOf } from "../../../server/delivery/nats_latches.ts";
 
 const ignore = !hasNatsServer();
 
-function node(nats: NatsCluster, index: number): Promise<EmServer> {
-  return startServer({
-    port: 0,
-    name: "h",
-    cluster: {
-      servers: [`nats://127.0.0.1:${nats.ports[index]}`],
-      nodeId: `node${index}`,
-      heartbeatMs: 500, // gone after 1.75 s unheard: a busy machine stalls a process less than that
-    },
-  });
-}
+const node = (nats: NatsCluster, index: number) =>
+  // gone after 1.75 s unheard: a busy machine stalls a process less than that
+  clusterNode(nats, index, { name: "h", heartbeatMs: 500 });
 
 Deno.test({
   name: "cluster holds: locks, semaphores, leases, barriers across nodes",

@@ -10,7 +10,6 @@ import {
   connect,
   defineAgent,
   type EmServer,
-  startServer,
 } from "../../../mod.ts";
 import type { EmClient as Client } from "../../../client/mod.ts";
 import {
@@ -18,19 +17,13 @@ import {
   type NatsCluster,
   startNatsCluster,
 } from "../../../bench/_nats_cluster.ts";
+import { clusterNode } from "../../_helpers/cluster.ts";
 
 const ignore = !hasNatsServer();
 
-function node(nats: NatsCluster, index: number, name = "c"): Promise<EmServer> {
-  return startServer({
-    port: 0,
-    name,
-    cluster: {
-      servers: [`nats://127.0.0.1:${nats.ports[index]}`],
-      nodeId: `node${index}`,
-      heartbeatMs: 200,
-      countTimeoutMs: 2_000,
-    },
+const node = (nats: NatsCluster, index: number) =>
+  clusterNode(nats, index, {
+    name: "c",
     agents: [defineAgent({
       api: `probe${index}`,
       verbs: {
@@ -40,7 +33,6 @@ function node(nats: NatsCluster, index: number, name = "c"): Promise<EmServer> {
       },
     })],
   });
-}
 
 /** Waits until a data trigger from `sender` is counted by `expected` receivers: every node knows the others. */
 async function formed(sender: Client, expected: number): Promise<void> {
