@@ -3,6 +3,7 @@ import {
   type Agent,
   configureLogging,
   defineAgent,
+  limitAllowsZero,
   type LimitOptions,
   type LogLevel,
   openSqliteStore,
@@ -31,6 +32,8 @@ export const LIMIT_FLAGS: readonly [string, keyof LimitOptions][] = [
   ["max-connections", "maxConnections"],
   ["hello-timeout-ms", "helloTimeoutMs"],
   ["max-queued-bytes", "maxQueuedBytes"],
+  ["stall-allowance-bytes", "stallAllowanceBytes"],
+  ["stall-budget-bytes", "stallBudgetBytes"],
   ["max-messages-per-second", "maxMessagesPerSecond"],
   ["message-burst", "messageBurst"],
   ["max-subscriptions", "maxSubscriptions"],
@@ -92,6 +95,11 @@ Limits (a peer past one is told why with an "elimit" line and closed):
   --hello-timeout-ms N    time a new connection has to say hello (default 10000)
   --max-queued-bytes N    output queued per connection before a client that does not
                           read is cut off (default 1048576)
+  --stall-allowance-bytes N
+                          output a receiver that fell behind and has not read
+                          since may queue past that while emd judges whether it
+                          stopped, holding no sender back; 0: none (default 33554432)
+  --stall-budget-bytes N  all those allowances together at most (default 67108864)
   --max-messages-per-second N
                           average messages per connection, 0 for no limit
                           (default 1000000)
@@ -309,7 +317,7 @@ function readLimits(
   for (const [flag, option] of LIMIT_FLAGS) {
     const text = values[flag];
     if (text === undefined) continue;
-    const zeroOk = option === "maxMessagesPerSecond";
+    const zeroOk = limitAllowsZero(option);
     if (!/^\d{1,15}$/.test(String(text)) || (!zeroOk && Number(text) === 0)) {
       return `invalid --${flag} "${text}": use a ${
         zeroOk ? "non-negative" : "positive"

@@ -15,6 +15,8 @@ export interface OutputWatcher {
   backlogged(connection: Connection): void;
   /** A write completed or the connection closed: its queue shrank. */
   progressed(connection: Connection): void;
+  /** Whether the connection may queue `overBytes` past its limit (else it is cut off). */
+  mayOverflow?(connection: Connection, overBytes: number): boolean;
 }
 
 /** Where a connection adds the bytes it reads and writes (once per read or write). */
@@ -106,12 +108,8 @@ export class Connection implements Link {
   /** Queues bytes for the peer; never waits. The frame must not change afterwards. */
   send(frame: Uint8Array): void {
     if (this.#closeReason !== undefined) return;
-    if (this.#queuedBytes + frame.byteLength > this.#maxQueuedBytes) {
-      this.close(
-        `Cannot queue output: over ${this.#maxQueuedBytes} bytes`,
-        true,
-        { limit: "maxQueuedBytes", value: this.#maxQueuedBytes },
-      );
+    const queuedBytes = this.#queuedBytes + frame.byteLength;
+    if (queuedBytes > this.#maxQueuedBytes && this.#overLimit(queuedBytes)) {
       return;
     }
     this.#queuedBytes += frame.byteLength;
@@ -121,6 +119,29 @@ export class Connection implements Link {
     if (watcher && this.#queuedBytes > watcher.highWaterBytes) {
       watcher.backlogged(this);
     }
+  }
+
+  /**
+   * Cuts the peer off if more than `maxQueuedBytes` is queued for it and the watcher no longer
+   * lets it hold that much (flow control, once it judges a receiver it let queue more stopped).
+   */
+  enforceLimit(): void {
+    if (this.#closeReason !== undefined) return;
+    if (this.#queuedBytes > this.#maxQueuedBytes) {
+      this.#overLimit(this.#queuedBytes);
+    }
+  }
+
+  /** Past the limit with `queuedBytes`: cuts the peer off unless the watcher lets it (true: cut). */
+  #overLimit(queuedBytes: number): boolean {
+    const overBytes = queuedBytes - this.#maxQueuedBytes;
+    if (this.#watcher?.mayOverflow?.(this, overBytes)) return false;
+    this.close(
+      `Cannot queue output: over ${this.#maxQueuedBytes} bytes`,
+      true,
+      { limit: "maxQueuedBytes", value: this.#maxQueuedBytes },
+    );
+    return true;
   }
 
   /** Closes once, logging the reason; later calls do nothing, but cut a {@link closeAfterFlush} short. */

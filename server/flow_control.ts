@@ -52,8 +52,11 @@ export const monotonicClock: FlowClock = Object.freeze({
   },
 });
 
-/** What flow control reads of a connection. */
-export type Watched = Pick<Connection, "isClosed" | "queuedBytes">;
+/** What flow control reads of a connection, and how it has a connection's limit enforced. */
+export type Watched = Pick<
+  Connection,
+  "isClosed" | "queuedBytes" | "enforceLimit"
+>;
 
 /** Options of {@link FlowControl}. */
 export interface FlowControlOptions {
@@ -62,6 +65,31 @@ export interface FlowControlOptions {
    * @default {monotonicClock}
    */
   readonly clock?: FlowClock;
+  /**
+   * Bytes a backlogged receiver that has shown no progress yet (a suspect) may queue past the
+   * high-water mark, and past its connection's limit, without holding the senders back, while
+   * the verdict on it is out. 0: every backlogged receiver holds the senders back at once.
+   * @default {0}
+   */
+  readonly allowanceBytes?: number;
+  /**
+   * All suspects' allowances together at most: a suspect that would go past it gets what is
+   * left, and one that gets nothing holds the senders back at once.
+   * @default {0}
+   */
+  readonly budgetBytes?: number;
+}
+
+/** A receiver with more than the high-water mark queued, not (yet) judged stopped. */
+interface Backlog {
+  /** In ticks' time: since when no write of it completed. */
+  silentSince: number;
+  /** Whether a write of it completed since it fell behind: a reader, not a suspect. */
+  reading: boolean;
+  /** Whether output queued onto it makes the senders wait (false: a suspect within its allowance). */
+  holding: boolean;
+  /** Bytes it may queue past its connection's limit; taken from the budget. */
+  grantBytes: number;
 }
 
 /**
@@ -70,9 +98,28 @@ export interface FlowControlOptions {
  * then slows the sender down), so a receiver a little slower than a pipelining sender is not cut
  * off at `maxQueuedBytes`. Sessions that only talk to the server (pings, subscriptions) go on.
  *
+ * A receiver that has fallen behind and shown no progress since (a suspect: it may have stopped
+ * reading) does not hold the senders back at first: it queues privately, up to `allowanceBytes`
+ * past the high-water mark (and as far past its connection's limit), while the verdict on it is
+ * out, with all suspects' allowances together at most `budgetBytes`. A suspect whose write
+ * completes reads after all: it is a slow reader from then on, and holds the senders back like
+ * any other (it is never cut off for what it queued as a suspect: its limit stays raised by what
+ * it holds past the high-water mark, shrinking as it drains). A suspect that fills its allowance,
+ * or finds none left in the budget, holds the senders back too, as every backlogged receiver did
+ * before there were allowances. So memory stays bounded (`budgetBytes` beyond the connections'
+ * limits) and a receiver that reads is never cut off.
+ *
+ * Why: while the verdict is out (seconds), holding every sender back for a receiver that turns
+ * out to have stopped slows every other receiver for nothing; the senders waited only because
+ * its bytes had nowhere else to go. Redis and NATS never hold publishers back for one subscriber:
+ * they queue per subscriber up to a limit (Redis's pubsub output buffer: 32 MB hard, 8 MB for 60
+ * s soft; NATS: 64 MB pending) and drop a subscriber past it, reading or not. em promises more (a
+ * receiver that reads is never cut off) and keeps that promise with back-pressure; the allowance
+ * only moves the bytes of a receiver not yet known to read from the senders' pause into memory.
+ *
  * A backlogged receiver whose writes make no progress for long enough is judged stopped: it no
- * longer holds the others back, fills up to `maxQueuedBytes` and is cut off there. "Long enough"
- * is {@link STALL_MS}, or {@link GAP_FACTOR} times the longest recent gap between progress of
+ * longer holds the others back, loses its allowance, and is cut off at `maxQueuedBytes` (at once
+ * if it already holds more). "Long enough" is {@link STALL_MS}, or {@link GAP_FACTOR} times the longest recent gap between progress of
  * receivers that did go on reading, at most {@link MAX_STALL_MS}. Silence is measured in ticks
  * that count at most {@link MAX_TICK_CREDIT_MS} each (a late tick means this process was starved,
  * not the receiver), and slower while several receivers are silent and no write completes at all
@@ -81,7 +128,10 @@ export interface FlowControlOptions {
 export class FlowControl implements OutputWatcher {
   #highWaterBytes: number;
   #clock: FlowClock;
-  #congested = new Map<Watched, number>(); // backlogged and waited for → silent since (ticks' ms)
+  #allowanceBytes: number;
+  #budgetBytes: number; // left to grant
+  #congested = new Map<Watched, Backlog>(); // backlogged and waited for
+  #holding = 0; // entries of #congested that make the senders wait
   #stalled = new WeakSet<Watched>(); // judged stopped: not waited for until it progresses
   #paused: Promise<void> | undefined;
   #resume: (() => void) | undefined;
@@ -100,6 +150,8 @@ export class FlowControl implements OutputWatcher {
   constructor(highWaterBytes: number, options: FlowControlOptions = {}) {
     this.#highWaterBytes = highWaterBytes;
     this.#clock = options.clock ?? monotonicClock;
+    this.#allowanceBytes = options.allowanceBytes ?? 0;
+    this.#budgetBytes = options.budgetBytes ?? 0;
   }
 
   /** The high-water mark connections report {@link backlogged} past. */
@@ -119,29 +171,107 @@ export class FlowControl implements OutputWatcher {
 
   backlogged(connection: Watched): void {
     if (this.#stalled.has(connection)) return;
+    let backlog = this.#congested.get(connection);
+    if (backlog === undefined) {
+      if (this.#congested.size === 0) this.#startTicking();
+      backlog = {
+        silentSince: this.#elapsedMs,
+        reading: false,
+        holding: false,
+        grantBytes: 0,
+      };
+      this.#congested.set(connection, backlog);
+    }
+    if (!backlog.reading && this.#withinAllowance(connection, backlog)) return;
+    if (!backlog.holding) this.#hold(backlog);
     this.#pressure++;
-    if (this.#congested.has(connection)) return;
-    if (this.#congested.size === 0) this.#startTicking();
-    this.#congested.set(connection, this.#elapsedMs);
-    this.#paused ??= new Promise((resolve) => this.#resume = resolve);
   }
 
   progressed(connection: Watched): void {
     this.#movedAtMs = this.#elapsedMs;
     this.#stalled.delete(connection); // it reads after all (or closed): wait for it again
-    const silentSince = this.#congested.get(connection);
-    if (silentSince === undefined) return;
-    if (!connection.isClosed) this.#noteGap(this.#elapsedMs - silentSince);
+    const backlog = this.#congested.get(connection);
+    if (backlog === undefined) return;
+    if (!connection.isClosed) {
+      this.#noteGap(this.#elapsedMs - backlog.silentSince);
+    }
     const low = connection.isClosed ||
       connection.queuedBytes <= this.#highWaterBytes / 2;
-    if (!low) return void this.#congested.set(connection, this.#elapsedMs);
+    if (low) return this.#forget(connection, backlog);
+    backlog.silentSince = this.#elapsedMs;
+    backlog.reading = true;
+    // A reader: what it holds past the high-water mark is all it keeps of its grant.
+    const keptBytes = Math.max(
+      0,
+      Math.min(
+        backlog.grantBytes,
+        connection.queuedBytes - this.#highWaterBytes,
+      ),
+    );
+    this.#budgetBytes += backlog.grantBytes - keptBytes;
+    backlog.grantBytes = keptBytes;
+    if (!backlog.holding) this.#hold(backlog);
+  }
+
+  /**
+   * Whether a connection may queue `overBytes` past its limit: a backlogged receiver may, within
+   * what it was granted. The connection cuts itself off when not.
+   */
+  mayOverflow(connection: Watched, overBytes: number): boolean {
+    const backlog = this.#congested.get(connection);
+    return backlog !== undefined && overBytes <= backlog.grantBytes;
+  }
+
+  /** Bytes of the budget not granted to a receiver now. */
+  get budgetLeftBytes(): number {
+    return this.#budgetBytes;
+  }
+
+  /**
+   * Whether a suspect's queue fits its grant, topped up from the budget (up to the allowance); if
+   * it does, it holds nobody back.
+   */
+  #withinAllowance(connection: Watched, backlog: Backlog): boolean {
+    const overBytes = connection.queuedBytes - this.#highWaterBytes;
+    if (overBytes > backlog.grantBytes) {
+      const moreBytes = Math.min(
+        this.#allowanceBytes - backlog.grantBytes,
+        this.#budgetBytes,
+      );
+      if (moreBytes > 0) {
+        backlog.grantBytes += moreBytes;
+        this.#budgetBytes -= moreBytes;
+      }
+      if (overBytes > backlog.grantBytes) return false;
+    }
+    if (backlog.holding) this.#unhold(backlog);
+    return true;
+  }
+
+  #hold(backlog: Backlog): void {
+    backlog.holding = true;
+    if (this.#holding++ === 0) {
+      this.#paused = new Promise((resolve) => this.#resume = resolve);
+    }
+  }
+
+  #unhold(backlog: Backlog): void {
+    backlog.holding = false;
+    if (--this.#holding === 0) this.#release();
+  }
+
+  #forget(connection: Watched, backlog: Backlog): void {
     this.#congested.delete(connection);
-    if (this.#congested.size === 0) this.#release();
+    this.#budgetBytes += backlog.grantBytes;
+    if (backlog.holding) this.#unhold(backlog);
+    if (this.#congested.size === 0) this.#stopTicking();
   }
 
   /** Lets every sender go on, e.g. when the server stops. */
   stop(): void {
-    this.#congested.clear();
+    for (const [connection, backlog] of this.#congested) {
+      this.#forget(connection, backlog);
+    }
     this.#release();
   }
 
@@ -178,18 +308,31 @@ export class FlowControl implements OutputWatcher {
     this.#elapsedMs += creditMs;
     this.#tickedAtMs = now;
     const stallMs = this.stallMs;
-    for (const [connection, silentSince] of this.#congested) {
-      if (this.#elapsedMs - silentSince < stallMs) continue;
-      this.#congested.delete(connection);
+    const judged: Watched[] = [];
+    for (const [connection, backlog] of this.#congested) {
+      if (this.#elapsedMs - backlog.silentSince < stallMs) {
+        // Budget freed since it filled up lets a suspect stop holding the senders back.
+        if (backlog.holding && !backlog.reading) {
+          this.#withinAllowance(connection, backlog);
+        }
+        continue;
+      }
       this.#stalled.add(connection);
+      this.#forget(connection, backlog);
+      judged.push(connection);
     }
-    if (this.#congested.size === 0) return this.#release();
-    this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+    for (const connection of judged) connection.enforceLimit(); // past its limit: cut off now
+    if (this.#congested.size > 0) {
+      this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+    }
+  }
+
+  #stopTicking(): void {
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
   }
 
   #release(): void {
-    this.#cancelTick?.();
-    this.#cancelTick = undefined;
     const resume = this.#resume;
     this.#paused = this.#resume = undefined;
     resume?.();

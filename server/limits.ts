@@ -23,6 +23,19 @@ export interface LimitOptions {
    */
   readonly maxQueuedBytes?: number;
   /**
+   * Output bytes a receiver that fell behind and has not read since may queue past
+   * `maxQueuedBytes` while emd judges whether it stopped reading, so that it holds no sender back
+   * meanwhile (see docs/PROTOCOL.md, "Slow receivers"). 0: it holds them back at once.
+   * @default {33554432}
+   */
+  readonly stallAllowanceBytes?: number;
+  /**
+   * All such receivers' allowances together at most: the memory this can cost the whole server
+   * beyond `maxQueuedBytes` per connection. 0: no allowances.
+   * @default {67108864}
+   */
+  readonly stallBudgetBytes?: number;
+  /**
    * Messages (lines) per second one connection may send on average (a token bucket refilled at
    * this rate); over it the connection is closed. 0: no limit.
    * @default {1000000}
@@ -55,6 +68,8 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   maxConnections: 50_000,
   helloTimeoutMs: 10_000,
   maxQueuedBytes: 1024 * 1024,
+  stallAllowanceBytes: 32 * 1024 * 1024,
+  stallBudgetBytes: 64 * 1024 * 1024,
   maxMessagesPerSecond: 1_000_000,
   messageBurst: 50_000_000,
   maxSubscriptions: 1000,
@@ -64,6 +79,17 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
 /** Names of the limits, as written in log lines (`limit` property). */
 export type LimitName = keyof ServerLimits;
 
+const ZERO_ALLOWED: ReadonlySet<string> = new Set([
+  "maxMessagesPerSecond",
+  "stallAllowanceBytes",
+  "stallBudgetBytes",
+]);
+
+/** Whether a limit may be 0 (meaning "none"); every other limit is at least 1. */
+export function limitAllowsZero(name: keyof LimitOptions): boolean {
+  return ZERO_ALLOWED.has(name);
+}
+
 /**
  * Fills in the defaults and checks every limit.
  * @throws {RangeError} for a limit that is not a positive integer (0 allowed only where it means "none")
@@ -72,7 +98,7 @@ export function resolveLimits(options: LimitOptions): ServerLimits {
   const limits = { ...DEFAULT_SERVER_LIMITS };
   for (const name of Object.keys(limits) as LimitName[]) {
     const value = options[name] ?? limits[name];
-    const least = name === "maxMessagesPerSecond" ? 0 : 1;
+    const least = limitAllowsZero(name) ? 0 : 1;
     if (!Number.isSafeInteger(value) || value < least) {
       throw new RangeError(
         `Invalid ${name} "${value}": use an integer of at least ${least}`,

@@ -13,7 +13,7 @@ export type {
   HttpHandler,
   HttpRequestInfo,
 } from "./transports/http_handler.ts";
-export { type LimitOptions } from "./limits.ts";
+export { limitAllowsZero, type LimitOptions } from "./limits.ts";
 export type { ClusterOptions } from "./delivery/cluster_options.ts";
 export {
   configureLogging,

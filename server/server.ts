@@ -73,7 +73,10 @@ export class Server implements EmServer, FeatureHost, TransportHost {
     this.name = options.name;
     this.serverLimits = limits;
     this.#helloDeadlines = new HelloDeadlines(limits.helloTimeoutMs);
-    this.flow = new FlowControl(limits.maxQueuedBytes / 4);
+    this.flow = new FlowControl(limits.maxQueuedBytes / 4, {
+      allowanceBytes: limits.stallAllowanceBytes,
+      budgetBytes: limits.stallBudgetBytes,
+    });
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.readiness.add(
       "server",

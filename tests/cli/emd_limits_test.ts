@@ -43,6 +43,8 @@ Deno.test("emd: a bad limit value is a usage error", async () => {
       ["--max-subscriptions", "lots", "positive"],
       ["--max-calls-in-flight", "0", "positive"],
       ["--max-messages-per-second", "1.5", "non-negative"],
+      ["--stall-allowance-bytes", "32MiB", "non-negative"],
+      ["--stall-budget-bytes", "0x10", "non-negative"],
     ]
   ) {
     const { code, stderr } = await runTool([

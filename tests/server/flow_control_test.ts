@@ -8,7 +8,9 @@ import {
 } from "../../server/flow_control.ts";
 
 const HIGH = 256 * 1024;
+const LIMIT = 4 * HIGH; // the connection's maxQueuedBytes, as emd sets the high-water mark
 const KIB = 1024;
+const MIB = 1024 * KIB;
 
 /** Time that moves only when told. */
 class ManualClock implements FlowClock {
@@ -63,14 +65,38 @@ class ManualClock implements FlowClock {
   }
 }
 
-/** A connection as flow control sees it: its queue and whether it is closed. */
+/** A connection as flow control sees it: its queue, whether it is closed, its limit. */
 class Receiver implements Watched {
   isClosed = false;
   queuedBytes = 0;
+  /** Cut off for its queue (Connection closes with "Cannot queue output"). */
+  cut = false;
+  flow: FlowControl | undefined;
+
+  /** Connection.enforceLimit: over LIMIT and not let by flow control → cut off. */
+  enforceLimit(): void {
+    if (this.isClosed || this.queuedBytes <= LIMIT) return;
+    this.#overLimit(this.queuedBytes);
+  }
+
+  /** Connection's check before queuing: true when it was cut off. */
+  overLimit(queuedBytes: number): boolean {
+    return queuedBytes > LIMIT && this.#overLimit(queuedBytes);
+  }
+
+  #overLimit(queuedBytes: number): boolean {
+    if (this.flow?.mayOverflow?.(this, queuedBytes - LIMIT)) return false;
+    this.isClosed = this.cut = true;
+    this.flow?.progressed(this);
+    return true;
+  }
 }
 
-/** The server queued `bytes` for `receiver` (Connection.send). */
+/** The server queued `bytes` for `receiver` (Connection.send): cut off past its limit. */
 function queue(flow: FlowControl, receiver: Receiver, bytes: number): void {
+  receiver.flow = flow;
+  if (receiver.isClosed) return;
+  if (receiver.overLimit(receiver.queuedBytes + bytes)) return;
   receiver.queuedBytes += bytes;
   if (receiver.queuedBytes > flow.highWaterBytes) flow.backlogged(receiver);
 }
@@ -271,4 +297,184 @@ Deno.test("flow control: receivers silent together while nothing moves are judge
   for (const reader of readers) assert.ok(holdsSendersBack(flow, reader));
   clock.advance(3 * STALL_MS);
   assert.equal(flow.paused, undefined, "the senders are not held forever");
+});
+
+/** Flow control as emd builds it: suspects get an allowance, within a budget. */
+function withAllowance(
+  clock: ManualClock,
+  allowanceBytes = 8 * MIB,
+  budgetBytes = 2 * allowanceBytes,
+): FlowControl {
+  return new FlowControl(HIGH, { clock, allowanceBytes, budgetBytes });
+}
+
+/** Queues `bytes` onto `receiver` in 64 KiB frames, as a fan-out does. */
+function flood(flow: FlowControl, receiver: Receiver, bytes: number): void {
+  for (let left = bytes; left > 0; left -= 64 * KIB) {
+    queue(flow, receiver, Math.min(left, 64 * KIB));
+  }
+}
+
+/** Bytes the receivers hold past their connections' limit: what the budget bounds. */
+function pastLimits(receivers: Receiver[]): number {
+  let bytes = 0;
+  for (const r of receivers) {
+    if (!r.isClosed) bytes += Math.max(0, r.queuedBytes - LIMIT);
+  }
+  return bytes;
+}
+
+Deno.test("flow control: a receiver that fell behind and has not read since holds nobody back within its allowance", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock);
+  const suspect = new Receiver();
+  flood(flow, suspect, HIGH + 4 * MIB); // four times its connection's limit
+  assert.equal(flow.paused, undefined, "the senders go on");
+  assert.equal(flow.pressure, 0);
+  assert.equal(suspect.cut, false, "not cut off while the verdict is out");
+  // The verdict still comes (3 × STALL_MS on a fresh server), and cuts it off at its limit.
+  clock.advance(GAP_FACTOR * STALL_MS - 200);
+  assert.equal(suspect.cut, false);
+  assert.equal(flow.paused, undefined);
+  clock.advance(400);
+  assert.equal(
+    suspect.cut,
+    true,
+    "judged stopped: cut off, it holds more than its limit",
+  );
+  assert.equal(
+    flow.budgetLeftBytes,
+    16 * MIB,
+    "its allowance went back to the budget",
+  );
+});
+
+Deno.test("flow control: a receiver that reads after holding more than its limit is a slow reader: it holds senders back, is never cut off", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock);
+  const readers = backloggedReaders(flow, 2);
+  for (const reader of readers) wrote(flow, reader, 64 * KIB); // they read: slow readers
+  readSlowly(flow, clock, readers, { ms: 10_000, gapMs: 900 });
+  // A receiver falls behind by 3 MiB and gets no CPU for two of the readers' gaps…
+  const starved = new Receiver();
+  flood(flow, starved, HIGH + 3 * MIB);
+  readSlowly(flow, clock, readers, { ms: 2 * 900, gapMs: 900 });
+  assert.equal(starved.cut, false);
+  // …then reads on, slowly: from its first completed write it holds the senders back.
+  wrote(flow, starved, 100 * KIB);
+  assert.ok(holdsSendersBack(flow, starved));
+  const all = [...readers, starved];
+  readSlowly(flow, clock, all, { ms: 20_000, gapMs: 900 });
+  assert.equal(starved.cut, false, "a reader was cut off");
+  for (const reader of all) wrote(flow, reader, reader.queuedBytes);
+  assert.equal(flow.paused, undefined);
+  assert.equal(flow.budgetLeftBytes, 16 * MIB, "every grant went back");
+});
+
+Deno.test("flow control: a suspect that fills its allowance holds the senders back until it is judged, then is cut off", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock, 2 * MIB);
+  const stopped = new Receiver();
+  flood(flow, stopped, HIGH + 2 * MIB);
+  assert.equal(flow.paused, undefined);
+  queue(flow, stopped, 64 * KIB); // past its allowance
+  assert.ok(flow.paused !== undefined, "from now on it holds the senders back");
+  assert.ok(holdsSendersBack(flow, stopped));
+  // The senders' reads in flight still reach it: the usual room between the marks, not a cut.
+  flood(flow, stopped, LIMIT - HIGH - 64 * KIB);
+  assert.equal(stopped.cut, false);
+  clock.advance(GAP_FACTOR * STALL_MS + 200);
+  assert.equal(flow.paused, undefined, "judged: the senders go on");
+  assert.equal(stopped.cut, true);
+});
+
+Deno.test("flow control: the budget bounds what all suspects hold; one that finds it spent holds the senders back at once", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock, 2 * MIB, 3 * MIB);
+  const [a, b, c] = [new Receiver(), new Receiver(), new Receiver()];
+  const all = [a, b, c];
+  flood(flow, a, HIGH + 2 * MIB);
+  assert.equal(flow.paused, undefined);
+  flood(flow, b, LIMIT); // granted the 1 MiB left
+  assert.equal(flow.paused, undefined);
+  assert.equal(flow.budgetLeftBytes, 0);
+  flood(flow, c, HIGH + 64 * KIB); // nothing left for it
+  assert.ok(flow.paused !== undefined, "c holds the senders back");
+  // Every receiver keeps getting output; none holds more past its limit than the budget.
+  for (let i = 0; i < 100; i++) {
+    for (const r of all) queue(flow, r, 64 * KIB);
+    assert.ok(
+      pastLimits(all) <= 3 * MIB,
+      `${pastLimits(all)} bytes past the limits`,
+    );
+  }
+  assert.equal(
+    c.cut,
+    true,
+    "c was cut off at its limit, as without allowances",
+  );
+  assert.equal(
+    a.cut || b.cut,
+    true,
+    "a suspect past its allowance was cut off",
+  );
+  clock.advance(GAP_FACTOR * STALL_MS + 200);
+  assert.ok(all.every((r) => r.cut), "all judged and cut off");
+  assert.equal(flow.paused, undefined);
+  assert.equal(flow.budgetLeftBytes, 3 * MIB);
+});
+
+Deno.test("flow control: a suspect that found the budget spent stops holding the senders back once some is freed", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock, 2 * MIB, 2 * MIB);
+  const [a, b] = [new Receiver(), new Receiver()];
+  flood(flow, a, HIGH + MIB);
+  flood(flow, b, HIGH + 64 * KIB);
+  assert.ok(
+    flow.paused !== undefined,
+    "nothing left for b: it holds the senders back",
+  );
+  wrote(flow, a, a.queuedBytes); // a catches up: its grant goes back
+  clock.advance(200); // the next tick hands it to b
+  assert.equal(flow.paused, undefined, "b still holds the senders back");
+  flood(flow, b, 2 * MIB - 128 * KIB);
+  assert.equal(flow.paused, undefined);
+  assert.equal(b.cut, false);
+  flow.stop();
+});
+
+Deno.test("flow control: with allowances, a suspect that stops among slow readers is judged on their gaps and cut off; the readers are not", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock);
+  const readers = backloggedReaders(flow, 3);
+  for (const reader of readers) wrote(flow, reader, 64 * KIB);
+  readSlowly(flow, clock, readers, { ms: 10_000, gapMs: 900 });
+  assert.ok(
+    flow.stallMs > 2 * STALL_MS,
+    `learnt the readers gaps: ${flow.stallMs}`,
+  );
+  const stopped = new Receiver();
+  flood(flow, stopped, HIGH + 2 * MIB);
+  const stallMs = flow.stallMs;
+  readSlowly(flow, clock, readers, { ms: stallMs - 300, gapMs: 900 });
+  assert.equal(stopped.cut, false, "cut off before GAP_FACTOR gaps");
+  readSlowly(flow, clock, readers, { ms: 600, gapMs: 900 });
+  assert.equal(stopped.cut, true, "not judged after GAP_FACTOR gaps");
+  assert.ok(readers.every((reader) => !reader.cut));
+  for (const reader of readers) assert.ok(holdsSendersBack(flow, reader));
+  flow.stop();
+});
+
+Deno.test("flow control: a receiver judged stopped below its limit is not cut off until it passes it", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock);
+  const stopped = new Receiver();
+  flood(flow, stopped, HIGH + 128 * KIB);
+  clock.advance(GAP_FACTOR * STALL_MS + 200);
+  assert.equal(stopped.cut, false);
+  flood(flow, stopped, LIMIT - stopped.queuedBytes);
+  assert.equal(stopped.cut, false);
+  queue(flow, stopped, 1);
+  assert.equal(stopped.cut, true, "no allowance left once judged");
+  assert.equal(flow.paused, undefined);
 });

@@ -61,16 +61,25 @@ function assertOneHit(
 
 Deno.test("limits: every limit has a default, and a bad value is a RangeError", async () => {
   assert.deepEqual(resolveLimits({}), DEFAULT_SERVER_LIMITS);
-  assert.equal(
-    resolveLimits({ maxMessagesPerSecond: 0 }).maxMessagesPerSecond,
-    0,
-  );
+  for (
+    const name of [
+      "maxMessagesPerSecond",
+      "stallAllowanceBytes",
+      "stallBudgetBytes",
+    ] as const
+  ) {
+    assert.equal(resolveLimits({ [name]: 0 })[name], 0, name);
+  }
   for (const name of Object.keys(DEFAULT_SERVER_LIMITS)) {
     for (const bad of [-1, 1.5, NaN, Infinity]) {
       assert.throws(() => resolveLimits({ [name]: bad }), RangeError, name);
     }
   }
   assert.throws(() => resolveLimits({ maxConnections: 0 }), RangeError);
+  assert.throws(
+    () => resolveLimits({ stallBudgetBytes: -1 }),
+    /^RangeError: Invalid stallBudgetBytes "-1": use an integer of at least 0$/,
+  );
   await assert.rejects(
     async () => await startServer({ name: "t", port: 0, helloTimeoutMs: 0 }),
     /Invalid helloTimeoutMs "0"/,

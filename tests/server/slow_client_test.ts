@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "../../client/mod.ts";
 import { startServer } from "../../server/mod.ts";
+import { until } from "../_helpers/until.ts";
 import { captureLogs, literal, RawPeer } from "../_helpers/wire.ts";
 
 const MAX_QUEUED_BYTES = 64 * 1024;
@@ -88,5 +89,58 @@ Deno.test("emd: a receiver slower than a pipelining sender holds the sender back
   await sent;
   assert.equal(received, flood.length);
   assert.equal(logs.matching(/Cannot queue output/).length, 0);
+  assert.equal(server.connectionCount, 3);
+});
+
+/** Reads from `peer` until `bytes` have come; fails if the server closes it first. */
+async function readAll(peer: RawPeer, bytes: number, what: string) {
+  const buffer = new Uint8Array(256 * 1024);
+  for (let received = 0; received < bytes;) {
+    const count = await peer.conn.read(buffer);
+    assert.notEqual(count, null, `${what} cut off after ${received} bytes`);
+    received += count!;
+  }
+}
+
+Deno.test("emd: receivers that stop reading hold no sender back while emd judges them; one that reads again keeps all, the other is cut off", async () => {
+  await using logs = await captureLogs();
+  await using server = await startServer({
+    port: 0,
+    name: "t",
+    // maxQueuedBytes: 1 MiB, room for the sender's read in flight past the high-water mark
+    stallAllowanceBytes: 32 * 1024 * 1024,
+    stallBudgetBytes: 64 * 1024 * 1024,
+  });
+  const port = server.addr.port;
+  await using stopped = await RawPeer.greeted(port, "H1.1\nF1");
+  await stopped.roundTrip();
+  await using paused = await RawPeer.greeted(port, "H1.1\nF1");
+  await paused.roundTrip();
+  await using reader = await RawPeer.greeted(port, "H1.1\nF1");
+  await reader.roundTrip();
+  await using sender = await RawPeer.greeted(port);
+  // 16 MiB: far past the kernel's buffers of a receiver that does not read (about 4 MiB here)
+  // and maxQueuedBytes.
+  const flood = encoder.encode(`T${"y".repeat(94)}\n`.repeat(175_000));
+  const sent = sender.send(flood);
+  sent.catch(() => {}); // a failure below is the one to report
+
+  // The reader gets everything while the verdict on the other two (3 s on a fresh server) is
+  // still out: the sender was never held back for them, and nobody was cut off.
+  await readAll(reader, flood.length, "the reader");
+  await sent;
+  assert.deepEqual(await sender.roundTrip(), []);
+  assert.equal(server.connectionCount, 4, logs.lines.join("\n"));
+  assert.equal(logs.matching(/Cannot queue output/).length, 0);
+
+  // One of them reads again: it gets all it was sent, though it held far more than its limit.
+  await readAll(paused, flood.length, "the receiver that read again");
+  assert.deepEqual(await paused.roundTrip(), []);
+  // The other is judged stopped and cut off at once (it holds more than maxQueuedBytes).
+  const cutOff = new RegExp(
+    literal(`Closed ${stopped.name}: Cannot queue output: over 1048576 bytes`),
+  );
+  await until(() => logs.matching(cutOff).length === 1, "the cut", 15_000);
+  assert.equal(logs.matching(/Cannot queue output/).length, 1);
   assert.equal(server.connectionCount, 3);
 });
