@@ -228,13 +228,14 @@ export class FlowControl implements OutputWatcher {
   }
 
   /**
-   * Whether a suspect's queue fits its grant, topped up from the budget (up to the allowance); if
-   * it does, it holds nobody back.
+   * Whether a suspect's queue fits its grant, topped up from the budget as far as it needs (up to
+   * the allowance); if it does, it holds nobody back.
    */
   #withinAllowance(connection: Watched, backlog: Backlog): boolean {
     const overBytes = connection.queuedBytes - this.#highWaterBytes;
     if (overBytes > backlog.grantBytes) {
       const moreBytes = Math.min(
+        overBytes - backlog.grantBytes, // granted as used: the budget bounds the bytes held
         this.#allowanceBytes - backlog.grantBytes,
         this.#budgetBytes,
       );

@@ -395,7 +395,7 @@ Deno.test("flow control: the budget bounds what all suspects hold; one that find
   const all = [a, b, c];
   flood(flow, a, HIGH + 2 * MIB);
   assert.equal(flow.paused, undefined);
-  flood(flow, b, LIMIT); // granted the 1 MiB left
+  flood(flow, b, HIGH + MIB); // granted the 1 MiB left
   assert.equal(flow.paused, undefined);
   assert.equal(flow.budgetLeftBytes, 0);
   flood(flow, c, HIGH + 64 * KIB); // nothing left for it
@@ -428,7 +428,7 @@ Deno.test("flow control: a suspect that found the budget spent stops holding the
   const clock = new ManualClock();
   const flow = withAllowance(clock, 2 * MIB, 2 * MIB);
   const [a, b] = [new Receiver(), new Receiver()];
-  flood(flow, a, HIGH + MIB);
+  flood(flow, a, HIGH + 2 * MIB); // granted what it holds: all of the budget
   flood(flow, b, HIGH + 64 * KIB);
   assert.ok(
     flow.paused !== undefined,
