@@ -5,6 +5,8 @@
  * limit without slowing the others: the change in % is the figure, and the cut is checked.
  * @module
  */
+import { pause } from "./_deadline.ts";
+import { epochMs } from "./_proc.ts";
 import { Publisher } from "./_publisher.ts";
 import { WorkerPool } from "./_pool.ts";
 import type { PhaseStats } from "./_receivers.ts";
@@ -90,13 +92,19 @@ async function once(
       Promise.all([others.awaitProbe(what, ms), stalled.awaitProbe(what, ms)]),
   }, 30_000);
   const logBefore = emd.log().length;
+  const cutLog = () => /Cannot queue output/.test(emd.log().slice(logBefore));
   const beside = await phase(others, stalled, publisher, messages, idleMs);
+  // It reads again only once emd has cut it off (or after emd's longest verdict): reading before
+  // the verdict, it would be a slow reader, which emd never cuts off.
+  for (const end = epochMs() + IDLE_MS; !cutLog() && epochMs() < end;) {
+    await pause(100);
+  }
   const [drained] = await stalled.ask(
     { cmd: "drain", idleMs: 1_000, timeoutMs: 15_000 },
     20_000,
   );
   const cut = drained?.closed === 1;
-  const cutLogged = /Cannot queue output/.test(emd.log().slice(logBefore));
+  const cutLogged = cutLog();
   const changePct = (beside.rate / base.rate - 1) * 100;
   const failures = [
     ...check(`stall run ${run} (warm-up)`, warm.stats, least),
