@@ -184,6 +184,7 @@ var LineFramer = class {
 // protocol/escape.ts
 var BACKSLASH = 92;
 var HEX = "0123456789ABCDEF";
+var SHORT_RUN = 256;
 var utf8Encoder = new TextEncoder();
 var utf8Decoder = new TextDecoder("utf-8", {
   fatal: true
@@ -232,6 +233,12 @@ function unescapeBytes(text) {
   return out2.subarray(0, length);
 }
 function decodeParam(text) {
+  if (text.indexOf(BACKSLASH) === -1) {
+    const fault = checkBytes(text);
+    return fault === void 0 ? latin1(text) : {
+      fault
+    };
+  }
   const bytes = unescapeBytes(text);
   if (typeof bytes === "string") return {
     fault: bytes
@@ -261,6 +268,9 @@ function hexValue(byte) {
   return -1;
 }
 function latin1(bytes) {
+  if (bytes.length <= SHORT_RUN) {
+    return String.fromCharCode.apply(null, bytes);
+  }
   let text = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     text += String.fromCharCode(...bytes.subarray(i, i + 8192));
@@ -288,6 +298,7 @@ function decodeMessage(line, limits = DEFAULT_LIMITS) {
       closes: false
     };
   }
+  if (line.length <= SHORT_LINE) return decodeShort(line, limits);
   const blocks = [];
   let start = 0;
   while (start <= line.length) {
@@ -314,6 +325,67 @@ function decodeMessage(line, limits = DEFAULT_LIMITS) {
       command,
       options
     }
+  };
+}
+var SHORT_LINE = 128;
+function decodeShort(line, limits) {
+  const text = String.fromCharCode.apply(null, line);
+  let backslash = text.indexOf("\\");
+  let command;
+  const options = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf(";", start);
+    if (end === -1) end = text.length;
+    if (!isLetter(line[start]) || start === end) {
+      return closing(`block at offset ${start} does not start with a letter`);
+    }
+    const letter = text[start];
+    const params = [];
+    let from = start + 1;
+    while (from <= end && end - start > 1) {
+      let to = text.indexOf(",", from);
+      if (to === -1 || to > end) to = end;
+      if (to - from > limits.maxParamChars) {
+        return paramFault(`parameter ${params.length + 1} of "${letter}" is over ${limits.maxParamChars} characters`);
+      }
+      if (backslash !== -1 && backslash < from) {
+        backslash = text.indexOf("\\", from);
+      }
+      if (backslash === -1 || backslash >= to) {
+        params.push(text.slice(from, to));
+      } else {
+        const value = decodeParam(line.subarray(from, to));
+        if (typeof value !== "string") {
+          return paramFault(`parameter ${params.length + 1} of "${letter}": ${value.fault}`);
+        }
+        params.push(value);
+      }
+      from = to + 1;
+    }
+    if (command === void 0) command = {
+      letter,
+      params
+    };
+    else options.push({
+      letter,
+      params
+    });
+    start = end + 1;
+  }
+  return {
+    ok: true,
+    message: {
+      command,
+      options
+    }
+  };
+}
+function paramFault(fault) {
+  return {
+    ok: false,
+    fault,
+    closes: false
   };
 }
 function decodeBlock(bytes, limits) {

@@ -1,5 +1,7 @@
 const BACKSLASH = 0x5c;
 const HEX = "0123456789ABCDEF";
+/** Up to this many bytes, {@link latin1} makes its string in one call. */
+const SHORT_RUN = 256;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -59,6 +61,10 @@ export function unescapeBytes(text: Uint8Array): Uint8Array | string {
 
 /** Undoes {@link encodeParam}; returns a fault text for a bad escape or invalid UTF-8. */
 export function decodeParam(text: Uint8Array): string | { fault: string } {
+  if (text.indexOf(BACKSLASH) === -1) { // the common case: printable ASCII as it is
+    const fault = checkBytes(text);
+    return fault === undefined ? latin1(text) : { fault };
+  }
   const bytes = unescapeBytes(text);
   if (typeof bytes === "string") return { fault: bytes };
   try {
@@ -89,7 +95,11 @@ function hexValue(byte: number | undefined): number {
   return -1;
 }
 
+/** The bytes as characters U+0000–U+00FF; short runs without a TextDecoder call (an op in Deno). */
 function latin1(bytes: Uint8Array): string {
+  if (bytes.length <= SHORT_RUN) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   let text = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     text += String.fromCharCode(...bytes.subarray(i, i + 8192));

@@ -64,6 +64,7 @@ export function decodeMessage(
   if (line.length === 0) {
     return { ok: false, fault: "empty message", closes: false };
   }
+  if (line.length <= SHORT_LINE) return decodeShort(line, limits);
   const blocks: Block[] = [];
   let start = 0;
   while (start <= line.length) {
@@ -81,6 +82,66 @@ export function decodeMessage(
   }
   const [command, ...options] = blocks;
   return { ok: true, message: { command: command!, options } };
+}
+
+/**
+ * Lines up to this many bytes are decoded from one string of the whole line: a parameter without
+ * escapes is then a slice of it (no view, no check, no string made per parameter). A kept slice
+ * may keep its line's string alive, hence only for short lines.
+ */
+const SHORT_LINE = 128;
+
+/** {@link decodeMessage} of a short line whose bytes are all printable ASCII. */
+function decodeShort(line: Uint8Array, limits: Limits): DecodeResult {
+  const text = String.fromCharCode.apply(null, line as unknown as number[]);
+  let backslash = text.indexOf("\\");
+  let command: Block | undefined;
+  const options: Block[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf(";", start);
+    if (end === -1) end = text.length;
+    if (!isLetter(line[start]) || start === end) {
+      return closing(`block at offset ${start} does not start with a letter`);
+    }
+    const letter = text[start]!;
+    const params: string[] = [];
+    let from = start + 1;
+    while (from <= end && end - start > 1) {
+      let to = text.indexOf(",", from);
+      if (to === -1 || to > end) to = end;
+      if (to - from > limits.maxParamChars) {
+        return paramFault(
+          `parameter ${
+            params.length + 1
+          } of "${letter}" is over ${limits.maxParamChars} characters`,
+        );
+      }
+      if (backslash !== -1 && backslash < from) {
+        backslash = text.indexOf("\\", from);
+      }
+      if (backslash === -1 || backslash >= to) {
+        params.push(text.slice(from, to));
+      } else {
+        const value = decodeParam(line.subarray(from, to));
+        if (typeof value !== "string") {
+          return paramFault(
+            `parameter ${params.length + 1} of "${letter}": ${value.fault}`,
+          );
+        }
+        params.push(value);
+      }
+      from = to + 1;
+    }
+    if (command === undefined) command = { letter, params };
+    else options.push({ letter, params });
+    start = end + 1;
+  }
+  return { ok: true, message: { command: command!, options } };
+}
+
+function paramFault(fault: string): DecodeResult {
+  return { ok: false, fault, closes: false };
 }
 
 function decodeBlock(

@@ -13,6 +13,7 @@ import {
   escapeBytes,
   LineFramer,
   MAX_LINE_BYTES,
+  MAX_PARAM_CHARS,
   type Message,
   parseFlags,
   parseHello,
@@ -145,6 +146,56 @@ Deno.test("codec property: encodeParam/decodeParam round-trip any text", () => {
     fc.property(nastyText, (value) => {
       assert.equal(decodeParam(encoder.encode(encodeParam(value))), value);
     }),
+    PARAMS,
+  );
+});
+
+/** Lines up to 128 bytes (decoded from one string) in the protocol's alphabet, faults included. */
+const shortLine = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom(..."Tkvgos0123456789abcdefxABCDEF_-./"),
+    fc.constantFrom(
+      ";",
+      ",",
+      "\\",
+      "\\x",
+      "\\xC3\\xA9",
+      "\\xFF",
+      "\\x0",
+      "\t",
+      "\x7f",
+    ),
+  ),
+  minLength: 1,
+  maxLength: 40,
+}).filter((text) => encoder.encode(text).length <= 128);
+
+Deno.test("codec property: a short line decodes as it does with a long option after it", () => {
+  fc.assert(
+    fc.property(
+      shortLine,
+      fc.constantFrom(1, 3, 8, MAX_PARAM_CHARS),
+      (line, maxParamChars) => {
+        const limits = { maxLineBytes: MAX_LINE_BYTES, maxParamChars };
+        const short = decodeMessage(encoder.encode(line), limits);
+        const padded = ";z" + "a,".repeat(80) + "a"; // over 128 bytes in all: the other path
+        const long = decodeMessage(encoder.encode(line + padded), limits);
+        if (!short.ok) {
+          assert.deepEqual(long, short);
+          return;
+        }
+        assert.ok(long.ok, `${line}: ${!long.ok && long.fault}`);
+        const options = long.message.options;
+        assert.deepEqual(options.at(-1), {
+          letter: "z",
+          params: Array(81).fill("a"),
+        });
+        assert.deepEqual(plain(short.message), {
+          command: plain(long.message).command,
+          options: plain(long.message).options.slice(0, -1),
+        });
+      },
+    ),
     PARAMS,
   );
 });
