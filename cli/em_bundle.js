@@ -181,6 +181,11 @@ var LineFramer = class {
   }
 };
 
+// protocol/text_bytes.ts
+var TEXT_SLAB_BYTES = 4096;
+var encoder = new TextEncoder();
+var slab = new Uint8Array(TEXT_SLAB_BYTES);
+
 // protocol/escape.ts
 var BACKSLASH = 92;
 var HEX = "0123456789ABCDEF";
@@ -703,7 +708,7 @@ var AUTH_OPTIONS = Object.freeze({
 });
 var NONCE_BYTES = 32;
 var HEX2 = /^[0-9a-f]+$/;
-var encoder = new TextEncoder();
+var encoder2 = new TextEncoder();
 function newNonce() {
   return toHex(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
 }
@@ -717,7 +722,7 @@ function proofOf(hello) {
   return findOption(hello, AUTH_OPTIONS.PROOF)?.params[0];
 }
 function importSecret(secret) {
-  const bytes = typeof secret === "string" ? encoder.encode(secret) : secret;
+  const bytes = typeof secret === "string" ? encoder2.encode(secret) : secret;
   if (bytes.length === 0) throw new TypeError("Invalid secret: it is empty");
   return crypto.subtle.importKey("raw", bytes, {
     name: "HMAC",
@@ -728,7 +733,7 @@ function importSecret(secret) {
 }
 async function authProof(key, input) {
   const text = `em-auth-1 ${input.role} ${input.serverNonce} ${input.clientNonce}`;
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(text));
+  const mac = await crypto.subtle.sign("HMAC", key, encoder2.encode(text));
   return toHex(new Uint8Array(mac));
 }
 function proofsEqual(received, expected) {
@@ -1023,12 +1028,12 @@ var TimeLimit = class {
     return Math.min(server.connectTimeoutMs, limit);
   }
 };
-var encoder2 = new TextEncoder();
+var encoder3 = new TextEncoder();
 function out(line) {
-  Deno.stdout.writeSync(encoder2.encode(line + "\n"));
+  Deno.stdout.writeSync(encoder3.encode(line + "\n"));
 }
 function err(line) {
-  Deno.stderr.writeSync(encoder2.encode(line + "\n"));
+  Deno.stderr.writeSync(encoder3.encode(line + "\n"));
 }
 function describeCount(spec3) {
   return spec3.minPositionals === spec3.maxPositionals ? String(spec3.minPositionals) : `${spec3.minPositionals} to ${spec3.maxPositionals}`;
@@ -1355,7 +1360,7 @@ function describe(error) {
 }
 
 // client/_line_socket.ts
-var encoder3 = new TextEncoder();
+var encoder4 = new TextEncoder();
 var LineSocket = class {
   /** Splits what is read into lines; its limit follows the hello's agreement. */
   framer = new LineFramer();
@@ -1380,7 +1385,7 @@ var LineSocket = class {
   send(text) {
     const failed = this.#owner.failure();
     if (failed !== void 0) return Promise.reject(failed);
-    const bytes = encoder3.encode(text);
+    const bytes = encoder4.encode(text);
     const write = this.#writes.then(async () => {
       let offset = 0;
       while (offset < bytes.length) {

@@ -16,6 +16,7 @@ export {
   PROTOCOL_VERSIONS,
 } from "./limits.ts";
 export { LineFramer } from "./line_framer.ts";
+export { MAX_SLAB_TEXT, TEXT_SLAB_BYTES, textBytes } from "./text_bytes.ts";
 export {
   decodeParam,
   encodeParam,

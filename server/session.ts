@@ -13,6 +13,7 @@ import {
   type Message,
   parseHello,
   PROTOCOL_VERSION,
+  textBytes,
   TriggerRunScanner,
   unknownRequiredOption,
 } from "../protocol/mod.ts";
@@ -110,7 +111,7 @@ export class Session {
 
   /** Sends one message with a `\n` line end. */
   sendMessage(text: string): void {
-    this.connection.send(encoder.encode(text + "\n"));
+    this.connection.send(textBytes(text + "\n"));
   }
 
   /** Logs a fault naming the peer and closes the connection. */
