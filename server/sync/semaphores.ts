@@ -78,14 +78,23 @@ interface Hold<O> extends HoldView<O> {
   cancelExpiry: () => void;
 }
 
+/** What one owner waits for and holds bound to it: a count per semaphore, and their sum. */
+interface OwnerRefs<O> {
+  total: number;
+  readonly sems: Map<Semaphore<O>, number>;
+}
+
+/** A hold without an expiry to cancel (bound to its owner). */
+const NO_EXPIRY = (): void => {};
+
 interface Waiter<O> {
   readonly owner: O;
   readonly request: AcquireRequest;
 }
 
 interface Semaphore<O> {
-  readonly name: string;
-  readonly permits: number;
+  name: string; // a spare semaphore is reused under another name
+  permits: number;
   used: number;
   readonly holds: Map<string, Hold<O>>;
   queue: Waiter<O>[];
@@ -97,8 +106,10 @@ interface Semaphore<O> {
  */
 export class SemaphoreTable<O> {
   #sems = new Map<string, Semaphore<O>>();
-  #owners = new Map<O, Map<Semaphore<O>, number>>(); // waits and bound holds per semaphore
-  #perOwner = new Map<O, number>(); // the same, summed
+  /** Waits and bound holds per owner; kept (empty) until {@link drop}, so a lock loop allocates none. */
+  #owners = new Map<O, OwnerRefs<O>>();
+  /** The last semaphore that went idle, reused by the next new one (its map and queue too). */
+  #spare: Semaphore<O> | undefined;
   #leases = 0;
   #store: SyncStore;
   #clock: Clock;
@@ -210,7 +221,7 @@ export class SemaphoreTable<O> {
 
   /** Removes the waiting acquire `id` of `owner`; false when it was not waiting. */
   withdraw(owner: O, id: string): boolean {
-    for (const sem of this.#owners.get(owner)?.keys() ?? []) {
+    for (const sem of this.#owners.get(owner)?.sems.keys() ?? []) {
       const index = sem.queue.findIndex((w) =>
         w.owner === owner && w.request.id === id
       );
@@ -225,11 +236,10 @@ export class SemaphoreTable<O> {
 
   /** The owner is gone: its waits are withdrawn and its bound holds released at once. */
   drop(owner: O): void {
-    const sems = this.#owners.get(owner);
-    if (sems === undefined) return;
+    const refs = this.#owners.get(owner);
+    if (refs === undefined) return;
     this.#owners.delete(owner);
-    this.#perOwner.delete(owner);
-    for (const sem of sems.keys()) {
+    for (const sem of refs.sems.keys()) {
       sem.queue = sem.queue.filter((waiter) => waiter.owner !== owner);
       for (const hold of [...sem.holds.values()]) {
         if (hold.owner === owner) this.#removeHold(sem, hold);
@@ -278,7 +288,7 @@ export class SemaphoreTable<O> {
   }
 
   #overLimit(owner: O, request: AcquireRequest): string | undefined {
-    if ((this.#perOwner.get(owner) ?? 0) >= this.#maxPerOwner) {
+    if ((this.#owners.get(owner)?.total ?? 0) >= this.#maxPerOwner) {
       return `Cannot acquire "${request.name}": this connection already has ${this.#maxPerOwner} holds and waiting requests`;
     }
     if (request.ttlMs !== undefined && this.#leases >= this.#maxLeases) {
@@ -290,7 +300,14 @@ export class SemaphoreTable<O> {
   #semaphore(name: string, permits: number): Semaphore<O> {
     let sem = this.#sems.get(name);
     if (sem === undefined) {
-      sem = { name, permits, used: 0, holds: new Map(), queue: [] };
+      sem = this.#spare;
+      if (sem === undefined) {
+        sem = { name, permits, used: 0, holds: new Map(), queue: [] };
+      } else {
+        this.#spare = undefined;
+        sem.name = name;
+        sem.permits = permits;
+      }
       this.#sems.set(name, sem);
     }
     return sem;
@@ -320,7 +337,7 @@ export class SemaphoreTable<O> {
       count,
       owner,
       expiresAtMs,
-      cancelExpiry: () => {},
+      cancelExpiry: NO_EXPIRY,
     };
     sem.holds.set(token, hold);
     sem.used += count;
@@ -379,25 +396,25 @@ export class SemaphoreTable<O> {
 
   #dropIfIdle(sem: Semaphore<O>): void {
     if (sem.holds.size === 0 && sem.queue.length === 0) {
-      if (this.#sems.get(sem.name) === sem) this.#sems.delete(sem.name);
+      if (this.#sems.get(sem.name) === sem) {
+        this.#sems.delete(sem.name);
+        this.#spare = sem; // nothing refers to it now: no hold, no waiter, no owner's count
+      }
     }
   }
 
   #ref(owner: O, sem: Semaphore<O>, delta: number): void {
-    let sems = this.#owners.get(owner);
-    if (sems === undefined) {
+    let refs = this.#owners.get(owner);
+    if (refs === undefined) {
       if (delta < 0) return;
-      sems = new Map();
-      this.#owners.set(owner, sems);
+      refs = { total: 0, sems: new Map() };
+      this.#owners.set(owner, refs);
     }
+    const { sems } = refs;
     const count = (sems.get(sem) ?? 0) + delta;
     if (count > 0) sems.set(sem, count);
     else sems.delete(sem);
-    const total = (this.#perOwner.get(owner) ?? 0) + delta;
-    if (sems.size === 0 || total <= 0) {
-      this.#owners.delete(owner);
-      this.#perOwner.delete(owner);
-    } else this.#perOwner.set(owner, total);
+    refs.total = sems.size === 0 ? 0 : Math.max(0, refs.total + delta);
   }
 }
 
