@@ -183,8 +183,26 @@ var LineFramer = class {
 
 // protocol/text_bytes.ts
 var TEXT_SLAB_BYTES = 4096;
+var MAX_SLAB_TEXT = 256;
 var encoder = new TextEncoder();
 var slab = new Uint8Array(TEXT_SLAB_BYTES);
+var used = 0;
+function textBytes(text) {
+  const length = text.length;
+  if (length > MAX_SLAB_TEXT) return encoder.encode(text);
+  if (used + length > TEXT_SLAB_BYTES) {
+    slab = new Uint8Array(TEXT_SLAB_BYTES);
+    used = 0;
+  }
+  const start = used;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 127) return encoder.encode(text);
+    slab[start + i] = code;
+  }
+  used += length;
+  return slab.subarray(start, used);
+}
 
 // protocol/escape.ts
 var BACKSLASH = 92;
@@ -599,9 +617,12 @@ var KINDS = {
   [SYNC_COMMANDS.BARRIER]: "barrier",
   [SYNC_COMMANDS.WITHDRAW]: "withdraw"
 };
+var LETTERS = Object.fromEntries(Object.entries(KINDS).map(([letter, kind]) => [
+  kind,
+  letter
+]));
 function encodeSyncRequest(request) {
-  const letter = Object.keys(KINDS).find((key) => KINDS[key] === request.kind);
-  return letter + requestParams(request).join(",");
+  return LETTERS[request.kind] + requestParams(request).join(",");
 }
 function requestParams(r) {
   switch (r.kind) {
@@ -1360,7 +1381,6 @@ function describe(error) {
 }
 
 // client/_line_socket.ts
-var encoder4 = new TextEncoder();
 var LineSocket = class {
   /** Splits what is read into lines; its limit follows the hello's agreement. */
   framer = new LineFramer();
@@ -1370,6 +1390,8 @@ var LineSocket = class {
   #where;
   #owner;
   #writes = Promise.resolve();
+  #unsettled = 0;
+  #settledBound = () => this.#settled();
   /** Starts reading at once. */
   constructor(conn, where, owner) {
     this.#conn = conn;
@@ -1385,20 +1407,24 @@ var LineSocket = class {
   send(text) {
     const failed = this.#owner.failure();
     if (failed !== void 0) return Promise.reject(failed);
-    const bytes = encoder4.encode(text);
-    const write = this.#writes.then(async () => {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    });
-    this.#writes = write.catch(() => {
-    });
+    const bytes = textBytes(text);
+    const write = this.#unsettled === 0 ? this.#writeAll(bytes) : this.#writes.then(() => this.#writeAll(bytes));
+    this.#unsettled++;
+    this.#writes = write.then(this.#settledBound, this.#settledBound);
     return write.catch((error) => {
       throw this.#owner.failure() ?? new EmError("closed", `Cannot send to "${this.#where}": ${error.message}`, {
         cause: error
       });
     });
+  }
+  async #writeAll(bytes) {
+    let offset = await this.#conn.write(bytes);
+    while (offset < bytes.length) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+  #settled() {
+    this.#unsettled--;
   }
   /**
    * Writes what is queued, lets the server see our end (it reads all we sent, then closes) and

@@ -1,7 +1,5 @@
-import { EmError, LineFramer } from "../protocol/line_codec.ts";
+import { EmError, LineFramer, textBytes } from "../protocol/line_codec.ts";
 import { startUnrefTimer } from "./_deadline.ts";
-
-const encoder = new TextEncoder();
 
 /** What a {@link LineSocket} needs from the client that owns it. */
 export interface LineSocketOwner {
@@ -28,6 +26,8 @@ export class LineSocket {
   readonly #where: string;
   readonly #owner: LineSocketOwner;
   #writes: Promise<void> = Promise.resolve();
+  #unsettled = 0; // sends not yet written (or failed): while any, a send waits its turn
+  #settledBound = (): void => this.#settled();
 
   /** Starts reading at once. */
   constructor(conn: Deno.Conn, where: string, owner: LineSocketOwner) {
@@ -46,14 +46,12 @@ export class LineSocket {
   send(text: string): Promise<void> {
     const failed = this.#owner.failure();
     if (failed !== undefined) return Promise.reject(failed);
-    const bytes = encoder.encode(text);
-    const write = this.#writes.then(async () => {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    });
-    this.#writes = write.catch(() => {});
+    const bytes = textBytes(text);
+    const write = this.#unsettled === 0 // nothing before it: written now, in this turn
+      ? this.#writeAll(bytes)
+      : this.#writes.then(() => this.#writeAll(bytes));
+    this.#unsettled++;
+    this.#writes = write.then(this.#settledBound, this.#settledBound);
     return write.catch((error) => {
       throw this.#owner.failure() ??
         new EmError(
@@ -62,6 +60,17 @@ export class LineSocket {
           { cause: error },
         );
     });
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = await this.#conn.write(bytes);
+    while (offset < bytes.length) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+
+  #settled(): void {
+    this.#unsettled--;
   }
 
   /**

@@ -302,6 +302,9 @@ export class SyncChannel {
     timeoutText: string,
   ): Promise<{ reply: SyncReply; gaveUp: "timeout" | "abort" | undefined }> {
     if (signal?.aborted) throw signal.reason;
+    if (timeoutMs < 0 && signal === undefined) { // nothing to withdraw for: no timer, no listener
+      return { reply: await this.#ask(what, request), gaveUp: undefined };
+    }
     let gaveUp: "timeout" | "abort" | undefined;
     const withdraw = (why: "timeout" | "abort"): void => {
       if (gaveUp !== undefined) return;

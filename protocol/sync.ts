@@ -119,6 +119,11 @@ const KINDS: Readonly<Record<string, SyncRequest["kind"]>> = {
   [SYNC_COMMANDS.WITHDRAW]: "withdraw",
 };
 
+/** The letter of each request kind. */
+const LETTERS = Object.fromEntries(
+  Object.entries(KINDS).map(([letter, kind]) => [kind, letter]),
+) as Readonly<Record<SyncRequest["kind"], string>>;
+
 /** True when `letter` is a client → server sync command. */
 export function isSyncRequestLetter(letter: string): boolean {
   return letter in KINDS;
@@ -219,8 +224,7 @@ function number(what: string, text: string, max: number): string | undefined {
 
 /** Encodes a sync request as one line without its line end (names are never escaped). */
 export function encodeSyncRequest(request: SyncRequest): string {
-  const letter = Object.keys(KINDS).find((key) => KINDS[key] === request.kind)!;
-  return letter + requestParams(request).join(",");
+  return LETTERS[request.kind] + requestParams(request).join(",");
 }
 
 function requestParams(r: SyncRequest): string[] {

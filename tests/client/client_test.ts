@@ -373,3 +373,41 @@ Deno.test("flush: against a 1.1 server, waits only for our writes", async () => 
   await serving;
   assert.equal(received.join(""), "H1.2\nF1\nTx\n");
 });
+
+Deno.test("send: texts sent at once, and while earlier writes are still in flight, arrive in order", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  let received = "";
+  const { promise: issued, resolve: allIssued } = Promise.withResolvers<void>();
+  const serving = (async () => {
+    using conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("H1.1\n"));
+    await issued; // unread until every send is made: the socket fills, writes wait in flight
+    const buffer = new Uint8Array(64 * 1024);
+    const decoder = new TextDecoder();
+    for (let count; (count = await conn.read(buffer)) !== null;) {
+      received += decoder.decode(buffer.subarray(0, count), { stream: true });
+    }
+  })();
+  const client = await connect({ port });
+  const names = Array.from(
+    { length: 20_000 }, // megabytes: more than the socket buffers hold
+    (_, i) => `n${i}_` + "x".repeat(i % 7 === 0 ? 240 : i % 40), // short texts and longer ones
+  );
+  const late = (i: number) => i % 500 === 0;
+  const sent = names.map((name, i) =>
+    late(i) // after the others, from a later microtask: queued behind them
+      ? Promise.resolve().then(() => client.trigger(name))
+      : client.trigger(name)
+  );
+  allIssued();
+  await Promise.all(sent);
+  await client.close();
+  await serving;
+  const expected = [
+    ...names.filter((_, i) => !late(i)),
+    ...names.filter((_, i) => late(i)),
+  ].map((name) => `T${name}`);
+  const lines = received.split("\n").filter((line) => line.startsWith("T"));
+  assert.deepEqual(lines, expected);
+});
