@@ -5,11 +5,11 @@
  */
 import { fileURLToPath } from "node:url";
 import { reap, withDeadline } from "./_deadline.ts";
-import { V8_FLAGS } from "../cli/compile.ts";
+import { FFI_FLAG, V8_FLAGS } from "../cli/compile.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 /** The Deno flags emd runs with, as `deno task start` starts it (Deno's floor gets the same). */
-export const EMD_DENO_FLAGS: readonly string[] = [V8_FLAGS];
+export const EMD_DENO_FLAGS: readonly string[] = [FFI_FLAG, V8_FLAGS];
 const decoder = new TextDecoder();
 
 /** How to start emd. */

@@ -3,12 +3,16 @@
  * keeps one pending read per socket (128 bytes, emd's first read buffer, growing ×4 when a read
  * fills it, as emd's does), with no protocol beyond this: a socket that sends an `F1` line becomes
  * a receiver, and a read holding lines that begin with `T` is written, from its first such line
- * on and as it came, to every receiver with one `write` each (one in flight per socket, later ones wait, as in emd). That is the least a Deno server can
- * do per idle receiver and per delivery, so emd's figures are judged beside it (memory per idle
- * connection, time for one trigger to reach them all). Prints "listening on HOST:PORT" like emd;
- * `PORT` (first argument) defaults to 0, any free port.
+ * on and as it came, to every receiver with one write each (one in flight per socket, later ones
+ * wait, as in emd), written at once with emd's synchronous `send(2)` where the process may use it
+ * (`--allow-ffi` on Linux: server/_send_now.ts), else with `Deno.Conn.write`. That is the least a
+ * Deno server can do per idle receiver and per delivery, so emd's figures are judged beside it
+ * (memory per idle connection, time for one trigger to reach them all). Prints "listening on
+ * HOST:PORT" like emd; `PORT` (first argument) defaults to 0, any free port.
  * @module
  */
+import { sendableFd, sendNow } from "../server/_send_now.ts";
+
 const listener = Deno.listen({
   hostname: "127.0.0.1",
   port: Number(Deno.args[0] ?? 0),
@@ -29,6 +33,10 @@ function send(conn: Deno.Conn, frame: Uint8Array): void {
   if (!receivers.has(conn)) return;
   const waiting = receivers.get(conn);
   if (waiting !== undefined) return void waiting.push(frame);
+  const fd = sendableFd(conn);
+  const sent = fd === -1 ? -1 : sendNow(fd, frame);
+  if (sent === frame.length) return;
+  if (sent > 0) frame = frame.subarray(sent);
   receivers.set(conn, []);
   conn.write(frame).then(() => {
     const next = receivers.get(conn);

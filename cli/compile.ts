@@ -34,7 +34,15 @@ export const ENV_VARS: readonly string[] = [
 ];
 
 /**
- * The permissions baked into the binary, and why each is needed. No `-A`, no ffi or sys.
+ * emd writes to a socket with libc's `send(2)` when it may (server/_send_now.ts): one trigger
+ * reaches 10 000 receivers about twice as fast as through Deno's asynchronous write op
+ * (docs/PERFORMANCE.md). FFI is used for that one function only; without the flag emd writes as
+ * before. `deno task start` and the benchmark's emd run with it too.
+ */
+export const FFI_FLAG = "--allow-ffi";
+
+/**
+ * The permissions baked into the binary, and why each is needed. No `-A`, no sys.
  * Read and write are unscoped because their paths come from the command line at run time
  * (`emtail FILE`, `emd --data DIR`, `em install-links DIR`; install-links also needs full read
  * and write for `Deno.symlink` and read for `Deno.execPath()`).
@@ -45,6 +53,7 @@ export const PERMISSIONS: readonly string[] = [
   "--allow-write",
   `--allow-env=${ENV_VARS.join(",")}`, // EM_SECRET: the shared secret, never on argv; EM_SERVER: the default server; EM_CLUSTER_PASSWORD: the NATS password of emd --cluster
   "--allow-run", // emlock, emsem: run the command given after "--" while holding
+  FFI_FLAG,
 ];
 
 /**

@@ -1,5 +1,6 @@
 import { serverLogger } from "./_log.ts";
 import type { CloseOptions, CloseReason, Link } from "./link.ts";
+import { sendableFd, sendNow } from "./_send_now.ts";
 
 const log = serverLogger("connection");
 const FIRST_READ_BYTES = 128; // idle receivers stay small; busy senders grow their buffer ×4
@@ -50,6 +51,7 @@ export class Connection implements Link {
   /** `host:port` of the peer, for log lines. */
   readonly peer: string;
   #conn: Deno.Conn;
+  #fd: number; // the socket's descriptor when it can be written synchronously (_send_now.ts), else -1
   #maxQueuedBytes: number;
   #queue: Uint8Array[] | undefined; // frames waiting for the write in flight; made when needed
   #queuedBytes = 0;
@@ -71,6 +73,7 @@ export class Connection implements Link {
     options: ConnectionOptions = {},
   ) {
     this.#conn = conn;
+    this.#fd = sendableFd(conn);
     this.#maxQueuedBytes = maxQueuedBytes;
     this.#watcher = options.watcher;
     this.#traffic = options.traffic;
@@ -186,6 +189,7 @@ export class Connection implements Link {
   #shutNow(): void {
     if (this.#shut) return;
     this.#shut = true;
+    this.#fd = -1; // closed below: the number may soon name another socket
     clearTimeout(this.#lingerTimer);
     try {
       this.#conn.close();
@@ -263,6 +267,10 @@ export class Connection implements Link {
   #write(bytes: Uint8Array): void {
     this.#writing = true;
     this.#inFlight = bytes;
+    if (this.#fd !== -1) { // written now when the socket takes it: no op, no turn of the loop
+      const sent = sendNow(this.#fd, bytes);
+      if (sent > 0) return this.#wrote(sent); // a part: the rest is tried again, then waits
+    }
     this.#conn.write(bytes).then( // handlers made once: a delivery allocates no closures
       this.#onWritten ??= (written: number) => this.#wrote(written),
       this.#onWriteFailed ??= (error: Error) => {

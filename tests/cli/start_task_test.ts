@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
 import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
 import { startServerProcess, toolEnv } from "../_helpers/cli.ts";
-import { V8_FLAGS } from "../../cli/compile.ts";
+import { FFI_FLAG, V8_FLAGS } from "../../cli/compile.ts";
 
 const root = new URL("../../", import.meta.url);
 const ROOT = fileURLToPath(root);
@@ -22,6 +22,10 @@ function startWithFreePort(): string[] {
   assert.ok(
     words.includes(V8_FLAGS),
     "emd starts favouring memory, as compiled",
+  );
+  assert.ok(
+    words.includes(FFI_FLAG),
+    "emd may write with send(2), as compiled",
   );
   return [...words.slice(1, -2), "--free-port", "em"];
 }

@@ -5,6 +5,7 @@ import {
   binaryName,
   compileStep,
   ENV_VARS,
+  FFI_FLAG,
   lazyModules,
   PERMISSIONS,
   TARGETS,
@@ -136,8 +137,9 @@ Deno.test("compile: each target gets its own binary with exactly the baked-in pe
     const flags = step.args.filter((arg) => arg.startsWith("--allow"));
     assert.deepEqual(flags, [...PERMISSIONS]);
     assert.ok(step.args.includes(V8_FLAGS));
+    assert.ok(step.args.includes(FFI_FLAG), "emd's synchronous send(2)");
     assert.ok(
-      !step.args.some((arg) => /^(-A|--allow-all|--allow-(sys|ffi))/.test(arg)),
+      !step.args.some((arg) => /^(-A|--allow-all|--allow-sys)/.test(arg)),
     );
     assert.deepEqual(step.args.slice(-5), [
       "--target",
