@@ -1463,6 +1463,7 @@ var LineSocket = class {
         if (this.#owner.failure() !== void 0) return;
       }
     } catch (error) {
+      if (this.#owner.failure() !== void 0) return;
       reason = error instanceof EmError ? error : new EmError("closed", `Connection to "${this.#where}" lost: ${error.message}`, {
         cause: error
       });

@@ -9,7 +9,7 @@ export interface LineSocketOwner {
   failure(): EmError | undefined;
   /** Why the connection ended once the peer closed its side. */
   endReason(): EmError;
-  /** Reading ended: the peer closed, or the socket failed. */
+  /** Reading ended: the peer closed, or the socket failed (unless the owner had failed first). */
   fail(error: EmError): void;
 }
 
@@ -114,6 +114,7 @@ export class LineSocket {
         if (this.#owner.failure() !== undefined) return;
       }
     } catch (error) {
+      if (this.#owner.failure() !== undefined) return; // it closed the socket: it knows why
       reason = error instanceof EmError ? error : new EmError(
         "closed",
         `Connection to "${this.#where}" lost: ${(error as Error).message}`,
