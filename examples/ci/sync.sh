@@ -28,7 +28,7 @@ if [ -z "${EM:-}" ]; then
     # shellcheck disable=SC2086 # $DENO is a command line
     deno_bin=$($DENO eval 'console.log(Deno.execPath())')
     root=$(cd "$(dirname "$0")/../.." && pwd)
-    EM="$deno_bin run --allow-net --allow-env --allow-read --allow-write --allow-run $root/cli/em_bundle.js"
+    EM="$deno_bin run --v8-flags=--no-lazy --allow-net --allow-env --allow-read --allow-write --allow-run $root/cli/em_bundle.js"
   fi
 fi
 HOST=127.0.0.1                   # where emd listens (loopback: see docs/CI.md on security)

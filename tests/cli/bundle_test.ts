@@ -1,6 +1,7 @@
 // cli/em_bundle.js, the bundle the README runs: fresh, and the same tools as cli/main.ts, faster to start.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { README_FLAGS } from "../../bench/oneshot.ts";
 import { BUNDLE, bundleEm } from "../../cli/bundle.ts";
 import {
   closedPort,
@@ -12,13 +13,6 @@ import {
 } from "../_helpers/cli.ts";
 
 const EM_JS = fileURLToPath(BUNDLE);
-const README_FLAGS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-];
 
 /** `deno run --quiet <flags> cli/em_bundle.js <args>`. */
 function runBundle(
@@ -118,5 +112,28 @@ Deno.test("bundle: em --help, --version and an unknown tool answer as cli/main.t
       await runTool(args),
       args.join(" "),
     );
+  }
+});
+
+Deno.test("bundle: the README, docs/CI.md and the CI examples run it with the bench's flags, V8's eager compilation included", async () => {
+  const root = new URL("../../", import.meta.url);
+  const expected = [...README_FLAGS].sort();
+  assert.ok(expected.includes("--v8-flags=--no-lazy"));
+  const files = {
+    "README.md": 3, // the alias twice, the deno-install loop
+    "docs/CI.md": 1,
+    "examples/ci/pipeline.sh": 1,
+    "examples/ci/sync.sh": 1,
+  };
+  for (const [file, count] of Object.entries(files)) {
+    const text = (await Deno.readTextFile(new URL(file, root)))
+      .replaceAll(/\\\n\s*/g, ""); // join continued shell lines
+    const runs = [
+      ...text.matchAll(/((?:--[\w-]+(?:=\S+)? )+)\S*cli\/em_bundle\.js/g),
+    ];
+    assert.equal(runs.length, count, file);
+    for (const [, flags] of runs) {
+      assert.deepEqual(flags!.trim().split(" ").sort(), expected, file);
+    }
   }
 });
