@@ -229,9 +229,13 @@ export class MessageRate {
     this.#lastMs = nowMs;
   }
 
-  /** Takes `count` tokens at time `nowMs`; false when the bucket went below empty. */
+  /**
+   * Takes `count` tokens at time `nowMs`; false when the bucket went below empty. A clock that
+   * steps back (wall-clock time, `Date.now()`) refills nothing and takes nothing.
+   */
   spend(count: number, nowMs: number): boolean {
-    const refill = (nowMs - this.#lastMs) * this.perSecond / 1000;
+    const elapsed = nowMs > this.#lastMs ? nowMs - this.#lastMs : 0;
+    const refill = elapsed * this.perSecond / 1000;
     this.#lastMs = nowMs;
     this.#tokens = Math.min(this.burst, this.#tokens + refill) - count;
     return this.#tokens >= 0;

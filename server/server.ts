@@ -203,7 +203,7 @@ export class Server implements EmServer, FeatureHost, TransportHost {
     return new MessageRate(
       maxMessagesPerSecond,
       messageBurst,
-      performance.now(),
+      Date.now(), // the clock Session spends by
     );
   }
 

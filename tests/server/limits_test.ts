@@ -99,6 +99,14 @@ Deno.test("MessageRate: a full bucket of burst, refilled at the rate, never abov
   assert.equal(idle.spend(1, 60_000), false);
 });
 
+Deno.test("MessageRate: a clock that steps back takes no tokens away", () => {
+  const rate = new MessageRate(100, 10, 60_000); // sessions spend by Date.now(): it may step back
+  assert.equal(rate.spend(1, 59_000), true); // a second back: 9 left, not 9 − 100
+  assert.equal(rate.spend(9, 59_000), true);
+  assert.equal(rate.spend(1, 59_010), true); // refilled from the new time on
+  assert.equal(rate.spend(1, 59_010), false);
+});
+
 Deno.test("limits: past maxConnections a new peer gets one e line and is closed, then a slot frees", async () => {
   await using logs = await captureRecords();
   await using server = await startServer({
