@@ -24,7 +24,11 @@ export interface Judged {
   };
 }
 
-/** Lock + unlock of one client on the comparison's emd and Redis, the sides taking turns. */
+/**
+ * Lock + unlock of one client on the comparison's emd and Redis, the sides taking turns in rounds
+ * of half a second (at least 5): each side's median round, so a burst of load from elsewhere on
+ * the machine spoils a round or two of one side, not the verdict.
+ */
 export async function measureSync(
   ports: { emd: number; redis?: number },
   seconds: number,
@@ -32,9 +36,10 @@ export async function measureSync(
 ): Promise<Judged["sync"]> {
   const { rows } = await runSyncBench(ports, {
     seconds,
-    rounds: 5,
+    rounds: Math.max(5, Math.round(seconds * 2)),
     clients: 10,
     say,
+    uncontendedOnly: true,
   });
   const row = rows[0]!;
   return {

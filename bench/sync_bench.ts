@@ -44,6 +44,12 @@ export interface SyncBenchOptions {
   readonly clients: number;
   /** Progress lines. */
   readonly say: (line: string) => void;
+  /**
+   * Only one client's lock + unlock against Redis: no raw-lines side, no contended shape (what
+   * `bench:compare` judges, in its time budget).
+   * @default false
+   */
+  readonly uncontendedOnly?: boolean;
 }
 
 /** Compare-and-delete: release only if the key still holds our token. */
@@ -261,9 +267,12 @@ export async function runSyncBench(
   ];
   const rows: Row[] = [];
   const failures: string[] = [];
-  for (const [i, shape] of shapes.entries()) {
+  const only = options.uncontendedOnly === true;
+  for (const [i, shape] of (only ? shapes.slice(0, 1) : shapes).entries()) {
     options.say(`sync: ${shape.label}…`);
-    const shapeSides = shape.raw ? [...sides, emRawSide(ports.emd)] : sides;
+    const shapeSides = shape.raw && !only
+      ? [...sides, emRawSide(ports.emd)]
+      : sides;
     const runs = new Map<string, Measured[]>(
       shapeSides.map((side) => [side.label, []]),
     );

@@ -1,5 +1,6 @@
 // bench/compare.ts's pure parts: reading loadgen's RESULT lines and turning them into the ratio
-// table with issue 17's targets. The run itself needs gcc, Redis and the yardstick: bench only.
+// table with issue 17's targets, and the shape of the judged lock measurement (on an in-process
+// server). The run itself needs gcc, Redis and the yardstick: bench only.
 import assert from "node:assert/strict";
 import { findYardstick, parseResult } from "../../bench/_yardstick.ts";
 import {
@@ -10,6 +11,8 @@ import {
   oneShotRows,
 } from "../../bench/_compare_table.ts";
 import { judgedRows } from "../../bench/_compare_judged.ts";
+import { runSyncBench } from "../../bench/sync_bench.ts";
+import { startServer } from "../../server/mod.ts";
 
 Deno.test("compare: output without a RESULT line parses to undefined", () => {
   assert.equal(parseResult(""), undefined);
@@ -180,4 +183,22 @@ Deno.test("compare: stall is judged by the median change and by every run being 
   assert.match(String(rows[1]!.figure), /1 others disconnected/);
   const [uncut] = judgedRows({ stall: { changes: [1], failures: [], cut: 0 } });
   assert.equal(uncut!.met, "no");
+});
+
+Deno.test("compare: the judged lock row measures one client's lock + unlock only, in many short turns", async () => {
+  await using server = await startServer({ port: 0, name: "bench" });
+  const said: string[] = [];
+  const { rows, failures } = await runSyncBench({ emd: server.addr.port }, {
+    seconds: 0.2,
+    rounds: 4,
+    clients: 3,
+    say: (line) => said.push(line),
+    uncontendedOnly: true,
+  });
+  assert.deepEqual(failures, []);
+  assert.deepEqual(rows.map((row) => row.measurement), [
+    "lock+unlock, 1 client",
+  ]);
+  assert.ok((rows[0]!.emd as number) > 0);
+  assert.ok(!said.some((line) => /raw|contend|clients on one lock/.test(line)));
 });
