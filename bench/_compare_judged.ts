@@ -16,9 +16,13 @@ const STALL_TARGET_PCT = 10;
 export interface Judged {
   /** Lock + unlock pairs a second, one client, emd and Redis (undefined: not measured). */
   readonly sync?: { readonly emd: number; readonly redis?: number };
-  /** The stall workload's runs: the others' change in % and whether the run was clean. */
+  /**
+   * The stall workload's runs: the others' change in % until the stopped receiver's cut (the
+   * judged figure), over the whole phase, and whether the run was clean.
+   */
   readonly stall?: {
     readonly changes: readonly number[];
+    readonly phaseChanges?: readonly number[];
     readonly failures: readonly string[];
     readonly cut: number;
   };
@@ -85,6 +89,7 @@ export async function measureStall(
     const rows = (report.workloads?.stall?.rows ?? []) as Row[];
     return {
       changes: rows.map((row) => Number(row["change %"])),
+      phaseChanges: rows.map((row) => Number(row["change % over the phase"])),
       failures: (report.failures ?? []) as string[],
       cut: rows.filter((row) => row["stalled cut"] === true).length,
     };
@@ -120,8 +125,12 @@ export function judgedRows({ sync, stall }: Judged): Row[] {
       stall.cut === stall.changes.length;
     rows.push({
       figure:
-        `stall: the others' rate beside a stopped receiver, change % (median of ${stall.changes.length}: ${
+        `stall: the others' rate beside a stopped receiver until it is cut, change % (median of ${stall.changes.length}: ${
           stall.changes.join(", ")
+        }${
+          stall.phaseChanges
+            ? `; over the whole phase: ${stall.phaseChanges.join(", ")}`
+            : ""
         })`,
       emd: change,
       Redis: null,

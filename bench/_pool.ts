@@ -178,6 +178,12 @@ export class WorkerPool implements AsyncDisposable {
     return sumStats(answers.map((a) => a.stats as PhaseStats));
   }
 
+  /** The current phase's figures so far, summed over every worker. */
+  async stats(): Promise<PhaseStats> {
+    const answers = await this.ask({ cmd: "stats" }, 10_000);
+    return sumStats(answers.map((a) => a.stats as PhaseStats));
+  }
+
   /** Closes every receiver and ends every worker process. */
   async close(): Promise<void> {
     await Promise.allSettled(

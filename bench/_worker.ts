@@ -12,6 +12,7 @@ export type WorkerCommand =
   | { cmd: "await"; what: "ready" | "fenced"; timeoutMs: number }
   | { cmd: "phase"; messages: number }
   | { cmd: "finish"; idleMs: number; deadlineMs: number }
+  | { cmd: "stats" }
   | { cmd: "stall" }
   | { cmd: "drain"; idleMs: number; timeoutMs: number }
   | { cmd: "close" };
@@ -34,6 +35,8 @@ async function answer(set: ReceiverSet, command: WorkerCommand) {
       const stats = await set.finishPhase(command.idleMs, command.deadlineMs);
       return { ev: "stats", stats };
     }
+    case "stats":
+      return { ev: "stats", stats: set.stats() };
     case "stall":
       set.stall();
       return { ev: "stalled" };

@@ -28,7 +28,8 @@ Options:
   --latency-rate N        latency triggers per second (default 1000)
   --oneshot-runs N        runs per command for one-shot (default 21)
   --stall-subs N          receivers in the stalled-receiver workload (default 100)
-  --stall-seconds S       length of its measured bursts (default 10)
+  --stall-seconds S       length of its measured bursts (default 30: three times
+                          emd's longest stall verdict)
   --out PATH              JSON file to write (default bench/results/bench.json)
   --profile DIR           run every emd with --cpu-prof, profiles into DIR
   -h, --help
@@ -110,7 +111,7 @@ export function parseOptions(args: string[]): {
       oneshotRuns: Math.round(
         positive(values, "oneshot-runs", quick ? 2 : 21),
       ),
-      stallSeconds: quick ? 0.1 : positive(values, "stall-seconds", 10),
+      stallSeconds: quick ? 0.1 : positive(values, "stall-seconds", 30),
       stallSubs: Math.max(
         2,
         Math.round(positive(values, "stall-subs", quick ? 10 : 100)),

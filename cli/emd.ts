@@ -96,9 +96,10 @@ Limits (a peer past one is told why with an "elimit" line and closed):
   --max-queued-bytes N    output queued per connection before a client that does not
                           read is cut off (default 1048576)
   --stall-allowance-bytes N
-                          output a receiver that fell behind and has not read
-                          since may queue past that while emd judges whether it
-                          stopped, holding no sender back; 0: none (default 33554432)
+                          output a receiver whose queue made no progress for a
+                          third of the stall verdict may queue past that until it
+                          is judged, holding no sender back; 0: none
+                          (default 33554432)
   --stall-budget-bytes N  all those allowances together at most (default 67108864)
   --max-messages-per-second N
                           average messages per connection, 0 for no limit

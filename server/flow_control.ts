@@ -66,9 +66,10 @@ export interface FlowControlOptions {
    */
   readonly clock?: FlowClock;
   /**
-   * Bytes a backlogged receiver that has shown no progress yet (a suspect) may queue past the
-   * high-water mark, and past its connection's limit, without holding the senders back, while
-   * the verdict on it is out. 0: every backlogged receiver holds the senders back at once.
+   * Bytes a suspect (a backlogged receiver silent for as long as a reader's longest recent gap)
+   * may queue past the high-water mark, and past its connection's limit, without holding the
+   * senders back, while the verdict on it is out. 0: a backlogged receiver holds the senders back
+   * until it is judged.
    * @default {0}
    */
   readonly allowanceBytes?: number;
@@ -84,8 +85,8 @@ export interface FlowControlOptions {
 interface Backlog {
   /** In ticks' time: since when no write of it completed. */
   silentSince: number;
-  /** Whether a write of it completed since it fell behind: a reader, not a suspect. */
-  reading: boolean;
+  /** Silent for a reader's longest recent gap: it may have stopped, and has an allowance. */
+  suspect: boolean;
   /** Whether output queued onto it makes the senders wait (false: a suspect within its allowance). */
   holding: boolean;
   /** Bytes it may queue past its connection's limit; taken from the budget. */
@@ -98,16 +99,20 @@ interface Backlog {
  * then slows the sender down), so a receiver a little slower than a pipelining sender is not cut
  * off at `maxQueuedBytes`. Sessions that only talk to the server (pings, subscriptions) go on.
  *
- * A receiver that has fallen behind and shown no progress since (a suspect: it may have stopped
- * reading) does not hold the senders back at first: it queues privately, up to `allowanceBytes`
- * past the high-water mark (and as far past its connection's limit), while the verdict on it is
- * out, with all suspects' allowances together at most `budgetBytes`. A suspect whose write
- * completes reads after all: it is a slow reader from then on, and holds the senders back like
- * any other (it is never cut off for what it queued as a suspect: its limit stays raised by what
- * it holds past the high-water mark, shrinking as it drains). A suspect that fills its allowance,
- * or finds none left in the budget, holds the senders back too, as every backlogged receiver did
- * before there were allowances. So memory stays bounded (`budgetBytes` beyond the connections'
- * limits) and a receiver that reads is never cut off.
+ * A backlogged receiver that stays silent (no write completed) for as long as the longest gap
+ * that reading receivers showed recently ({@link stallMs} / {@link GAP_FACTOR}) becomes a
+ * suspect until its next write completes: it may have stopped reading. A suspect no longer holds the senders back: it queues
+ * privately, up to `allowanceBytes` past the high-water mark (and as far past its connection's
+ * limit), for the rest of the verdict, with all grants together at most `budgetBytes` (granted
+ * as the bytes are queued). A suspect whose write completes reads after all: it holds the
+ * senders back again like any reader, and is never cut off for what it queued as a suspect (its
+ * limit stays raised by what it holds past the high-water mark, shrinking as it drains). A
+ * suspect that fills its allowance, or finds the budget spent, holds the senders back again
+ * (budget freed later lets it go on). So memory stays bounded (`budgetBytes` beyond the
+ * connections' limits) and a receiver that reads is never cut off. Receivers that read hold the
+ * senders back from the start, as before: they pace the senders, so a sender faster than its
+ * readers cannot bury their processes in data, and they rarely stay silent long enough to
+ * become suspects.
  *
  * Why: while the verdict is out (seconds), holding every sender back for a receiver that turns
  * out to have stopped slows every other receiver for nothing; the senders waited only because
@@ -176,13 +181,13 @@ export class FlowControl implements OutputWatcher {
       if (this.#congested.size === 0) this.#startTicking();
       backlog = {
         silentSince: this.#elapsedMs,
-        reading: false,
+        suspect: false,
         holding: false,
         grantBytes: 0,
       };
       this.#congested.set(connection, backlog);
     }
-    if (!backlog.reading && this.#withinAllowance(connection, backlog)) return;
+    if (backlog.suspect && this.#withinAllowance(connection, backlog)) return;
     if (!backlog.holding) this.#hold(backlog);
     this.#pressure++;
   }
@@ -199,7 +204,7 @@ export class FlowControl implements OutputWatcher {
       connection.queuedBytes <= this.#highWaterBytes / 2;
     if (low) return this.#forget(connection, backlog);
     backlog.silentSince = this.#elapsedMs;
-    backlog.reading = true;
+    backlog.suspect = false;
     // A reader: what it holds past the high-water mark is all it keeps of its grant.
     const keptBytes = Math.max(
       0,
@@ -311,9 +316,12 @@ export class FlowControl implements OutputWatcher {
     const stallMs = this.stallMs;
     const judged: Watched[] = [];
     for (const [connection, backlog] of this.#congested) {
-      if (this.#elapsedMs - backlog.silentSince < stallMs) {
-        // Budget freed since it filled up lets a suspect stop holding the senders back.
-        if (backlog.holding && !backlog.reading) {
+      const silentMs = this.#elapsedMs - backlog.silentSince;
+      if (silentMs < stallMs) {
+        if (this.#allowanceBytes === 0) continue;
+        if (silentMs >= stallMs / GAP_FACTOR) backlog.suspect = true;
+        // A new suspect, or budget freed since one filled up: it may stop holding the senders.
+        if (backlog.suspect && backlog.holding) {
           this.#withinAllowance(connection, backlog);
         }
         continue;

@@ -23,9 +23,9 @@ export interface LimitOptions {
    */
   readonly maxQueuedBytes?: number;
   /**
-   * Output bytes a receiver that fell behind and has not read since may queue past
-   * `maxQueuedBytes` while emd judges whether it stopped reading, so that it holds no sender back
-   * meanwhile (see docs/PROTOCOL.md, "Slow receivers"). 0: it holds them back at once.
+   * Output bytes a receiver whose queue made no progress for a third of the stall verdict may
+   * queue past `maxQueuedBytes` until emd judges whether it stopped reading, holding no sender
+   * back meanwhile (see docs/PROTOCOL.md, "Slow receivers"). 0: it holds them back until judged.
    * @default {33554432}
    */
   readonly stallAllowanceBytes?: number;

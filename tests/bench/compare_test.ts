@@ -183,6 +183,15 @@ Deno.test("compare: stall is judged by the median change and by every run being 
   assert.match(String(rows[1]!.figure), /1 others disconnected/);
   const [uncut] = judgedRows({ stall: { changes: [1], failures: [], cut: 0 } });
   assert.equal(uncut!.met, "no");
+  // Judged until the cut; the whole phase's change is shown beside it, not judged.
+  const [phase] = judgedRows({
+    stall: { changes: [-2], phaseChanges: [-40], failures: [], cut: 1 },
+  });
+  assert.equal(phase!.met, "yes");
+  assert.match(
+    String(phase!.figure),
+    /until it is cut.*over the whole phase: -40/,
+  );
 });
 
 Deno.test("compare: the judged lock row measures one client's lock + unlock only, in many short turns", async () => {

@@ -324,41 +324,74 @@ function pastLimits(receivers: Receiver[]): number {
   return bytes;
 }
 
-Deno.test("flow control: a receiver that fell behind and has not read since holds nobody back within its allowance", () => {
+/** `receiver` falls behind (it holds the senders back) and stays silent for a reader's longest gap. */
+function suspect(
+  flow: FlowControl,
+  clock: ManualClock,
+  ...receivers: Receiver[]
+): void {
+  for (const receiver of receivers) queue(flow, receiver, HIGH + 64 * KIB);
+  assert.ok(
+    flow.paused !== undefined,
+    "falling behind, it holds the senders back at first",
+  );
+  clock.advance(flow.stallMs / GAP_FACTOR + 100);
+}
+
+Deno.test("flow control: with allowances, receivers that fall behind and read hold the senders back, as without", () => {
   const clock = new ManualClock();
   const flow = withAllowance(clock);
-  const suspect = new Receiver();
-  flood(flow, suspect, HIGH + 4 * MIB); // four times its connection's limit
+  const readers = backloggedReaders(flow, 3);
+  // Readers slower than the senders: they pace them, or the senders bury them in data.
+  assert.ok(flow.paused !== undefined);
+  readSlowly(flow, clock, readers, { ms: 10_000, gapMs: 300 });
+  for (const reader of readers) assert.ok(holdsSendersBack(flow, reader));
+  assert.equal(
+    flow.budgetLeftBytes,
+    16 * MIB,
+    "no reader was granted anything",
+  );
+  flow.stop();
+});
+
+Deno.test("flow control: a receiver silent for a reader's longest gap holds nobody back within its allowance, and is still judged", () => {
+  const clock = new ManualClock();
+  const flow = withAllowance(clock);
+  const stopped = new Receiver();
+  suspect(flow, clock, stopped); // 1 s on a fresh server: a third of the verdict
   assert.equal(flow.paused, undefined, "the senders go on");
-  assert.equal(flow.pressure, 0);
-  assert.equal(suspect.cut, false, "not cut off while the verdict is out");
-  // The verdict still comes (3 × STALL_MS on a fresh server), and cuts it off at its limit.
-  clock.advance(GAP_FACTOR * STALL_MS - 200);
-  assert.equal(suspect.cut, false);
+  const pressure = flow.pressure;
+  flood(flow, stopped, 4 * MIB); // four times its connection's limit
   assert.equal(flow.paused, undefined);
+  assert.equal(flow.pressure, pressure, "its output makes nobody wait");
+  assert.equal(stopped.cut, false, "not cut off while the verdict is out");
+  // The verdict comes as without allowances (3 × STALL_MS on a fresh server), and cuts it off.
+  clock.advance(GAP_FACTOR * STALL_MS - STALL_MS - 400);
+  assert.equal(stopped.cut, false);
   clock.advance(400);
   assert.equal(
-    suspect.cut,
+    stopped.cut,
     true,
     "judged stopped: cut off, it holds more than its limit",
   );
   assert.equal(
     flow.budgetLeftBytes,
     16 * MIB,
-    "its allowance went back to the budget",
+    "its grant went back to the budget",
   );
 });
 
-Deno.test("flow control: a receiver that reads after holding more than its limit is a slow reader: it holds senders back, is never cut off", () => {
+Deno.test("flow control: a suspect that reads after holding more than its limit holds the senders back again and is never cut off", () => {
   const clock = new ManualClock();
   const flow = withAllowance(clock);
   const readers = backloggedReaders(flow, 2);
-  for (const reader of readers) wrote(flow, reader, 64 * KIB); // they read: slow readers
   readSlowly(flow, clock, readers, { ms: 10_000, gapMs: 900 });
-  // A receiver falls behind by 3 MiB and gets no CPU for two of the readers' gaps…
+  // A receiver falls behind and gets no CPU for two of the readers' gaps: a suspect…
   const starved = new Receiver();
-  flood(flow, starved, HIGH + 3 * MIB);
+  queue(flow, starved, HIGH + 64 * KIB);
   readSlowly(flow, clock, readers, { ms: 2 * 900, gapMs: 900 });
+  flood(flow, starved, 3 * MIB);
+  assert.equal(holdsSendersBack(flow, starved), false);
   assert.equal(starved.cut, false);
   // …then reads on, slowly: from its first completed write it holds the senders back.
   wrote(flow, starved, 100 * KIB);
@@ -375,32 +408,35 @@ Deno.test("flow control: a suspect that fills its allowance holds the senders ba
   const clock = new ManualClock();
   const flow = withAllowance(clock, 2 * MIB);
   const stopped = new Receiver();
-  flood(flow, stopped, HIGH + 2 * MIB);
+  suspect(flow, clock, stopped);
+  flood(flow, stopped, 2 * MIB - 64 * KIB); // its whole allowance
   assert.equal(flow.paused, undefined);
-  queue(flow, stopped, 64 * KIB); // past its allowance
+  queue(flow, stopped, 64 * KIB); // past it
   assert.ok(flow.paused !== undefined, "from now on it holds the senders back");
   assert.ok(holdsSendersBack(flow, stopped));
   // The senders' reads in flight still reach it: the usual room between the marks, not a cut.
-  flood(flow, stopped, LIMIT - HIGH - 64 * KIB);
+  flood(flow, stopped, LIMIT - HIGH - 128 * KIB);
   assert.equal(stopped.cut, false);
-  clock.advance(GAP_FACTOR * STALL_MS + 200);
+  clock.advance(GAP_FACTOR * STALL_MS);
   assert.equal(flow.paused, undefined, "judged: the senders go on");
   assert.equal(stopped.cut, true);
 });
 
-Deno.test("flow control: the budget bounds what all suspects hold; one that finds it spent holds the senders back at once", () => {
+Deno.test("flow control: the budget bounds what all suspects hold; one that finds it spent holds the senders back", () => {
   const clock = new ManualClock();
   const flow = withAllowance(clock, 2 * MIB, 3 * MIB);
   const [a, b, c] = [new Receiver(), new Receiver(), new Receiver()];
   const all = [a, b, c];
-  flood(flow, a, HIGH + 2 * MIB);
+  suspect(flow, clock, a, b, c); // each granted the 64 KiB it holds past the mark
   assert.equal(flow.paused, undefined);
-  flood(flow, b, HIGH + MIB); // granted the 1 MiB left
+  flood(flow, a, 2 * MIB - 64 * KIB); // its whole allowance
+  flood(flow, b, 3 * MIB - 2 * MIB - 2 * 64 * KIB); // the rest of the budget
   assert.equal(flow.paused, undefined);
   assert.equal(flow.budgetLeftBytes, 0);
-  flood(flow, c, HIGH + 64 * KIB); // nothing left for it
+  queue(flow, c, 64 * KIB); // nothing left for it
   assert.ok(flow.paused !== undefined, "c holds the senders back");
-  // Every receiver keeps getting output; none holds more past its limit than the budget.
+  // Every receiver keeps getting output; together they never hold more past their limits than
+  // the budget, and each is cut off at its own limit plus its grant.
   for (let i = 0; i < 100; i++) {
     for (const r of all) queue(flow, r, 64 * KIB);
     assert.ok(
@@ -408,18 +444,10 @@ Deno.test("flow control: the budget bounds what all suspects hold; one that find
       `${pastLimits(all)} bytes past the limits`,
     );
   }
-  assert.equal(
-    c.cut,
-    true,
-    "c was cut off at its limit, as without allowances",
+  assert.ok(
+    all.every((r) => r.cut),
+    "each was cut off past its limit and grant",
   );
-  assert.equal(
-    a.cut || b.cut,
-    true,
-    "a suspect past its allowance was cut off",
-  );
-  clock.advance(GAP_FACTOR * STALL_MS + 200);
-  assert.ok(all.every((r) => r.cut), "all judged and cut off");
   assert.equal(flow.paused, undefined);
   assert.equal(flow.budgetLeftBytes, 3 * MIB);
 });
@@ -428,8 +456,10 @@ Deno.test("flow control: a suspect that found the budget spent stops holding the
   const clock = new ManualClock();
   const flow = withAllowance(clock, 2 * MIB, 2 * MIB);
   const [a, b] = [new Receiver(), new Receiver()];
-  flood(flow, a, HIGH + 2 * MIB); // granted what it holds: all of the budget
-  flood(flow, b, HIGH + 64 * KIB);
+  suspect(flow, clock, a, b);
+  flood(flow, a, flow.budgetLeftBytes); // a takes all that is left
+  assert.equal(flow.budgetLeftBytes, 0);
+  queue(flow, b, 64 * KIB);
   assert.ok(
     flow.paused !== undefined,
     "nothing left for b: it holds the senders back",
@@ -437,26 +467,34 @@ Deno.test("flow control: a suspect that found the budget spent stops holding the
   wrote(flow, a, a.queuedBytes); // a catches up: its grant goes back
   clock.advance(200); // the next tick hands it to b
   assert.equal(flow.paused, undefined, "b still holds the senders back");
-  flood(flow, b, 2 * MIB - 128 * KIB);
+  flood(flow, b, MIB);
   assert.equal(flow.paused, undefined);
   assert.equal(b.cut, false);
   flow.stop();
 });
 
-Deno.test("flow control: with allowances, a suspect that stops among slow readers is judged on their gaps and cut off; the readers are not", () => {
+Deno.test("flow control: with allowances, a receiver that stops among slow readers is judged on their gaps and cut off; the readers are not", () => {
   const clock = new ManualClock();
   const flow = withAllowance(clock);
   const readers = backloggedReaders(flow, 3);
-  for (const reader of readers) wrote(flow, reader, 64 * KIB);
   readSlowly(flow, clock, readers, { ms: 10_000, gapMs: 900 });
   assert.ok(
     flow.stallMs > 2 * STALL_MS,
     `learnt the readers gaps: ${flow.stallMs}`,
   );
   const stopped = new Receiver();
-  flood(flow, stopped, HIGH + 2 * MIB);
+  queue(flow, stopped, HIGH + 64 * KIB);
   const stallMs = flow.stallMs;
-  readSlowly(flow, clock, readers, { ms: stallMs - 300, gapMs: 900 });
+  readSlowly(flow, clock, readers, {
+    ms: stallMs / GAP_FACTOR + 200,
+    gapMs: 900,
+  });
+  flood(flow, stopped, 2 * MIB); // a suspect by now: it takes this without a cut
+  assert.equal(holdsSendersBack(flow, stopped), false);
+  readSlowly(flow, clock, readers, {
+    ms: stallMs - (stallMs / GAP_FACTOR + 200) - 300,
+    gapMs: 900,
+  });
   assert.equal(stopped.cut, false, "cut off before GAP_FACTOR gaps");
   readSlowly(flow, clock, readers, { ms: 600, gapMs: 900 });
   assert.equal(stopped.cut, true, "not judged after GAP_FACTOR gaps");
