@@ -108,6 +108,20 @@ function rateOver(phase: Phase, seconds: number): number {
   return phase.rate; // the phase was shorter: its whole rate
 }
 
+/**
+ * The longest time, in s, the others got nothing while the burst was sent (between samples that
+ * show no new delivery): a pause of the senders shows here even when rates are noisy.
+ */
+function standStill(phase: Phase): number {
+  let longest = 0, since = 0, before: Sample = { seconds: 0, deliveries: 0 };
+  for (const sample of phase.samples) {
+    if (sample.deliveries > before.deliveries) since = sample.seconds;
+    else longest = Math.max(longest, sample.seconds - since);
+    before = sample;
+  }
+  return longest;
+}
+
 function check(label: string, stats: PhaseStats, messages: number): string[] {
   const failures: string[] = [];
   const lost = stats.subs * messages - stats.deliveries;
@@ -224,6 +238,8 @@ async function once(
       "all reading, same s, M msg/s": baseSame ? round(baseSame / 1e6) : "–",
       "until cut, M msg/s": besideUntilCut ? round(besideUntilCut / 1e6) : "–",
       "change %": round(changePct, 2),
+      "longest stand-still s, all reading": round(standStill(base)),
+      "longest stand-still s, one stalled": round(standStill(beside)),
       "others M msg/s, one stalled": round(beside.rate / 1e6),
       "s, one stalled": round(beside.seconds),
       "change % over the phase": round(phasePct, 2),
