@@ -1390,6 +1390,7 @@ var LineSocket = class {
   #where;
   #owner;
   #writes = Promise.resolve();
+  #stopped = false;
   #unsettled = 0;
   #settledBound = () => this.#settled();
   /** Starts reading at once. */
@@ -1442,6 +1443,17 @@ var LineSocket = class {
       this.reading.then(() => (stop(), resolve()));
     });
   }
+  /** Reading stopped by {@link stopReading}. */
+  get stopped() {
+    return this.#stopped;
+  }
+  /**
+   * Reads no more once the current chunk's lines are delivered: nothing is expected, and a close
+   * then cancels no pending read.
+   */
+  stopReading() {
+    this.#stopped = true;
+  }
   /** Closes the socket at once; idempotent. */
   close() {
     try {
@@ -1460,7 +1472,7 @@ var LineSocket = class {
           break;
         }
         this.framer.push(buffer.subarray(0, count), (line) => this.#owner.onLine(line));
-        if (this.#owner.failure() !== void 0) return;
+        if (this.#owner.failure() !== void 0 || this.#stopped) return;
       }
     } catch (error) {
       if (this.#owner.failure() !== void 0) return;
@@ -1537,6 +1549,7 @@ var Connection = class {
   #onTrigger;
   #failures = /* @__PURE__ */ new Set();
   #seq = 0;
+  #lastPing;
   #sends = 0;
   #sendsAnswered = -1;
   constructor(conn, where, receiving) {
@@ -1565,6 +1578,7 @@ var Connection = class {
     if ((this.#server?.minor ?? 0) < 2) return await this.#socket.written;
     const { timeoutMs = -1 } = options;
     const token = String(++this.#seq);
+    if (options.last) this.#lastPing = token;
     const answered = this.#ask(token, `${COMMANDS.PING}${token}
 `, timeoutMs);
     const sends = this.#sends;
@@ -1634,6 +1648,9 @@ var Connection = class {
   }
   /** Sends `text` and resolves with the answer naming `id`, or undefined after `timeoutMs`. */
   #ask(id, text, timeoutMs) {
+    if (this.#socket.stopped) {
+      return Promise.reject(new TypeError(`Cannot ask "${this.#where}" anything after the last flush`));
+    }
     return new Promise((resolve, reject) => {
       const cleanups = [
         () => this.#onReply.delete(id)
@@ -1702,7 +1719,9 @@ var Connection = class {
       if (this.#onTrigger === void 0) this.#arrived.push(params[0]);
       else this.#onTrigger(params[0]);
     } else if (letter === COMMANDS.PING) {
-      this.#onReply.get(params[0] ?? "")?.(message);
+      const token = params[0] ?? "";
+      if (token === this.#lastPing) this.#socket.stopReading();
+      this.#onReply.get(token)?.(message);
     } else {
       const reply = parseSyncReply(message);
       if (reply !== void 0) this.#onReply.get(reply.id)?.(message);
@@ -1866,7 +1885,8 @@ async function triggerOnce(plan) {
     await using client = connected;
     await client.trigger(plan.name);
     await client.flush({
-      timeoutMs: plan.server.connectTimeoutMs
+      timeoutMs: plan.server.connectTimeoutMs,
+      last: true
     });
     return EXIT.OK;
   } catch (error) {

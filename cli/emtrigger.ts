@@ -120,8 +120,8 @@ async function triggerOnce(plan: Plan): Promise<number | undefined> {
   try {
     await using client = connected;
     await client.trigger(plan.name);
-    // the server has processed it, not just received it
-    await client.flush({ timeoutMs: plan.server.connectTimeoutMs });
+    // the server has processed it, not just received it; nothing follows
+    await client.flush({ timeoutMs: plan.server.connectTimeoutMs, last: true });
     return EXIT.OK;
   } catch (error) {
     return reportFailure(spec.name, error);

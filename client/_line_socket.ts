@@ -26,6 +26,7 @@ export class LineSocket {
   readonly #where: string;
   readonly #owner: LineSocketOwner;
   #writes: Promise<void> = Promise.resolve();
+  #stopped = false;
   #unsettled = 0; // sends not yet written (or failed): while any, a send waits its turn
   #settledBound = (): void => this.#settled();
 
@@ -90,6 +91,19 @@ export class LineSocket {
     });
   }
 
+  /** Reading stopped by {@link stopReading}. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Reads no more once the current chunk's lines are delivered: nothing is expected, and a close
+   * then cancels no pending read.
+   */
+  stopReading(): void {
+    this.#stopped = true;
+  }
+
   /** Closes the socket at once; idempotent. */
   close(): void {
     try {
@@ -111,7 +125,7 @@ export class LineSocket {
           buffer.subarray(0, count),
           (line) => this.#owner.onLine(line),
         );
-        if (this.#owner.failure() !== undefined) return;
+        if (this.#owner.failure() !== undefined || this.#stopped) return;
       }
     } catch (error) {
       if (this.#owner.failure() !== undefined) return; // it closed the socket: it knows why

@@ -65,8 +65,13 @@ export interface OneShotWaitOptions {
 export interface OneShotClient extends AsyncDisposable {
   /** Sends `T<name>`; resolves once written to the socket. */
   trigger(name: string): Promise<void>;
-  /** A round trip: resolves once the server has processed everything sent before. */
-  flush(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * A round trip: resolves once the server has processed everything sent before. With `last`,
+   * nothing is asked after it: once it is answered the client stops reading, so that closing it
+   * next cancels no pending read (about 0.35 ms of a one-shot tool's close); a later flush or
+   * wait throws a TypeError.
+   */
+  flush(options?: { timeoutMs?: number; last?: boolean }): Promise<void>;
   /** The first of `names` triggered (or latched), or null after `timeoutMs` (-1: never). */
   waitAny(
     names: readonly string[],
@@ -152,6 +157,7 @@ class Connection implements OneShotClient {
   #onTrigger: ((name: string) => void) | undefined;
   #failures = new Set<(error: EmError) => void>();
   #seq = 0;
+  #lastPing: string | undefined; // the token of the last flush: its answer ends reading
   #sends = 0;
   #sendsAnswered = -1; // sends a pong has answered: all of them means nothing is left in flight
 
@@ -180,10 +186,13 @@ class Connection implements OneShotClient {
     return this.send(`${COMMANDS.TRIGGER}${name}\n`);
   }
 
-  async flush(options: { timeoutMs?: number } = {}): Promise<void> {
+  async flush(
+    options: { timeoutMs?: number; last?: boolean } = {},
+  ): Promise<void> {
     if ((this.#server?.minor ?? 0) < 2) return await this.#socket.written; // 1.1 cannot answer
     const { timeoutMs = -1 } = options;
     const token = String(++this.#seq);
+    if (options.last) this.#lastPing = token;
     const answered = this.#ask(token, `${COMMANDS.PING}${token}\n`, timeoutMs);
     const sends = this.#sends; // the ping's included
     if (await answered !== undefined) this.#sendsAnswered = sends;
@@ -262,6 +271,13 @@ class Connection implements OneShotClient {
     text: string,
     timeoutMs: number,
   ): Promise<Message | undefined> {
+    if (this.#socket.stopped) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot ask "${this.#where}" anything after the last flush`,
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       const cleanups: (() => void)[] = [() => this.#onReply.delete(id)];
       let done = false;
@@ -338,7 +354,9 @@ class Connection implements OneShotClient {
       if (this.#onTrigger === undefined) this.#arrived.push(params[0]!);
       else this.#onTrigger(params[0]!);
     } else if (letter === COMMANDS.PING) {
-      this.#onReply.get(params[0] ?? "")?.(message);
+      const token = params[0] ?? "";
+      if (token === this.#lastPing) this.#socket.stopReading();
+      this.#onReply.get(token)?.(message);
     } else {
       const reply = parseSyncReply(message);
       if (reply !== undefined) this.#onReply.get(reply.id)?.(message);

@@ -150,6 +150,29 @@ Deno.test("one-shot client: a trigger has reached the server once flush resolves
   assert.equal(await waiter.wait("build_done", 2_000), true);
 });
 
+Deno.test("one-shot client: after the last flush it reads nothing and asks nothing; the trigger got there", async () => {
+  await using server = await startServer({ port: 0, name: "t" });
+  await using waiter = await connect({ port: server.addr.port, receive: true });
+  await waiter.flush();
+  await using sender = await connectOneShot({
+    hostname: HOST,
+    port: server.addr.port,
+    connectTimeoutMs: 2_000,
+  });
+  await sender.trigger("first");
+  await sender.flush({ timeoutMs: 2_000 }); // not the last: asking goes on
+  await sender.trigger("last");
+  await sender.flush({ timeoutMs: 2_000, last: true });
+  assert.equal(await waiter.wait("last", 2_000), true);
+  await assert.rejects(
+    sender.flush({ timeoutMs: 2_000 }),
+    TypeError,
+    `Cannot ask "${HOST}:${server.addr.port}" anything after the last flush`,
+  );
+  await assert.rejects(sender.waitAny(["x"], 100), TypeError);
+  await sender[Symbol.asyncDispose](); // no read to cancel, none left behind
+});
+
 Deno.test("one-shot client: waitAny returns the name that fired, calling onReady once before", async () => {
   await using server = await startServer({ port: 0, name: "t" });
   await using waiter = await connectOneShot({
