@@ -163,8 +163,9 @@ var LineFramer = class {
       if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
       if (lf !== -1 && lf < start) lf = chunk.indexOf(LF, start);
     }
+    if (start === chunk.length) return;
     const tail = this.#complete(chunk.subarray(start));
-    this.#carry = tail.length === 0 ? EMPTY : tail.slice();
+    this.#carry = tail.slice();
   }
   #complete(part) {
     const length = this.#carry.length + part.length;
@@ -303,6 +304,7 @@ function latin1(bytes) {
 
 // protocol/message.ts
 var SEMICOLON = 59;
+var ascii = new TextDecoder();
 var COMMA = 44;
 function isLetter(byte) {
   return byte !== void 0 && (byte >= 65 && byte <= 90 || byte >= 97 && byte <= 122);
@@ -352,7 +354,7 @@ function decodeMessage(line, limits = DEFAULT_LIMITS) {
 }
 var SHORT_LINE = 128;
 function decodeShort(line, limits) {
-  const text = String.fromCharCode.apply(null, line);
+  const text = ascii.decode(line);
   let backslash = text.indexOf("\\");
   let command;
   const options = [];

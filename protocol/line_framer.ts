@@ -59,8 +59,9 @@ export class LineFramer {
       if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
       if (lf !== -1 && lf < start) lf = chunk.indexOf(LF, start);
     }
+    if (start === chunk.length) return; // the chunk ended with a line end: nothing carried
     const tail = this.#complete(chunk.subarray(start)); // its line end must still fit
-    this.#carry = tail.length === 0 ? EMPTY : tail.slice(); // keep only the unfinished tail
+    this.#carry = tail.slice(); // keep only the unfinished tail
   }
 
   #complete(part: Uint8Array): Uint8Array {
