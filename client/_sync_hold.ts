@@ -61,10 +61,10 @@ export class SyncHold implements Hold {
     return this.#held;
   }
 
-  async release(): Promise<void> {
-    if (!this.#held) return;
+  release(): Promise<void> {
+    if (!this.#held) return Promise.resolve();
     this.#held = false;
-    await this.#host.release(this.name, this.#token);
+    return this.#host.release(this.name, this.#token); // async: never throws, rejects
   }
 
   renew(ttlMs: number): Promise<void> {

@@ -246,7 +246,8 @@ export class SyncChannel {
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return true; // an answer nobody waits for any more
     this.#pending.delete(reply.id);
-    pending.resolve(reply);
+    if (reply.kind === "error") pending.reject(syncError(reply));
+    else pending.resolve(reply);
     return true;
   }
 
@@ -275,11 +276,8 @@ export class SyncChannel {
       );
     }
     if (this.#error !== undefined) return Promise.reject(this.#error);
-    const answered = new Promise<SyncReply>((resolve, reject) => {
+    const answered = new Promise<SyncReply>((resolve, reject) => { // `e`: rejected by onMessage
       this.#pending.set(request.id, { resolve, reject });
-    }).then((reply) => {
-      if (reply.kind !== "error") return reply;
-      throw syncError(reply);
     });
     this.#host.send(encodeSyncRequest(request) + "\n").catch((error) => {
       const pending = this.#pending.get(request.id);
