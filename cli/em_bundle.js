@@ -623,57 +623,24 @@ var LETTERS = Object.fromEntries(Object.entries(KINDS).map(([letter, kind]) => [
   kind,
   letter
 ]));
-function encodeSyncRequest(request) {
-  return LETTERS[request.kind] + requestParams(request).join(",");
-}
-function requestParams(r) {
+function encodeSyncRequest(r) {
+  const head = `${LETTERS[r.kind]}${r.id}`;
   switch (r.kind) {
     case "latch":
     case "reset":
-      return [
-        r.id,
-        r.name
-      ];
+      return `${head},${r.name}`;
     case "wait":
-      return [
-        r.id,
-        ...r.names
-      ];
-    case "acquire": {
-      const params = [
-        r.id,
-        r.name,
-        String(r.permits),
-        String(r.count)
-      ];
-      return r.ttlMs === void 0 ? params : [
-        ...params,
-        String(r.ttlMs)
-      ];
-    }
+      return `${head},${r.names.join(",")}`;
+    case "acquire":
+      return r.ttlMs === void 0 ? `${head},${r.name},${r.permits},${r.count}` : `${head},${r.name},${r.permits},${r.count},${r.ttlMs}`;
     case "release":
-      return [
-        r.id,
-        r.name,
-        r.token
-      ];
+      return `${head},${r.name},${r.token}`;
     case "renew":
-      return [
-        r.id,
-        r.name,
-        r.token,
-        String(r.ttlMs)
-      ];
+      return `${head},${r.name},${r.token},${r.ttlMs}`;
     case "barrier":
-      return [
-        r.id,
-        r.name,
-        String(r.parties)
-      ];
+      return `${head},${r.name},${r.parties}`;
     case "withdraw":
-      return [
-        r.id
-      ];
+      return head;
   }
 }
 function parseSyncReply(message) {

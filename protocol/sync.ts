@@ -223,29 +223,26 @@ function number(what: string, text: string, max: number): string | undefined {
 }
 
 /** Encodes a sync request as one line without its line end (names are never escaped). */
-export function encodeSyncRequest(request: SyncRequest): string {
-  return LETTERS[request.kind] + requestParams(request).join(",");
-}
-
-function requestParams(r: SyncRequest): string[] {
+export function encodeSyncRequest(r: SyncRequest): string {
+  const head = `${LETTERS[r.kind]}${r.id}`; // one template per kind: no array, no join
   switch (r.kind) {
     case "latch":
     case "reset":
-      return [r.id, r.name];
+      return `${head},${r.name}`;
     case "wait":
-      return [r.id, ...r.names];
-    case "acquire": {
-      const params = [r.id, r.name, String(r.permits), String(r.count)];
-      return r.ttlMs === undefined ? params : [...params, String(r.ttlMs)];
-    }
+      return `${head},${r.names.join(",")}`;
+    case "acquire":
+      return r.ttlMs === undefined
+        ? `${head},${r.name},${r.permits},${r.count}`
+        : `${head},${r.name},${r.permits},${r.count},${r.ttlMs}`;
     case "release":
-      return [r.id, r.name, r.token];
+      return `${head},${r.name},${r.token}`;
     case "renew":
-      return [r.id, r.name, r.token, String(r.ttlMs)];
+      return `${head},${r.name},${r.token},${r.ttlMs}`;
     case "barrier":
-      return [r.id, r.name, String(r.parties)];
+      return `${head},${r.name},${r.parties}`;
     case "withdraw":
-      return [r.id];
+      return head;
   }
 }
 
