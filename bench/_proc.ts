@@ -20,12 +20,30 @@ export function rssKb(pid: number | "self"): number | undefined {
 
 /** User + system CPU seconds used so far by process `pid` (all threads), or undefined. */
 export function cpuSeconds(pid: number | "self"): number | undefined {
+  const times = cpuTimes(pid);
+  return times && times.userSeconds + times.systemSeconds;
+}
+
+/** CPU seconds used so far by process `pid` (all threads), in user space and in the kernel. */
+export interface CpuTimes {
+  /** Running the program itself (for Deno: JavaScript and the runtime). */
+  readonly userSeconds: number;
+  /** In the kernel on its behalf (system calls: for a server mostly its sockets). */
+  readonly systemSeconds: number;
+}
+
+/** {@link CpuTimes} of process `pid`, or undefined where /proc is missing or the process is gone. */
+export function cpuTimes(pid: number | "self"): CpuTimes | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     // fields after the command name, which is in parentheses and may contain spaces
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-    return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
+    const user = Number(fields[11]), system = Number(fields[12]); // utime, stime (fields 14, 15)
+    if (!Number.isFinite(user) || !Number.isFinite(system)) return undefined;
+    return {
+      userSeconds: user / TICKS_PER_SECOND,
+      systemSeconds: system / TICKS_PER_SECOND,
+    };
   } catch {
     return undefined;
   }

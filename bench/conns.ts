@@ -1,12 +1,14 @@
 /**
  * conns: N idle receivers (10 000 by default) on a freshly started emd. Server memory per
  * connection from its VmRSS before any connection and after all N are subscribed and have rested
- * 0.5 s; then one trigger, and the time until the first and the last of the N read it.
+ * 0.5 s; then one trigger, the time until the first and the last of the N read it, and the CPU
+ * emd spent on it per receiver, in user space (JavaScript and Deno) and in the kernel (/proc's 10
+ * ms ticks: 1 µs per receiver at N = 10 000).
  * @module
  */
 import { Publisher } from "./_publisher.ts";
 import { WorkerPool } from "./_pool.ts";
-import { rssKb } from "./_proc.ts";
+import { type CpuTimes, cpuTimes, rssKb } from "./_proc.ts";
 import { pause } from "./_deadline.ts";
 import { burstFailures } from "./fanout.ts";
 import {
@@ -38,8 +40,10 @@ async function once(
   await pause(500); // rest, as the yardstick does, before reading memory
   const after = rssKb(emd.pid);
   await pool.ask({ cmd: "phase", messages: 1 }, 10_000);
+  const cpuBefore = cpuTimes(emd.pid);
   const started = await publisher.burst(1);
   const stats = await pool.finish(3_000, 30_000);
+  const cpu = cpuPerReceiver(cpuBefore, cpuTimes(emd.pid), n); // an idle emd adds ~nothing
   const perConn = before === undefined || after === undefined
     ? null
     : round((after - before) / n, 3);
@@ -52,6 +56,8 @@ async function once(
       "KB per conn": perConn,
       "all got it ms": round(stats.lastMs - started),
       "first got it ms": round(stats.firstMs - started),
+      "server user µs per receiver": cpu?.userUs ?? null,
+      "server kernel µs per receiver": cpu?.kernelUs ?? null,
       lost: n - stats.deliveries,
       "setup s": round(setupSeconds),
     },
@@ -63,6 +69,20 @@ async function once(
       serverCpuPct: undefined,
       loadgenCpuPct: undefined,
     }),
+  };
+}
+
+/** The CPU emd spent on one trigger, per receiver: µs in user space and in the kernel. */
+function cpuPerReceiver(
+  before: CpuTimes | undefined,
+  after: CpuTimes | undefined,
+  receivers: number,
+): { userUs: number; kernelUs: number } | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  const us = (seconds: number) => round(seconds * 1e6 / receivers, 2);
+  return {
+    userUs: us(after.userSeconds - before.userSeconds),
+    kernelUs: us(after.systemSeconds - before.systemSeconds),
   };
 }
 

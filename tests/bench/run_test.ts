@@ -64,6 +64,12 @@ Deno.test("bench: --quick runs every workload against a real emd and writes JSON
     assert.ok((lat!["p50 µs"] as number) <= (lat!["p99 µs"] as number));
     assert.equal(conns.rows[0]!.N, 200);
     assert.equal(conns.rows[0]!.lost, 0);
+    if (Deno.build.os === "linux") { // /proc: emd's CPU for the trigger, per receiver
+      assert.ok((conns.rows[0]!["server user µs per receiver"] as number) >= 0);
+      assert.ok(
+        (conns.rows[0]!["server kernel µs per receiver"] as number) >= 0,
+      );
+    }
     assert.deepEqual(
       oneshot.rows.map((row) => row.command),
       [
