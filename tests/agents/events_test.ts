@@ -2,41 +2,11 @@ import assert from "node:assert/strict";
 import { connect, type EmClient } from "../../client/mod.ts";
 import { startServer } from "../../server/mod.ts";
 import { CallError, type JsonValue } from "../../protocol/mod.ts";
-import {
-  type AgentContext,
-  defineAgent,
-  EventDroppedError,
-} from "../../server/agents/agent.ts";
+import { defineAgent, EventDroppedError } from "../../server/agents/agent.ts";
 import { rawPeer } from "./_raw.ts";
+import { probeAgent } from "../_helpers/probe_agent.ts";
 
-type Args = { name: string; data?: JsonValue };
-
-/** A test agent whose verbs drive its events: join, leave, push, broadcast, drop. */
-function probe() {
-  let context: AgentContext | undefined;
-  const agent = defineAgent({
-    api: "probe",
-    init: (ctx) => void (context = ctx),
-    verbs: {
-      join: (req, ctx) => {
-        const event = ctx.makeEvent((req.args as Args).name);
-        req.subscribe(event);
-        return event.name;
-      },
-      leave: (req, ctx) =>
-        req.unsubscribe(ctx.makeEvent((req.args as Args).name)),
-      push: (req, ctx) => {
-        const { name, data } = req.args as Args;
-        return ctx.makeEvent(name).push(data);
-      },
-      broadcast: (req, ctx) => {
-        const { name, data } = req.args as Args;
-        return ctx.makeEvent(name).broadcast(data);
-      },
-    },
-  });
-  return { agent, ctx: () => context! };
-}
+const probe = () => probeAgent();
 
 async function start() {
   const { agent, ctx } = probe();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connect, type EmClient } from "../../client/mod.ts";
-import { EmError } from "../../protocol/mod.ts";
 import { startServer } from "../../server/mod.ts";
 import { RawPeer } from "../_helpers/wire.ts";
+import { isEmError } from "../_helpers/em_error.ts";
 
 /** A port nothing listens on: bound, read, released. */
 function freePort(): number {
@@ -22,16 +22,6 @@ async function deliver(sender: EmClient, waiter: EmClient, ...names: string[]) {
   for (const name of names) await sender.trigger(name);
   await sender.flush();
   await waiter.flush();
-}
-
-function isEmError(code: string, message?: string | RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof EmError, `not an EmError: ${error}`);
-    assert.equal(error.code, code);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else if (message !== undefined) assert.match(error.message, message);
-    return true;
-  };
 }
 
 Deno.test('connect: a refused connection is an EmError "connect" naming the address', async () => {

@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "../../client/mod.ts";
-import { EmError } from "../../protocol/mod.ts";
 import { startServer } from "../../server/mod.ts";
-
-function isEmError(code: string, message?: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof EmError, `not an EmError: ${error}`);
-    assert.equal(error.code, code);
-    if (message !== undefined) assert.match(error.message, message);
-    return true;
-  };
-}
+import { isEmError } from "../_helpers/em_error.ts";
 
 Deno.test("waitAny: misuse is a TypeError, before anything is sent", async () => {
   await using server = await startServer({ port: 0, name: "t" });

@@ -15,6 +15,7 @@ import {
   unwritableDirectory,
   unwritableUnsupported,
 } from "../../_helpers/data_dir.ts";
+import { isEmError } from "../../_helpers/em_error.ts";
 
 const UNWRITABLE_UNSUPPORTED = await unwritableUnsupported();
 
@@ -28,12 +29,7 @@ const lease = (overrides: Partial<LeaseRecord> = {}): LeaseRecord => ({
 });
 
 function assertStorageError(action: () => unknown, message: RegExp): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof EmError, `not an EmError: ${error}`);
-    assert.equal(error.code, "storage");
-    assert.match(error.message, message);
-    return true;
-  });
+  assert.throws(action, isEmError("storage", message));
 }
 
 /** Each store kind, opened fresh; the callback may reopen it (sqlite: same DIR). */

@@ -1,43 +1,16 @@
 // x-afb-ws-json1 over a raw socket that behaves like AGL's C client: calls, the em API, agents'
 // events, and a TCP client on the same server.
 import assert from "node:assert/strict";
-import {
-  type AgentContext,
-  defineAgent,
-  startServer,
-} from "../../../server/mod.ts";
+import { startServer } from "../../../server/mod.ts";
 import { connect } from "../../../client/mod.ts";
-import type { JsonValue } from "../../../protocol/mod.ts";
 import { openAfb } from "../../_helpers/ws_client.ts";
+import { probeAgent } from "../../_helpers/probe_agent.ts";
 
-type Args = { name: string; data?: JsonValue };
-
-function probe() {
-  let context: AgentContext | undefined;
-  const agent = defineAgent({
-    api: "probe",
-    init: (ctx) => void (context = ctx),
-    verbs: {
-      echo: (req) => req.args,
-      refuse: (req) => req.fail("no-way", "Refused on purpose"),
-      join: (req, ctx) => {
-        const event = ctx.makeEvent((req.args as Args).name);
-        req.subscribe(event);
-        return event.name;
-      },
-      push: (req, ctx) => {
-        const { name, data } = req.args as Args;
-        return ctx.makeEvent(name).push(data);
-      },
-      broadcast: (req, ctx) => {
-        const { name, data } = req.args as Args;
-        return ctx.makeEvent(name).broadcast(data);
-      },
-    },
-    onEvent: () => {},
-  });
-  return { agent, ctx: () => context! };
-}
+const probe = () =>
+  probeAgent({
+    echo: (req) => req.args,
+    refuse: (req) => req.fail("no-way", "Refused on purpose"),
+  }, () => {});
 
 async function start(options: { secret?: string } = {}) {
   const { agent, ctx } = probe();
