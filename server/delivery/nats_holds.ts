@@ -44,6 +44,8 @@ interface OwnerState {
   readonly waits: Map<string, Waiting>;
   /** Keys it ever queued or held in (cleaned when it goes). */
   readonly keys: Set<string>;
+  /** Acquires and arrivals by request id, from sending them to the store until answered or waiting. */
+  readonly sending: Map<string, Promise<void>>;
 }
 
 /** A request waiting for a grant (acquire) or a round to complete (barrier). */
@@ -212,17 +214,38 @@ export class NatsHolds implements ClusterHolds {
     const token = crypto.randomUUID();
     const who = { n: this.self, o: state.o, w };
     const op: HoldOp = { op: "acquire", wish: request, who, token };
-    this.#run(key, op).then(({ outcome, rev }) => {
-      if (outcome.refused !== undefined) {
-        return owner.answer(refused(id, outcome.refused));
-      }
-      if (this.#owners.get(owner) !== state) return; // gone meanwhile: its cleanup follows
-      if (outcome.granted) {
-        if (request.ttlMs === undefined) state.holds.set(token, { key, rev });
-        return owner.answer({ kind: "granted", id, token });
-      }
-      this.#wait({ owner, state, id, name, key, w, minRev: rev });
-    }, (error: Error) => owner.answer(failed(id, `acquire "${name}"`, error)));
+    this.#send(
+      state,
+      id,
+      this.#run(key, op).then(
+        ({ outcome, rev }) => {
+          if (outcome.refused !== undefined) {
+            return owner.answer(refused(id, outcome.refused));
+          }
+          if (this.#owners.get(owner) !== state) return; // gone meanwhile: its cleanup follows
+          if (outcome.granted) {
+            if (request.ttlMs === undefined) {
+              state.holds.set(token, { key, rev });
+            }
+            return owner.answer({ kind: "granted", id, token });
+          }
+          this.#wait({ owner, state, id, name, key, w, minRev: rev });
+        },
+        (error: Error) => owner.answer(failed(id, `acquire "${name}"`, error)),
+      ),
+    );
+  }
+
+  /**
+   * Remembers an acquire or arrival until it is answered or waiting: a withdrawal that comes
+   * meanwhile waits for it (answering "withdrawn" at once would leave its record in the store,
+   * granted later to a request nobody waits for).
+   */
+  #send(state: OwnerState, id: string, handled: Promise<void>): void {
+    state.sending.set(id, handled);
+    void handled.finally(() => {
+      if (state.sending.get(id) === handled) state.sending.delete(id);
+    });
   }
 
   #release(
@@ -280,30 +303,39 @@ export class NatsHolds implements ClusterHolds {
     state.keys.add(key);
     const w = `${this.self}.${++this.#nextWaiter}`;
     const arrival = { n: this.self, o: state.o, w };
-    this.#run(key, { op: "arrive", name, parties, arrival }).then(
-      ({ outcome, rev }) => {
-        if (outcome.refused !== undefined) {
-          return owner.answer(refused(id, outcome.refused));
-        }
-        if (outcome.complete === undefined) {
-          if (this.#owners.get(owner) !== state) return;
-          return this.#wait({ owner, state, id, name, key, w, minRev: rev });
-        }
-        for (const { w: done } of outcome.complete) {
-          const waiting = this.#waiting.get(done);
-          if (waiting === undefined) continue;
-          this.#forget(waiting);
-          waiting.owner.answer({ kind: "ok", id: waiting.id });
-        }
-        owner.answer({ kind: "ok", id });
-      },
-      (error: Error) => owner.answer(failed(id, `arrive at "${name}"`, error)),
+    this.#send(
+      state,
+      id,
+      this.#run(key, { op: "arrive", name, parties, arrival }).then(
+        ({ outcome, rev }) => {
+          if (outcome.refused !== undefined) {
+            return owner.answer(refused(id, outcome.refused));
+          }
+          if (outcome.complete === undefined) {
+            if (this.#owners.get(owner) !== state) return;
+            return this.#wait({ owner, state, id, name, key, w, minRev: rev });
+          }
+          for (const { w: done } of outcome.complete) {
+            const waiting = this.#waiting.get(done);
+            if (waiting === undefined) continue;
+            this.#forget(waiting);
+            waiting.owner.answer({ kind: "ok", id: waiting.id });
+          }
+          owner.answer({ kind: "ok", id });
+        },
+        (error: Error) =>
+          owner.answer(failed(id, `arrive at "${name}"`, error)),
+      ),
     );
   }
 
   #withdraw(owner: SyncOwner, state: OwnerState, id: string): void {
     const waiting = state.waits.get(id);
     if (waiting === undefined) {
+      const sending = state.sending.get(id);
+      if (sending !== undefined) { // withdraw once it is answered or waiting
+        return void sending.then(() => this.#withdraw(owner, state, id));
+      }
       return owner.answer({ kind: "withdrawn", id });
     }
     const { key, w } = waiting;
@@ -533,6 +565,7 @@ export class NatsHolds implements ClusterHolds {
         holds: new Map(),
         waits: new Map(),
         keys: new Set(),
+        sending: new Map(),
       };
       this.#owners.set(owner, state);
     }

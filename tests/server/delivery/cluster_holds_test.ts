@@ -20,8 +20,8 @@ import { within } from "../../_helpers/sync_cli.ts";
 import { connect as natsConnect } from "../../../server/delivery/_nats.ts";
 import { HoldCache } from "../../../server/delivery/hold_cache.ts";
 import { HoldWriter } from "../../../server/delivery/hold_writer.ts";
-import { applyOp, type HoldOp } from "../../../server/delivery/hold_records.ts";
 import { keyOf } from "../../../server/delivery/nats_latches.ts";
+import { FakeHome } from "./_fake_home.ts";
 
 const ignore = !hasNatsServer();
 
@@ -85,6 +85,11 @@ Deno.test({
     await t.step(
       "a change its home wrote but never answered is written here once, not twice",
       () => answerLost(nats),
+    );
+
+    await t.step(
+      "a lock given up while its node still sends it to the key's home is not left held",
+      () => withdrawnWhileSent(nats, cb, cc),
     );
 
     await t.step(
@@ -316,46 +321,34 @@ Deno.test({
 async function answerLost(nats: NatsCluster): Promise<void> {
   const warnings: string[] = [];
   const log = { info() {}, warn: (message: string) => warnings.push(message) };
-  const options = { serverName: "lost", heartbeatMs: 500, log };
-  await using stack = new AsyncDisposableStack();
+  await using home = await FakeHome.open(nats.urls, "lost");
   const nc = await natsConnect({ servers: nats.urls.split(",") });
-  stack.defer(() => nc.close());
+  await using _nc = { [Symbol.asyncDispose]: () => nc.close() };
   const cache = await HoldCache.open(nc, {
     bucket: "em_lost_holds",
-    replicas: 1,
+    replicas: 3,
     log,
   });
-  stack.defer(() => cache.close());
-  const key = keyOf("lost", "s");
+  await using _cache = { [Symbol.asyncDispose]: () => cache.close() };
   const writer = new HoldWriter(nc, cache, {
-    ...options,
+    serverName: "lost",
     nodeId: "asker",
+    heartbeatMs: 500,
+    log,
     forwardTimeoutMs: 200,
   });
-  stack.defer(() => writer.close());
-  const ghost = new HoldWriter(nc, cache, { ...options, nodeId: "ghost" });
-  stack.defer(() => ghost.close());
-  const home = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"].find((id) =>
-    !writer.isHome(key, new Set([id]))
-  )!;
-  let written!: Promise<unknown>;
-  const sub = nc.subscribe(`em.lost.holds.${home}`, {
-    callback: (_, msg) => { // writes through another writer, never answers
-      const [k, op] = msg.json<[string, HoldOp]>();
-      written = ghost.change(k, (r) => applyOp(true, op, r, Date.now()));
-    },
-  });
-  stack.defer(() => sub.unsubscribe());
-  nc.publish("em.lost.nodes", `+${home}`); // the home's heartbeat
-  await until(() => writer.live(Date.now()).has(home), "the home heard");
-  const acquire: HoldOp = {
+  using _writer = { [Symbol.dispose]: () => writer.close() };
+  await until(() => writer.live(Date.now()).has("fake"), "the home heard");
+  const key = keyOf(home.lockName(["asker"]), "s");
+  const held = home.holdNext(key);
+  const running = writer.run(key, {
     op: "acquire",
     wish: { name: "lost", permits: 1, count: 1 },
     who: { n: "asker/1", o: 1, w: "asker/1.1" },
     token: "t1",
-  };
-  const { outcome } = await writer.run(key, acquire);
-  await written;
+  });
+  await (await held).write(); // and never answers
+  const { outcome } = await running;
   assert.match(warnings.join("\n"), /did not take a hold change/);
   assert.equal(outcome.granted, true);
   const { value } = await cache.fetch(key);
@@ -364,4 +357,31 @@ async function answerLost(nats: NatsCluster): Promise<void> {
     h: [{ t: "t1", c: 1, n: "asker/1", o: 1 }],
     q: [],
   });
+}
+
+/**
+ * A client gives up on a lock while its node is still sending the acquire to the key's home (a
+ * slow home): the withdrawal must wait for the acquire. Answered "withdrawn" at once, the acquire
+ * was written after it and granted to a request nobody waited for: the lock stayed held by the
+ * client's connection, and its next lock waited behind it forever.
+ */
+async function withdrawnWhileSent(
+  nats: NatsCluster,
+  onB: Client,
+  onC: Client,
+): Promise<void> {
+  await using home = await FakeHome.open(nats.urls, "h");
+  await home.heardBy("node1");
+  const name = home.lockName(["node0", "node1", "node2"]);
+  const held = home.holdNext(keyOf(name, "s"));
+  const giveUp = new AbortController();
+  const asking = onB.lock(name, { signal: giveUp.signal })
+    .catch((error: Error) => error.message);
+  const acquire = await held; // node b sent it; the home holds it back
+  giveUp.abort(new Error("gave up"));
+  await onB.flush(); // node b has the withdrawal
+  await acquire.answer(); // the lock was free: granted
+  assert.equal(await asking, "gave up"); // what it got too late, it released
+  const hold = await onC.lock(name, { timeoutMs: 5_000 });
+  await hold.release();
 }
