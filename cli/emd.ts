@@ -98,8 +98,8 @@ Limits (a peer past one is told why with an "elimit" line and closed):
   --stall-allowance-bytes N
                           output a receiver whose queue made no progress for a
                           third of the stall verdict may queue past that until it
-                          is judged, holding no sender back; 0: none
-                          (default 33554432)
+                          is judged, holding no sender back (default 0: off;
+                          see docs/PERFORMANCE.md before turning it on)
   --stall-budget-bytes N  all those allowances together at most (default 67108864)
   --max-messages-per-second N
                           average messages per connection, 0 for no limit

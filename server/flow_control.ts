@@ -121,6 +121,9 @@ interface Backlog {
  * s soft; NATS: 64 MB pending) and drop a subscriber past it, reading or not. em promises more (a
  * receiver that reads is never cut off) and keeps that promise with back-pressure; the allowance
  * only moves the bytes of a receiver not yet known to read from the senders' pause into memory.
+ * emd leaves it off by default (`stallAllowanceBytes` 0): a receiver starved of CPU looks like
+ * a stopped one until the verdict, and where it shares the machine with emd and the senders,
+ * letting the senders go keeps it starved until it is judged (docs/PERFORMANCE.md).
  *
  * A backlogged receiver whose writes make no progress for long enough is judged stopped: it no
  * longer holds the others back, loses its allowance, and is cut off at `maxQueuedBytes` (at once

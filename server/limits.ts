@@ -25,8 +25,11 @@ export interface LimitOptions {
   /**
    * Output bytes a receiver whose queue made no progress for a third of the stall verdict may
    * queue past `maxQueuedBytes` until emd judges whether it stopped reading, holding no sender
-   * back meanwhile (see docs/PROTOCOL.md, "Slow receivers"). 0: it holds them back until judged.
-   * @default {33554432}
+   * back meanwhile (see docs/PROTOCOL.md, "Slow receivers"). 0 (the default): it holds them back
+   * until judged. Off by default: with receivers that share emd's CPU on a saturated machine,
+   * letting the senders go starves readers into being judged stopped (docs/PERFORMANCE.md,
+   * "Allowances while the verdict is out"). 33554432 (32 MiB) is Redis's pubsub hard limit.
+   * @default {0}
    */
   readonly stallAllowanceBytes?: number;
   /**
@@ -68,7 +71,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   maxConnections: 50_000,
   helloTimeoutMs: 10_000,
   maxQueuedBytes: 1024 * 1024,
-  stallAllowanceBytes: 32 * 1024 * 1024,
+  stallAllowanceBytes: 0,
   stallBudgetBytes: 64 * 1024 * 1024,
   maxMessagesPerSecond: 1_000_000,
   messageBurst: 50_000_000,

@@ -145,3 +145,28 @@ Deno.test("emd: receivers that stop reading hold the sender back only for a read
   assert.equal(logs.matching(/Cannot queue output/).length, 1);
   await until(() => server.connectionCount === 3, "its session to end");
 });
+
+Deno.test("emd: by default (no stall allowance) a receiver that stopped holds the sender back until it is cut off", async () => {
+  await using logs = await captureLogs();
+  await using server = await startServer({ port: 0, name: "t" });
+  const port = server.addr.port;
+  await using stopped = await RawPeer.greeted(port, "H1.1\nF1");
+  await stopped.roundTrip();
+  await using reader = await RawPeer.greeted(port, "H1.1\nF1");
+  await reader.roundTrip();
+  await using sender = await RawPeer.greeted(port);
+  const flood = encoder.encode(`T${"y".repeat(94)}\n`.repeat(175_000));
+  const sent = sender.send(flood);
+  sent.catch(() => {}); // a failure below is the one to report
+  await readAll(reader, flood.length, "the reader");
+  await sent;
+  // The reader could get all of it only once the sender went on, after the verdict: by then the
+  // stopped receiver was cut off.
+  assert.equal(
+    logs.matching(
+      new RegExp(literal(`Closed ${stopped.name}: Cannot queue output`)),
+    ).length,
+    1,
+  );
+  await until(() => server.connectionCount === 2, "its session to end");
+});
