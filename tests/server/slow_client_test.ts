@@ -102,6 +102,34 @@ async function readAll(peer: RawPeer, bytes: number, what: string) {
   }
 }
 
+/**
+ * `receivers` receiving peers (each past a round trip) and a sender that pipelines 16 MiB of
+ * triggers, far past the kernel's buffers of a receiver that does not read (about 4 MiB here)
+ * and maxQueuedBytes; `sent` settles once all is written.
+ */
+async function flooded(port: number, receivers: number) {
+  const peers: RawPeer[] = [];
+  for (let i = 0; i < receivers; i++) {
+    const peer = await RawPeer.greeted(port, "H1.1\nF1");
+    peers.push(peer);
+    await peer.roundTrip();
+  }
+  const sender = await RawPeer.greeted(port);
+  const flood = encoder.encode(`T${"y".repeat(94)}\n`.repeat(175_000));
+  const sent = sender.send(flood);
+  sent.catch(() => {}); // a failure the test sees is the one to report
+  return {
+    peers,
+    sender,
+    bytes: flood.length,
+    sent,
+    [Symbol.asyncDispose]() {
+      for (const peer of [...peers, sender]) peer.close();
+      return Promise.resolve();
+    },
+  };
+}
+
 Deno.test("emd: receivers that stop reading hold the sender back only for a reader's gap while emd judges them; one that reads again keeps all, the other is cut off", async () => {
   await using logs = await captureLogs();
   await using server = await startServer({
@@ -111,31 +139,21 @@ Deno.test("emd: receivers that stop reading hold the sender back only for a read
     stallAllowanceBytes: 32 * 1024 * 1024,
     stallBudgetBytes: 64 * 1024 * 1024,
   });
-  const port = server.addr.port;
-  await using stopped = await RawPeer.greeted(port, "H1.1\nF1");
-  await stopped.roundTrip();
-  await using paused = await RawPeer.greeted(port, "H1.1\nF1");
-  await paused.roundTrip();
-  await using reader = await RawPeer.greeted(port, "H1.1\nF1");
-  await reader.roundTrip();
-  await using sender = await RawPeer.greeted(port);
-  // 16 MiB: far past the kernel's buffers of a receiver that does not read (about 4 MiB here)
-  // and maxQueuedBytes.
-  const flood = encoder.encode(`T${"y".repeat(94)}\n`.repeat(175_000));
-  const sent = sender.send(flood);
-  sent.catch(() => {}); // a failure below is the one to report
+  await using setup = await flooded(server.addr.port, 3);
+  const [stopped, paused, reader] = setup.peers as [RawPeer, RawPeer, RawPeer];
+  const { sender, sent } = setup;
 
   // The reader gets everything while the verdict on the other two (3 s on a fresh server) is
   // still out: they held the sender back for a reader's longest gap (1 s) only, and nobody was
   // cut off.
-  await readAll(reader, flood.length, "the reader");
+  await readAll(reader, setup.bytes, "the reader");
   await sent;
   assert.deepEqual(await sender.roundTrip(), []);
   assert.equal(server.connectionCount, 4, logs.lines.join("\n"));
   assert.equal(logs.matching(/Cannot queue output/).length, 0);
 
   // One of them reads again: it gets all it was sent, though it held far more than its limit.
-  await readAll(paused, flood.length, "the receiver that read again");
+  await readAll(paused, setup.bytes, "the receiver that read again");
   assert.deepEqual(await paused.roundTrip(), []);
   // The other is judged stopped and cut off at once (it holds more than maxQueuedBytes).
   const cutOff = new RegExp(
@@ -149,16 +167,10 @@ Deno.test("emd: receivers that stop reading hold the sender back only for a read
 Deno.test("emd: by default (no stall allowance) a receiver that stopped holds the sender back until it is cut off", async () => {
   await using logs = await captureLogs();
   await using server = await startServer({ port: 0, name: "t" });
-  const port = server.addr.port;
-  await using stopped = await RawPeer.greeted(port, "H1.1\nF1");
-  await stopped.roundTrip();
-  await using reader = await RawPeer.greeted(port, "H1.1\nF1");
-  await reader.roundTrip();
-  await using sender = await RawPeer.greeted(port);
-  const flood = encoder.encode(`T${"y".repeat(94)}\n`.repeat(175_000));
-  const sent = sender.send(flood);
-  sent.catch(() => {}); // a failure below is the one to report
-  await readAll(reader, flood.length, "the reader");
+  await using setup = await flooded(server.addr.port, 2);
+  const [stopped, reader] = setup.peers as [RawPeer, RawPeer];
+  const { sent } = setup;
+  await readAll(reader, setup.bytes, "the reader");
   await sent;
   // The reader could get all of it only once the sender went on, after the verdict: by then the
   // stopped receiver was cut off.
