@@ -23,6 +23,8 @@ export interface Judged {
   readonly stall?: {
     readonly changes: readonly number[];
     readonly phaseChanges?: readonly number[];
+    /** The others' longest stand-still beside the stopped receiver, s, per run. */
+    readonly standStills?: readonly number[];
     readonly failures: readonly string[];
     readonly cut: number;
   };
@@ -90,6 +92,9 @@ export async function measureStall(
     return {
       changes: rows.map((row) => Number(row["change %"])),
       phaseChanges: rows.map((row) => Number(row["change % over the phase"])),
+      standStills: rows.map((row) =>
+        Number(row["longest stand-still s, one stalled"])
+      ),
       failures: (report.failures ?? []) as string[],
       cut: rows.filter((row) => row["stalled cut"] === true).length,
     };
@@ -130,6 +135,12 @@ export function judgedRows({ sync, stall }: Judged): Row[] {
         }${
           stall.phaseChanges
             ? `; over the whole phase: ${stall.phaseChanges.join(", ")}`
+            : ""
+        }${
+          stall.standStills
+            ? `; the others' longest stand-still, s: ${
+              stall.standStills.join(", ")
+            }`
             : ""
         })`,
       emd: change,

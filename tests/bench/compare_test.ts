@@ -185,12 +185,18 @@ Deno.test("compare: stall is judged by the median change and by every run being 
   assert.equal(uncut!.met, "no");
   // Judged until the cut; the whole phase's change is shown beside it, not judged.
   const [phase] = judgedRows({
-    stall: { changes: [-2], phaseChanges: [-40], failures: [], cut: 1 },
+    stall: {
+      changes: [-2],
+      phaseChanges: [-40],
+      standStills: [2.8],
+      failures: [],
+      cut: 1,
+    },
   });
   assert.equal(phase!.met, "yes");
   assert.match(
     String(phase!.figure),
-    /until it is cut.*over the whole phase: -40/,
+    /until it is cut.*over the whole phase: -40; the others' longest stand-still, s: 2\.8\)/,
   );
 });
 
