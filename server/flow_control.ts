@@ -101,7 +101,10 @@ interface Backlog {
  *
  * A backlogged receiver that stays silent (no write completed) for as long as the longest gap
  * that reading receivers showed recently ({@link stallMs} / {@link GAP_FACTOR}) becomes a
- * suspect until its next write completes: it may have stopped reading. A suspect no longer holds the senders back: it queues
+ * suspect until its next write completes: it may have stopped reading. Only while it is the only
+ * receiver silent that long: several silent together look like a process (or machine) starved
+ * of CPU, and they all hold the senders back, as without allowances. A suspect no longer holds
+ * the senders back: it queues
  * privately, up to `allowanceBytes` past the high-water mark (and as far past its connection's
  * limit), for the rest of the verdict, with all grants together at most `budgetBytes` (granted
  * as the bytes are queued). A suspect whose write completes reads after all: it holds the
@@ -318,24 +321,41 @@ export class FlowControl implements OutputWatcher {
     this.#tickedAtMs = now;
     const stallMs = this.stallMs;
     const judged: Watched[] = [];
+    const silent: [Watched, Backlog][] = []; // for a reader's longest gap, not yet judged
     for (const [connection, backlog] of this.#congested) {
       const silentMs = this.#elapsedMs - backlog.silentSince;
-      if (silentMs < stallMs) {
-        if (this.#allowanceBytes === 0) continue;
-        if (silentMs >= stallMs / GAP_FACTOR) backlog.suspect = true;
-        // A new suspect, or budget freed since one filled up: it may stop holding the senders.
-        if (backlog.suspect && backlog.holding) {
-          this.#withinAllowance(connection, backlog);
-        }
-        continue;
+      if (silentMs >= stallMs) {
+        this.#stalled.add(connection);
+        this.#forget(connection, backlog);
+        judged.push(connection);
+      } else if (silentMs >= stallMs / GAP_FACTOR) {
+        silent.push([connection, backlog]);
       }
-      this.#stalled.add(connection);
-      this.#forget(connection, backlog);
-      judged.push(connection);
     }
+    if (this.#allowanceBytes > 0) this.#suspect(silent);
     for (const connection of judged) connection.enforceLimit(); // past its limit: cut off now
     if (this.#congested.size > 0) {
       this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+    }
+  }
+
+  /**
+   * A receiver silent for a reader's longest gap is a suspect only while it is the only one: a
+   * process starved of CPU leaves many of its receivers silent together, and letting the senders
+   * go then would starve it further. Suspects that are no longer alone hold the senders back
+   * again (keeping what they were granted, so none is cut off for it).
+   */
+  #suspect(silent: [Watched, Backlog][]): void {
+    if (silent.length === 1) {
+      const [connection, backlog] = silent[0]!;
+      backlog.suspect = true;
+      // A new suspect, or budget freed since it filled up: it may stop holding the senders.
+      if (backlog.holding) this.#withinAllowance(connection, backlog);
+      return;
+    }
+    for (const [, backlog] of silent) {
+      backlog.suspect = false;
+      if (!backlog.holding) this.#hold(backlog);
     }
   }
 

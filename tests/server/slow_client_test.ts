@@ -130,38 +130,49 @@ async function flooded(port: number, receivers: number) {
   };
 }
 
-Deno.test("emd: receivers that stop reading hold the sender back only for a reader's gap while emd judges them; one that reads again keeps all, the other is cut off", async () => {
-  await using logs = await captureLogs();
-  await using server = await startServer({
+/** emd with stall allowances on (they are off by default). */
+function startWithAllowance() {
+  return startServer({
     port: 0,
     name: "t",
     // maxQueuedBytes: 1 MiB, room for the sender's read in flight past the high-water mark
     stallAllowanceBytes: 32 * 1024 * 1024,
     stallBudgetBytes: 64 * 1024 * 1024,
   });
-  await using setup = await flooded(server.addr.port, 3);
-  const [stopped, paused, reader] = setup.peers as [RawPeer, RawPeer, RawPeer];
-  const { sender, sent } = setup;
+}
 
-  // The reader gets everything while the verdict on the other two (3 s on a fresh server) is
-  // still out: they held the sender back for a reader's longest gap (1 s) only, and nobody was
-  // cut off.
+Deno.test("emd: with a stall allowance, a receiver that stops reading holds the sender back only for a reader's gap, then is cut off at the verdict", async () => {
+  await using logs = await captureLogs();
+  await using server = await startWithAllowance();
+  await using setup = await flooded(server.addr.port, 2);
+  const [stopped, reader] = setup.peers as [RawPeer, RawPeer];
+  // The reader gets everything while the verdict on the other (3 s on a fresh server) is still
+  // out: it held the sender back for a reader's longest gap (1 s) only, and was not cut off.
   await readAll(reader, setup.bytes, "the reader");
-  await sent;
-  assert.deepEqual(await sender.roundTrip(), []);
-  assert.equal(server.connectionCount, 4, logs.lines.join("\n"));
+  await setup.sent;
+  assert.deepEqual(await setup.sender.roundTrip(), []);
+  assert.equal(server.connectionCount, 3, logs.lines.join("\n"));
   assert.equal(logs.matching(/Cannot queue output/).length, 0);
-
-  // One of them reads again: it gets all it was sent, though it held far more than its limit.
-  await readAll(paused, setup.bytes, "the receiver that read again");
-  assert.deepEqual(await paused.roundTrip(), []);
-  // The other is judged stopped and cut off at once (it holds more than maxQueuedBytes).
+  // Then it is judged stopped and cut off at once (it holds more than maxQueuedBytes).
   const cutOff = new RegExp(
     literal(`Closed ${stopped.name}: Cannot queue output: over 1048576 bytes`),
   );
   await until(() => logs.matching(cutOff).length === 1, "the cut", 15_000);
   assert.equal(logs.matching(/Cannot queue output/).length, 1);
-  await until(() => server.connectionCount === 3, "its session to end");
+  await until(() => server.connectionCount === 2, "its session to end");
+});
+
+Deno.test("emd: with a stall allowance, a receiver that reads again before the verdict keeps all it was sent, far past maxQueuedBytes", async () => {
+  await using logs = await captureLogs();
+  await using server = await startWithAllowance();
+  await using setup = await flooded(server.addr.port, 2);
+  const [paused, reader] = setup.peers as [RawPeer, RawPeer];
+  await readAll(reader, setup.bytes, "the reader");
+  await setup.sent;
+  await readAll(paused, setup.bytes, "the receiver that read again");
+  assert.deepEqual(await paused.roundTrip(), []);
+  assert.equal(logs.matching(/Cannot queue output/).length, 0);
+  assert.equal(server.connectionCount, 3);
 });
 
 Deno.test("emd: by default (no stall allowance) a receiver that stopped holds the sender back until it is cut off", async () => {
