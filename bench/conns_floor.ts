@@ -85,7 +85,7 @@ for (
       () => startEmd({ defaultFlags: false }),
     ],
     [
-      "emd as `deno task start` runs it (--optimize-for-size)",
+      "emd as `deno task start` runs it (--allow-ffi, --optimize-for-size)",
       () => startEmd(),
     ],
   ] as const
