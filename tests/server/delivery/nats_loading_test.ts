@@ -41,6 +41,7 @@ Deno.test("delivery: only the adapter imports NATS, only the bus (its latches an
     "server/delivery/nats_latches.ts",
   ]);
   assert.deepEqual(users(/nats_latches\.ts["']/), [
+    "server/delivery/hold_report.ts",
     "server/delivery/nats_bus.ts",
     "server/delivery/nats_holds.ts",
   ]);
@@ -48,7 +49,14 @@ Deno.test("delivery: only the adapter imports NATS, only the bus (its latches an
     "server/delivery/nats_bus.ts",
   ]);
   assert.deepEqual(users(/hold_(cache|writer)\.ts["']/), [
+    "server/delivery/hold_report.ts",
+    "server/delivery/hold_upkeep.ts",
+    "server/delivery/hold_waiters.ts",
     "server/delivery/hold_writer.ts",
+    "server/delivery/nats_holds.ts",
+  ]);
+  assert.deepEqual(users(/hold_(upkeep|waiters|report|replies)\.ts["']/), [
+    "server/delivery/hold_waiters.ts",
     "server/delivery/nats_holds.ts",
   ]);
   assert.deepEqual(users(/nats_calls\.ts["']/), [
