@@ -103,3 +103,42 @@ Deno.test("Connection: closeAfterFlush writes what is queued and its last frame,
   t.peer.close(); // the linger ends when the peer closes too
   assert.equal((await t.connection.closed).reason, "test done");
 });
+
+Deno.test({
+  name:
+    "Connection: after close, a send writes nothing, even when the descriptor number names a new socket",
+  ignore: !LINUX,
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // opened before the close
+    const { port } = listener.addr as Deno.NetAddr;
+    const opened: Deno.Conn[] = [];
+    try {
+      const t = await pair();
+      const fd = sendableFd(t.conn);
+      assert.notEqual(fd, -1, "the test task grants --allow-ffi");
+      const clients: Deno.Conn[] = []; // connected first: accepting them makes the new descriptors
+      for (let i = 0; i < 8; i++) {
+        clients.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      }
+      opened.push(...clients);
+      await t[Symbol.asyncDispose](); // closes the connection: its descriptor number is free
+      let reused: Deno.Conn | undefined; // the accepted socket that got the old number
+      for (let i = 0; i < clients.length; i++) { // an accepted socket takes the lowest free number
+        const accepted = await listener.accept();
+        opened.push(accepted);
+        if (sendableFd(accepted) === fd) reused = accepted;
+      }
+      assert.ok(reused, `descriptor ${fd} was given to a new socket`);
+      const client = clients[opened.indexOf(reused) - clients.length];
+      t.connection.send(new TextEncoder().encode("Tleak\n")); // closed: must go nowhere
+      await reused.write(new TextEncoder().encode("mark\n"));
+      assert.equal(
+        new TextDecoder().decode(await readBytes(client!, 5)),
+        "mark\n",
+      );
+    } finally {
+      listener.close();
+      for (const conn of opened) conn.close();
+    }
+  },
+});
