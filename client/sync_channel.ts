@@ -104,35 +104,58 @@ export class SyncChannel {
     });
   }
 
-  /** `lock` and `semaphore`. */
-  async acquire(
+  /**
+   * `lock` and `semaphore`. Without a timeout or a signal there is nothing to withdraw: one
+   * request, one promise, no async frames (the uncontended lock is a hot path).
+   */
+  acquire(
     name: string,
     permits: number,
     options: SemaphoreOptions = {},
   ): Promise<Hold> {
     const { count = 1, ttlMs, timeoutMs = -1, signal } = options;
-    checkSyncName(name);
-    checkCount("permits", permits, MAX_SYNC_COUNT);
-    checkCount("count", count, permits);
-    if (ttlMs !== undefined) checkCount("ttlMs", ttlMs, MAX_TTL_MS);
+    try {
+      checkSyncName(name);
+      checkCount("permits", permits, MAX_SYNC_COUNT);
+      checkCount("count", count, permits);
+      if (ttlMs !== undefined) checkCount("ttlMs", ttlMs, MAX_TTL_MS);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const id = this.#id();
     const request: SyncRequest = ttlMs === undefined
       ? { kind: "acquire", id, name, permits, count }
       : { kind: "acquire", id, name, permits, count, ttlMs };
+    const grant = (reply: SyncReply): SyncHold => {
+      if (reply.kind !== "granted") throw unexpectedReply(reply);
+      return new SyncHold(this, {
+        name,
+        permits,
+        count,
+        ttlMs,
+        token: reply.token,
+      });
+    };
+    if (timeoutMs < 0 && signal === undefined) {
+      return this.#ask(`acquire "${name}"`, request).then(grant);
+    }
+    return this.#acquireWithdrawable(request, grant, timeoutMs, signal);
+  }
+
+  async #acquireWithdrawable(
+    request: Extract<SyncRequest, { kind: "acquire" }>,
+    grant: (reply: SyncReply) => SyncHold,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Hold> {
+    const { name } = request;
     const { reply, gaveUp } = await this.#askWithdrawable(
       `acquire "${name}"`,
       request,
-      { timeoutMs, signal },
+      { timeoutMs, ...(signal === undefined ? {} : { signal }) },
       `Cannot acquire "${name}": not granted within ${timeoutMs} ms`,
     );
-    if (reply.kind !== "granted") throw unexpectedReply(reply);
-    const hold = new SyncHold(this, {
-      name,
-      permits,
-      count,
-      ttlMs,
-      token: reply.token,
-    });
+    const hold = grant(reply);
     if (gaveUp === "abort") {
       await hold.release().catch(() => {});
       throw signal!.reason;
@@ -141,17 +164,15 @@ export class SyncChannel {
   }
 
   /** `releaseLease` and a hold's release. */
-  async release(name: string, token: string): Promise<void> {
-    checkSyncName(name);
+  release(name: string, token: string): Promise<void> {
+    try {
+      checkSyncName(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const id = this.#id();
-    expectOk(
-      await this.#ask(`release "${name}"`, {
-        kind: "release",
-        id,
-        name,
-        token,
-      }),
-    );
+    return this.#ask(`release "${name}"`, { kind: "release", id, name, token })
+      .then(expectOk);
   }
 
   /** `renewLease` and a hold's renew. */
