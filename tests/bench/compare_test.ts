@@ -81,6 +81,19 @@ Deno.test("compare: ratios use medians per server and judge each target", () => 
   );
 });
 
+Deno.test("compare: a figure from runs where emd lost, disordered or dropped anything is not met", () => {
+  const fast = (result: Record<string, number>) =>
+    compareRows([
+      m("fanout", 1, "emd", { rate: 30e6, ...result }),
+      m("fanout", 1, "emd_ref", { rate: 20e6, lost: 0 }),
+    ])[0]!.met;
+  assert.equal(fast({ lost: 0, ooo: 0, disconnected: 0, timed_out: 0 }), "yes");
+  assert.equal(fast({ lost: 35_000_000 }), "NO"); // faster, but not everything arrived
+  assert.equal(fast({ ooo: 1 }), "NO");
+  assert.equal(fast({ disconnected: 1 }), "NO");
+  assert.equal(fast({ timed_out: 1 }), "NO");
+});
+
 Deno.test("compare: p99 within 1.2× Redis and under 1 ms is met", () => {
   const rows = compareRows([
     m("latency", 10, "emd", { p50_us: 90, p99_us: 200 }),
