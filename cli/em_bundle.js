@@ -323,8 +323,14 @@ function decodeMessage(line, limits = DEFAULT_LIMITS) {
       closes: false
     };
   }
-  if (line.length <= SHORT_LINE) return decodeShort(line, limits);
-  const blocks = [];
+  return decodeBlocks(line, limits, line.length <= SHORT_LINE ? ascii.decode(line) : void 0);
+}
+var SHORT_LINE = 128;
+var BACKSLASH2 = 92;
+function decodeBlocks(line, limits, text) {
+  let backslash = line.indexOf(BACKSLASH2);
+  let command;
+  const options = [];
   let start = 0;
   while (start <= line.length) {
     let end = line.indexOf(SEMICOLON, start);
@@ -332,52 +338,19 @@ function decodeMessage(line, limits = DEFAULT_LIMITS) {
     if (!isLetter(line[start]) || start === end) {
       return closing(`block at offset ${start} does not start with a letter`);
     }
-    const block = decodeBlock(line.subarray(start, end), limits);
-    if ("fault" in block) {
-      return {
-        ok: false,
-        fault: block.fault,
-        closes: false
-      };
-    }
-    blocks.push(block);
-    start = end + 1;
-  }
-  const [command, ...options] = blocks;
-  return {
-    ok: true,
-    message: {
-      command,
-      options
-    }
-  };
-}
-var SHORT_LINE = 128;
-function decodeShort(line, limits) {
-  const text = ascii.decode(line);
-  let backslash = text.indexOf("\\");
-  let command;
-  const options = [];
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf(";", start);
-    if (end === -1) end = text.length;
-    if (!isLetter(line[start]) || start === end) {
-      return closing(`block at offset ${start} does not start with a letter`);
-    }
-    const letter = text[start];
+    const letter = String.fromCharCode(line[start]);
     const params = [];
     let from = start + 1;
     while (from <= end && end - start > 1) {
-      let to = text.indexOf(",", from);
+      let to = line.indexOf(COMMA, from);
       if (to === -1 || to > end) to = end;
       if (to - from > limits.maxParamChars) {
         return paramFault(`parameter ${params.length + 1} of "${letter}" is over ${limits.maxParamChars} characters`);
       }
       if (backslash !== -1 && backslash < from) {
-        backslash = text.indexOf("\\", from);
+        backslash = line.indexOf(BACKSLASH2, from);
       }
-      if (backslash === -1 || backslash >= to) {
+      if (text !== void 0 && (backslash === -1 || backslash >= to)) {
         params.push(text.slice(from, to));
       } else {
         const value = decodeParam(line.subarray(from, to));
@@ -411,36 +384,6 @@ function paramFault(fault) {
     ok: false,
     fault,
     closes: false
-  };
-}
-function decodeBlock(bytes, limits) {
-  const letter = String.fromCharCode(bytes[0]);
-  const params = [];
-  if (bytes.length === 1) return {
-    letter,
-    params
-  };
-  let start = 1;
-  while (start <= bytes.length) {
-    let end = bytes.indexOf(COMMA, start);
-    if (end === -1) end = bytes.length;
-    if (end - start > limits.maxParamChars) {
-      return {
-        fault: `parameter ${params.length + 1} of "${letter}" is over ${limits.maxParamChars} characters`
-      };
-    }
-    const value = decodeParam(bytes.subarray(start, end));
-    if (typeof value !== "string") {
-      return {
-        fault: `parameter ${params.length + 1} of "${letter}": ${value.fault}`
-      };
-    }
-    params.push(value);
-    start = end + 1;
-  }
-  return {
-    letter,
-    params
   };
 }
 function encodeMessage(command, options = []) {

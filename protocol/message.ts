@@ -66,8 +66,29 @@ export function decodeMessage(
   if (line.length === 0) {
     return { ok: false, fault: "empty message", closes: false };
   }
-  if (line.length <= SHORT_LINE) return decodeShort(line, limits);
-  const blocks: Block[] = [];
+  // A short line is made one string (printable ASCII: one call, no checks), and a parameter
+  // without escapes is a slice of it; a kept slice may keep its line's string alive, hence only
+  // for short lines. Longer lines decode each parameter from its bytes.
+  return decodeBlocks(
+    line,
+    limits,
+    line.length <= SHORT_LINE ? ascii.decode(line) : undefined,
+  );
+}
+
+/** Lines up to this many bytes are decoded through one string of the whole line. */
+const SHORT_LINE = 128;
+const BACKSLASH = 0x5c;
+
+/** The blocks of a checked, printable line; `text` is the line as a string, when made. */
+function decodeBlocks(
+  line: Uint8Array,
+  limits: Limits,
+  text: string | undefined,
+): DecodeResult {
+  let backslash = line.indexOf(BACKSLASH);
+  let command: Block | undefined;
+  const options: Block[] = [];
   let start = 0;
   while (start <= line.length) {
     let end = line.indexOf(SEMICOLON, start);
@@ -75,42 +96,11 @@ export function decodeMessage(
     if (!isLetter(line[start]) || start === end) {
       return closing(`block at offset ${start} does not start with a letter`);
     }
-    const block = decodeBlock(line.subarray(start, end), limits);
-    if ("fault" in block) {
-      return { ok: false, fault: block.fault, closes: false };
-    }
-    blocks.push(block);
-    start = end + 1;
-  }
-  const [command, ...options] = blocks;
-  return { ok: true, message: { command: command!, options } };
-}
-
-/**
- * Lines up to this many bytes are decoded from one string of the whole line: a parameter without
- * escapes is then a slice of it (no view, no check, no string made per parameter). A kept slice
- * may keep its line's string alive, hence only for short lines.
- */
-const SHORT_LINE = 128;
-
-/** {@link decodeMessage} of a short line whose bytes are all printable ASCII. */
-function decodeShort(line: Uint8Array, limits: Limits): DecodeResult {
-  const text = ascii.decode(line); // printable ASCII: the same string, one call, no checks
-  let backslash = text.indexOf("\\");
-  let command: Block | undefined;
-  const options: Block[] = [];
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf(";", start);
-    if (end === -1) end = text.length;
-    if (!isLetter(line[start]) || start === end) {
-      return closing(`block at offset ${start} does not start with a letter`);
-    }
-    const letter = text[start]!;
+    const letter = String.fromCharCode(line[start]!);
     const params: string[] = [];
     let from = start + 1;
     while (from <= end && end - start > 1) {
-      let to = text.indexOf(",", from);
+      let to = line.indexOf(COMMA, from);
       if (to === -1 || to > end) to = end;
       if (to - from > limits.maxParamChars) {
         return paramFault(
@@ -120,9 +110,9 @@ function decodeShort(line: Uint8Array, limits: Limits): DecodeResult {
         );
       }
       if (backslash !== -1 && backslash < from) {
-        backslash = text.indexOf("\\", from);
+        backslash = line.indexOf(BACKSLASH, from);
       }
-      if (backslash === -1 || backslash >= to) {
+      if (text !== undefined && (backslash === -1 || backslash >= to)) {
         params.push(text.slice(from, to));
       } else {
         const value = decodeParam(line.subarray(from, to));
@@ -144,36 +134,6 @@ function decodeShort(line: Uint8Array, limits: Limits): DecodeResult {
 
 function paramFault(fault: string): DecodeResult {
   return { ok: false, fault, closes: false };
-}
-
-function decodeBlock(
-  bytes: Uint8Array,
-  limits: Limits,
-): Block | { fault: string } {
-  const letter = String.fromCharCode(bytes[0]!);
-  const params: string[] = [];
-  if (bytes.length === 1) return { letter, params };
-  let start = 1;
-  while (start <= bytes.length) {
-    let end = bytes.indexOf(COMMA, start);
-    if (end === -1) end = bytes.length;
-    if (end - start > limits.maxParamChars) {
-      return {
-        fault: `parameter ${
-          params.length + 1
-        } of "${letter}" is over ${limits.maxParamChars} characters`,
-      };
-    }
-    const value = decodeParam(bytes.subarray(start, end));
-    if (typeof value !== "string") {
-      return {
-        fault: `parameter ${params.length + 1} of "${letter}": ${value.fault}`,
-      };
-    }
-    params.push(value);
-    start = end + 1;
-  }
-  return { letter, params };
 }
 
 /**
