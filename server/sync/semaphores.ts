@@ -1,104 +1,28 @@
 import type { Clock } from "./clock.ts";
-import type { LeaseRecord, SyncStore } from "./store.ts";
+import type { SyncStore } from "./store.ts";
+import {
+  type Hold,
+  NO_EXPIRY,
+  type OwnerRefs,
+  record,
+  type Semaphore,
+} from "./_semaphore_records.ts";
+import type {
+  AcquireRequest,
+  AcquireResult,
+  SemaphoreEvents,
+  SemaphoreTableOptions,
+  SemaphoreView,
+} from "./semaphore_table_options.ts";
 
-/** What the semaphore table tells its server about requests that were waiting. */
-export interface SemaphoreEvents<O> {
-  /** True while `owner` can still be answered (its connection is open). */
-  alive(owner: O): boolean;
-  /** The waiting acquire `id` of `owner` was granted the hold `token`. */
-  granted(owner: O, id: string, token: string): void;
-  /** The waiting acquire `id` of `owner` failed (the store refused the lease). */
-  failed(owner: O, id: string, error: Error): void;
-  /** Something went wrong that nobody asked about (a lease expiry the store did not record). */
-  warn(text: string): void;
-}
-
-/** One acquire: `count` permits of the semaphore `name` of size `permits`, a lease with `ttlMs`. */
-export interface AcquireRequest {
-  /** The request id, answered with the grant. */
-  readonly id: string;
-  /** The semaphore. */
-  readonly name: string;
-  /** Its size; must equal the size its holders and waiters used. */
-  readonly permits: number;
-  /** Permits wanted, 1 to `permits`. */
-  readonly count: number;
-  /** A lease of this many milliseconds; absent: the hold is bound to its owner. */
-  readonly ttlMs?: number;
-}
-
-/** How a {@link SemaphoreTable} is built. */
-export interface SemaphoreTableOptions<O> {
-  /** The clock leases expire by. */
-  readonly clock: Clock;
-  /** Where the table reports on requests that were waiting. */
-  readonly events: SemaphoreEvents<O>;
-  /**
-   * Makes the token of a grant.
-   * @default {() => crypto.randomUUID()}
-   */
-  readonly newToken?: (request: AcquireRequest) => string;
-  /**
-   * Holds bound to one owner plus its waiting requests, at most; one more is refused.
-   * @default {10000}
-   */
-  readonly maxPerOwner?: number;
-  /**
-   * Leases in the whole table, at most; one more is refused.
-   * @default {100000}
-   */
-  readonly maxLeases?: number;
-}
-
-/** Granted at once, queued, or refused with a reason (nothing changed). */
-export type AcquireResult =
-  | { readonly token: string }
-  | { readonly queued: true }
-  | { readonly refused: string };
-
-/** A hold, as tests and logs see it. */
-export interface HoldView<O> {
-  readonly token: string;
-  readonly count: number;
-  /** The owner of a connection-bound hold; undefined for a lease. */
-  readonly owner: O | undefined;
-  /** When a lease ends; Infinity for a connection-bound hold. */
-  readonly expiresAtMs: number;
-}
-
-/** A semaphore's state, for tests. */
-export interface SemaphoreView<O> {
-  readonly permits: number;
-  readonly holds: readonly HoldView<O>[];
-  readonly queue: readonly { owner: O; id: string; count: number }[];
-}
-
-interface Hold<O> extends HoldView<O> {
-  expiresAtMs: number;
-  cancelExpiry: () => void;
-}
-
-/** What one owner waits for and holds bound to it: a count per semaphore, and their sum. */
-interface OwnerRefs<O> {
-  total: number;
-  readonly sems: Map<Semaphore<O>, number>;
-}
-
-/** A hold without an expiry to cancel (bound to its owner). */
-const NO_EXPIRY = (): void => {};
-
-interface Waiter<O> {
-  readonly owner: O;
-  readonly request: AcquireRequest;
-}
-
-interface Semaphore<O> {
-  name: string; // a spare semaphore is reused under another name
-  permits: number;
-  used: number;
-  readonly holds: Map<string, Hold<O>>;
-  queue: Waiter<O>[];
-}
+export type {
+  AcquireRequest,
+  AcquireResult,
+  HoldView,
+  SemaphoreEvents,
+  SemaphoreTableOptions,
+  SemaphoreView,
+} from "./semaphore_table_options.ts";
 
 /**
  * Mutexes and counting semaphores: strict FIFO waiters, holds bound to an owner (a connection) or
@@ -416,13 +340,4 @@ export class SemaphoreTable<O> {
     else sems.delete(sem);
     refs.total = sems.size === 0 ? 0 : Math.max(0, refs.total + delta);
   }
-}
-
-function record<O>(
-  sem: Semaphore<O>,
-  token: string,
-  count: number,
-  expiresAtMs: number,
-): LeaseRecord {
-  return { name: sem.name, token, permits: sem.permits, count, expiresAtMs };
 }
