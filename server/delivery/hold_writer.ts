@@ -1,15 +1,13 @@
 import { EmError } from "../../protocol/mod.ts";
 import type { BusLog } from "./bus.ts";
 import { type HoldCache, isSemaphoreKey } from "./hold_cache.ts";
+import type { BarrierRecord, Change, SemaphoreRecord } from "./hold_records.ts";
 import {
   applyOp,
-  type BarrierRecord,
-  type Change,
   type HoldOp,
   type OpOutcome,
-  type SemaphoreRecord,
   stepRecord,
-} from "./hold_records.ts";
+} from "./hold_ops.ts";
 import type { NatsConnection } from "./_nats.ts";
 import { NodeTable } from "./node_table.ts";
 

@@ -1,5 +1,5 @@
 import type { BusLog, ClusterHolds, HoldRequest, SyncOwner } from "./bus.ts";
-import type { HoldOp } from "./hold_records.ts";
+import type { HoldOp } from "./hold_ops.ts";
 import { HoldCache, isSemaphoreKey, nodeOf } from "./hold_cache.ts";
 import { HoldWriter, type OpResult } from "./hold_writer.ts";
 import type { NatsConnection } from "./_nats.ts";

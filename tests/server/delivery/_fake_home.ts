@@ -14,7 +14,7 @@ import {
   isSemaphoreKey,
 } from "../../../server/delivery/hold_cache.ts";
 import { HoldWriter } from "../../../server/delivery/hold_writer.ts";
-import { applyOp, type HoldOp } from "../../../server/delivery/hold_records.ts";
+import { applyOp, type HoldOp } from "../../../server/delivery/hold_ops.ts";
 import { keyOf } from "../../../server/delivery/nats_latches.ts";
 import { within } from "../../_helpers/sync_cli.ts";
 

@@ -7,12 +7,12 @@
 // EM_FC_RUNS sets the number of cases; the seed is printed and EM_FC_SEED replays it.
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@^4.10.2";
+import type { SemaphoreRecord } from "../../../server/delivery/hold_records.ts";
 import {
   applyOp,
   type HoldOp,
-  type SemaphoreRecord,
   stepRecord,
-} from "../../../server/delivery/hold_records.ts";
+} from "../../../server/delivery/hold_ops.ts";
 import { Model } from "../sync/_model.ts";
 import { CLIENTS, type Op, SIZES } from "../sync/_semaphore_check.ts";
 import { semaphoreOp } from "../sync/_semaphore_ops.ts";

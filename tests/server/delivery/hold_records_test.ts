@@ -2,13 +2,15 @@
 // in time, and the home may have written it before it died or while its answer was late. The
 // records must take the second application as a retry, not as a second request.
 import assert from "node:assert/strict";
+import type {
+  BarrierRecord,
+  SemaphoreRecord,
+} from "../../../server/delivery/hold_records.ts";
 import {
   applyOp,
-  type BarrierRecord,
   type HoldOp,
-  type SemaphoreRecord,
   stepRecord,
-} from "../../../server/delivery/hold_records.ts";
+} from "../../../server/delivery/hold_ops.ts";
 
 const NOW = 1_000;
 type AnyRecord = SemaphoreRecord | BarrierRecord | undefined;
