@@ -48,7 +48,7 @@ export function startServer(options: ServerOptions): Promise<EmServer> {
     }
     return start(listener, http);
   }
-  // node:net and node:tls only for TLS
+  // node:tls only for TLS
   return import("./transports/tls_listener.ts").then(async ({ listenTls }) => {
     const listener = await listenTls(where, tls);
     let http: Acceptor | undefined;

@@ -1,4 +1,5 @@
-import net from "node:net";
+import { Buffer } from "node:buffer";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { ServerTlsOptions } from "../server_options.ts";
 
@@ -13,15 +14,17 @@ export interface Acceptor {
 }
 
 /**
- * Listens for TLS the way a plain listener does: each TCP connection is accepted at once, gets
- * TCP_NODELAY, and then speaks TLS (node:tls over node:net). Deno's own TLS listener can do
+ * Listens for TLS the way a plain listener does: Deno's own TCP listener accepts (so a failed
+ * accept, e.g. no descriptors left, is the accept loop's to retry, as on the plain port), each
+ * socket gets TCP_NODELAY, and then speaks TLS through node:tls. Deno's TLS listener can do
  * neither: its connections cannot turn Nagle's algorithm off (so the first message after the
  * handshake waits for the peer's delayed acknowledgement, 40 ms on Linux), and closing one whose
- * handshake never finished keeps the socket until the peer speaks. Here closing destroys the
- * socket at once, handshake or not.
+ * handshake never finished keeps the socket until the peer speaks. node:net's listener (used
+ * before) stops accepting for good once accept fails with EMFILE under Deno 2.9.6. Here closing
+ * destroys the socket at once, handshake or not.
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
-export async function listenTls(
+export function listenTls(
   where: { readonly hostname: string; readonly port: number },
   options: ServerTlsOptions,
 ): Promise<Acceptor> {
@@ -29,72 +32,124 @@ export async function listenTls(
     cert: options.cert,
     key: options.key,
   });
-  const acceptor = new TlsAcceptor();
-  const server = net.createServer((raw) => {
-    raw.setNoDelay(true);
-    raw.on("error", () => {}); // reported by the TLS socket's read
-    const socket = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: context,
-    });
-    acceptor.push(new NodeTlsConn(socket, raw));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: Error & { code?: string }) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Deno.errors.AddrInUse(error.message, { cause: error })
-          : error,
-      ));
-    server.listen({ host: where.hostname, port: where.port }, resolve);
-  });
-  server.on("error", () => {}); // after listening: failed accepts are retried by node:net
-  acceptor.start(server);
-  return acceptor;
+  // In the executor: a taken port rejects rather than throws.
+  return new Promise((resolve) =>
+    resolve(new TlsAcceptor(Deno.listen(where), context))
+  );
 }
 
 class TlsAcceptor implements Acceptor {
-  addr!: Deno.NetAddr;
-  #server: net.Server | undefined;
-  #ready: NodeTlsConn[] = [];
-  #waiting: PromiseWithResolvers<Deno.Conn> | undefined;
-  #closed = false;
+  readonly addr: Deno.NetAddr;
+  #listener: Deno.TcpListener;
+  #context: tls.SecureContext;
 
-  start(server: net.Server): void {
-    this.#server = server;
-    const address = server.address() as net.AddressInfo;
-    this.addr = {
-      transport: "tcp",
-      hostname: address.address,
-      port: address.port,
-    };
+  constructor(listener: Deno.TcpListener, context: tls.SecureContext) {
+    this.#listener = listener;
+    this.#context = context;
+    this.addr = listener.addr as Deno.NetAddr;
   }
 
-  push(conn: NodeTlsConn): void {
-    if (this.#closed) return conn.close();
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    if (waiting) waiting.resolve(conn as unknown as Deno.Conn);
-    else this.#ready.push(conn);
-  }
-
-  accept(): Promise<Deno.Conn> {
-    const next = this.#ready.shift();
-    if (next) return Promise.resolve(next as unknown as Deno.Conn);
-    if (this.#closed) {
-      return Promise.reject(new Deno.errors.BadResource("Listener closed"));
-    }
-    this.#waiting = Promise.withResolvers();
-    return this.#waiting.promise;
+  async accept(): Promise<Deno.Conn> {
+    const conn = await this.#listener.accept(); // its failures are the accept loop's to pace
+    try {
+      conn.setNoDelay(true);
+    } catch { /* the peer is already gone: its first read says so */ }
+    const stream = new ConnStream(conn);
+    const socket = new tls.TLSSocket(stream, {
+      isServer: true,
+      secureContext: this.#context,
+    });
+    return new NodeTlsConn(socket, stream, conn) as unknown as Deno.Conn;
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#server?.close();
-    for (const conn of this.#ready.splice(0)) conn.close();
-    this.#waiting?.reject(new Deno.errors.BadResource("Listener closed"));
-    this.#waiting = undefined;
+    this.#listener.close();
+  }
+}
+
+const FIRST_READ_BYTES = 1024; // a ClientHello fits; an idle TLS socket holds no more
+const MAX_READ_BYTES = 64 * 1024;
+
+/**
+ * A Deno TCP socket as the node stream that node:tls reads records from and writes records to;
+ * one write at a time, in order. node:tls asks for more whether or not its own socket is paused
+ * (Deno 2.9.6), so the reader of the decrypted side holds the reading here while it has unread
+ * data: TCP then slows a fast sender down, as on a plain socket.
+ */
+class ConnStream extends Duplex {
+  #conn: Deno.Conn;
+  #buffer = new Uint8Array(FIRST_READ_BYTES);
+  #held = false;
+  #asked = false; // node:tls asked for more while held
+
+  constructor(conn: Deno.Conn) {
+    super();
+    this.#conn = conn;
+  }
+
+  /** Reads nothing more from the socket until {@link release}. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Reads again, if node:tls asked meanwhile. */
+  release(): void {
+    this.#held = false;
+    if (!this.#asked) return;
+    this.#asked = false;
+    this._read();
+  }
+
+  override _read(): void {
+    if (this.#held) {
+      this.#asked = true;
+      return;
+    }
+    const buffer = this.#buffer;
+    this.#conn.read(buffer).then((count) => {
+      if (count === null) return void this.push(null);
+      this.push(Buffer.from(buffer.subarray(0, count))); // a copy: the buffer is read into again
+      if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
+        this.#buffer = new Uint8Array(buffer.length * 4);
+      }
+    }, (error: Error) => this.destroy(error));
+  }
+
+  override _write(
+    chunk: Uint8Array,
+    _encoding: string,
+    done: (error?: Error | null) => void,
+  ): void {
+    this.#writeAll(chunk).then(() => done(), done);
+  }
+
+  override _writev(
+    chunks: { chunk: Uint8Array }[],
+    done: (error?: Error | null) => void,
+  ): void {
+    const bytes = Buffer.concat(chunks.map(({ chunk }) => chunk));
+    this.#writeAll(bytes).then(() => done(), done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    (this.#conn as Deno.TcpConn).closeWrite().then(() => done(), done);
+  }
+
+  override _destroy(
+    error: Error | null,
+    done: (error?: Error | null) => void,
+  ): void {
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    done(error);
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) {
+      written += await this.#conn.write(bytes.subarray(written));
+    }
   }
 }
 
@@ -103,7 +158,7 @@ class NodeTlsConn {
   readonly remoteAddr: Deno.NetAddr;
   readonly localAddr: Deno.NetAddr;
   #socket: tls.TLSSocket;
-  #raw: net.Socket;
+  #stream: ConnStream;
   #chunks: Uint8Array[] = [];
   #ended = false;
   #error: Error | undefined;
@@ -113,14 +168,15 @@ class NodeTlsConn {
     reject: (error: Error) => void;
   } | undefined;
 
-  constructor(socket: tls.TLSSocket, raw: net.Socket) {
+  constructor(socket: tls.TLSSocket, stream: ConnStream, conn: Deno.Conn) {
     this.#socket = socket;
-    this.#raw = raw;
-    this.remoteAddr = netAddr(raw.remoteAddress, raw.remotePort);
-    this.localAddr = netAddr(raw.localAddress, raw.localPort);
+    this.#stream = stream;
+    this.remoteAddr = conn.remoteAddr as Deno.NetAddr;
+    this.localAddr = conn.localAddr as Deno.NetAddr;
     socket.on("data", (chunk: Uint8Array) => {
       this.#chunks.push(chunk);
       socket.pause(); // read on demand, as a Deno socket is: TCP slows a fast sender down
+      stream.hold(); // pausing alone does not stop node:tls reading (see ConnStream)
       this.#serve();
     });
     const ended = () => {
@@ -143,7 +199,10 @@ class NodeTlsConn {
       this.#reader = { buffer, resolve, reject };
     });
     this.#serve();
-    if (this.#reader !== undefined) this.#socket.resume();
+    if (this.#reader !== undefined) {
+      this.#socket.resume();
+      this.#stream.release();
+    }
     return promise;
   }
 
@@ -187,16 +246,8 @@ class NodeTlsConn {
   }
 
   close(): void {
-    this.#socket.destroy();
-    this.#raw.destroy();
+    this.#socket.destroy(); // and so the Deno socket under it (ConnStream._destroy)
     this.#ended = true;
     this.#serve();
   }
-}
-
-function netAddr(
-  hostname: string | undefined,
-  port: number | undefined,
-): Deno.NetAddr {
-  return { transport: "tcp", hostname: hostname ?? "", port: port ?? 0 };
 }
