@@ -52,7 +52,10 @@ Options:
   --yardstick PATH   the yardstick folder (default: ../shared/bench from the repository)
   --only LIST        fanout,latency,conns,oneshot,sync,stall,cluster (default: all;
                      cluster: deno task bench's cluster workload, needs nats-server)
-  --reps N           runs per configuration and server (default 1)
+  --reps N           rounds per configuration (default 5 for fanout and latency,
+                     1 for conns); in each round every server runs once, in
+                     turn, the order rotating from round to round; a row's
+                     ratio is the median of the per-round ratios
   --subs LIST        fanout receiver counts (default 1,10,100,1000)
   --conns LIST       conns connection counts (default 10000)
   --seconds S        fanout run length to calibrate for (default 2.5)
@@ -67,7 +70,10 @@ Options:
 interface Settings {
   yardstick: string;
   only: string[];
+  /** Rounds of the fanout and latency configurations. */
   reps: number;
+  /** Rounds of the other workloads (conns: each run restarts every server; cluster). */
+  otherReps: number;
   subs: number[];
   conns: number[];
   seconds: number;
@@ -118,7 +124,8 @@ function settings(args: string[]): Settings | number {
     yardstick,
     only: values.only?.split(",") ??
       ["fanout", "latency", "conns", "oneshot", "sync", "stall", "cluster"],
-    reps: Number(values.reps ?? 1),
+    reps: Number(values.reps ?? (quick ? 1 : 5)),
+    otherReps: Number(values.reps ?? 1),
     subs: list(values.subs, quick ? [1, 10] : [1, 10, 100, 1000]),
     conns: list(values.conns, quick ? [1000] : [10_000]),
     seconds: Number(values.seconds ?? (quick ? 0.5 : 2.5)),
@@ -159,12 +166,19 @@ async function calibrate(
   return messages;
 }
 
+/** `targets` starting at the `round`th one: each server goes first in turn. */
+export function rotated<T>(targets: readonly T[], round: number): T[] {
+  const start = targets.length === 0 ? 0 : round % targets.length;
+  return [...targets.slice(start), ...targets.slice(0, start)];
+}
+
 async function measure(
   build: string,
   target: Target,
   workload: Measured["workload"],
   size: number,
   args: string[],
+  round: number,
 ): Promise<Measured[]> {
   const { result, raw: line, stderr } = await loadgen(build, target, args);
   if (result === undefined) {
@@ -174,10 +188,13 @@ async function measure(
   }
   raw.push(line);
   say(`${target.label} ${workload} ${size}: ${line.slice(0, 160)}`);
-  return [{ workload, size, label: target.label, result }];
+  return [{ workload, size, label: target.label, result, round }];
 }
 
-/** Each configuration's run on every target in turn, so a row's figures are seconds apart. */
+/**
+ * Each configuration in rounds: every target once per round, in turn (the order rotating), so a
+ * round's figures are seconds apart and its ratios compare like with like.
+ */
 async function fanoutRuns(
   s: Settings,
   build: string,
@@ -190,13 +207,13 @@ async function fanoutRuns(
       ms.set(t, await calibrate(build, t, subs, s.seconds));
     }
     for (let rep = 1; rep <= s.reps; rep++) {
-      for (const t of targets) {
+      for (const t of rotated(targets, rep - 1)) {
         const m = String(ms.get(t));
         all.push(
           ...await measure(build, t, "fanout", subs, [
             "fanout",
             ...["-s", String(subs), "-m", m, "-r", String(rep), "-T", "60"],
-          ]),
+          ], rep),
         );
       }
     }
@@ -211,12 +228,12 @@ async function latencyRuns(
 ): Promise<Measured[]> {
   const all: Measured[] = [];
   for (let rep = 1; rep <= s.reps; rep++) {
-    for (const t of targets) {
+    for (const t of rotated(targets, rep - 1)) {
       all.push(
         ...await measure(build, t, "latency", 10, [
           "latency",
           ...["-s", "10", "-m", "2000", "-i", "1000", "-r", String(rep)],
-        ]),
+        ], rep),
       );
     }
   }
@@ -230,15 +247,15 @@ async function connsRuns(
 ): Promise<Measured[]> {
   const all: Measured[] = [];
   for (const n of s.conns) {
-    for (let rep = 1; rep <= s.reps; rep++) {
-      for (const t of targets) {
+    for (let rep = 1; rep <= s.otherReps; rep++) {
+      for (const t of rotated(targets, rep - 1)) {
         await t.restart(); // fresh memory for every conns run, as the yardstick does
         await pause(500);
         all.push(
           ...await measure(build, t, "conns", n, [
             "conns",
             ...["-s", String(n), "-r", String(rep), "-T", "90"],
-          ]),
+          ], rep),
         );
       }
     }
@@ -304,7 +321,7 @@ async function main(args: string[]): Promise<number> {
     await buildYardstick(s.yardstick, build);
     const results = await runAll(s, build);
     if (s.only.includes("cluster")) { // after the others: its 7 processes are stopped by then
-      results.cluster = await clusterSection(Math.max(s.reps, 3), say);
+      results.cluster = await clusterSection(Math.max(s.otherReps, 3), say);
     }
     await report(s, `${started.toISOString()}`, args, results);
     return 0;

@@ -11,6 +11,7 @@ import {
   oneShotRows,
 } from "../../bench/_compare_table.ts";
 import { judgedRows } from "../../bench/_compare_judged.ts";
+import { rotated } from "../../bench/compare.ts";
 import { runSyncBench } from "../../bench/sync_bench.ts";
 import { startServer } from "../../server/mod.ts";
 
@@ -79,6 +80,72 @@ Deno.test("compare: ratios use medians per server and judge each target", () => 
     pick("conns N=10000, ms for one trigger to reach all").met,
     "yes",
   );
+});
+
+const r = (
+  workload: Measured["workload"],
+  size: number,
+  label: string,
+  round: number,
+  result: Record<string, number>,
+): Measured => ({ workload, size, label, result, round });
+
+Deno.test("compare: fan-out is judged by the median of per-round ratios, not by the ratio of medians", () => {
+  // The machine sped up for both servers in round 3: each round emd lost to emd_ref but one,
+  // while emd's median rate (20) is above emd_ref's (18).
+  const [row] = compareRows([
+    r("fanout", 10, "emd", 1, { rate: 10e6 }),
+    r("fanout", 10, "emd_ref", 1, { rate: 12e6 }),
+    r("fanout", 10, "emd_ref", 2, { rate: 18e6 }),
+    r("fanout", 10, "emd", 2, { rate: 20e6 }),
+    r("fanout", 10, "emd_ref", 3, { rate: 40e6 }),
+    r("fanout", 10, "emd", 3, { rate: 30e6 }),
+  ]);
+  assert.equal(row!["emd/emd_ref"], 0.833);
+  assert.equal(row!.met, "NO");
+  assert.equal(
+    row!["judged ratio per round"],
+    "0.833, 1.11, 0.75 (0.75–1.11; 1 of 3 met)",
+  );
+});
+
+Deno.test("compare: latency p99 is judged by per-round ratios to Redis and emd's median p99", () => {
+  const rows = (emd: number[], redis: number[]) =>
+    compareRows(emd.flatMap((p99, i) => [
+      r("latency", 10, "emd", i + 1, { p50_us: 50, p99_us: p99 }),
+      r("latency", 10, "redis", i + 1, { p50_us: 50, p99_us: redis[i]! }),
+    ]))[1]!;
+  // A burst of load in round 3 slowed both: per round 1.125, 2.0, 1.15 (median 1.15, and emd's
+  // median p99 600 µs: met), where the medians (600 vs 400) would say 1.5. Each round is judged
+  // on its own too: round 3's 3000 µs is over 1 ms.
+  const burst = rows([450, 600, 3000], [400, 300, 2600]);
+  assert.equal(burst["emd/redis"], 1.15);
+  assert.equal(burst.met, "yes");
+  assert.equal(
+    burst["judged ratio per round"],
+    "1.13, 2, 1.15 (1.13–2; 1 of 3 met)",
+  );
+  // Within 1.2× of Redis in every round, but over 1 ms: not met.
+  assert.equal(rows([1100, 1200, 1300], [1000, 1100, 1200]).met, "NO");
+  // An even number of rounds: the mean of the two middle ratios (1.1 and 1.3).
+  assert.equal(
+    rows([110, 130, 90, 150], [100, 100, 100, 100])["emd/redis"],
+    1.2,
+  );
+});
+
+Deno.test("compare: each round starts with the next server", () => {
+  const servers = ["emd", "emd_ref", "redis"];
+  assert.deepEqual(
+    [0, 1, 2, 3].map((round) => rotated(servers, round).join(" ")),
+    [
+      "emd emd_ref redis",
+      "emd_ref redis emd",
+      "redis emd emd_ref",
+      "emd emd_ref redis",
+    ],
+  );
+  assert.deepEqual(rotated([], 2), []);
 });
 
 Deno.test("compare: a figure from runs where emd lost, disordered or dropped anything is not met", () => {
