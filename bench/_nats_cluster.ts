@@ -1,29 +1,29 @@
 /**
  * A real 3-node `nats-server` cluster (Debian's package) with JetStream file storage for one test
- * file: free 127.0.0.1 ports, its own temp directory, bounded readiness waits, clean stop. Nodes
- * can be killed (`kill -9`) and started again on the same ports and storage. Used by the cluster
- * tests and `deno task bench`'s cluster workload.
+ * file: ports chosen by nats-server itself on 127.0.0.1, its own temp directory and cluster name,
+ * bounded readiness waits, clean stop. Nodes can be killed (`kill -9`) and started again on the
+ * same ports and storage. Used by the cluster tests and `deno task bench`'s cluster workload.
  * @module
  */
 
-/** A port nothing listens on now (taken and released at once). */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+/** The ports one nats-server listens on, as it chose them. */
+interface NatsPorts {
+  readonly client: number;
+  readonly route: number;
+  readonly monitor: number;
 }
 
 /** One nats-server of the cluster. */
 interface NatsNode {
   readonly name: string;
-  readonly port: number;
-  readonly routePort: number;
-  readonly monitorPort: number;
   readonly config: string;
+  /** What it bound at its first start; a restart binds the same. */
+  ports?: NatsPorts;
   child?: Deno.ChildProcess;
   pumps?: Promise<void>;
   log: string;
+  /** Called after each piece of log, and once the process has ended (true). */
+  logged?: (ended: boolean) => void;
 }
 
 /** A running 3-node NATS cluster. */
@@ -42,6 +42,18 @@ export interface NatsCluster extends AsyncDisposable {
 
 const decoder = new TextDecoder();
 const READY_TIMEOUT_MS = 20_000;
+/**
+ * Where the first node's configured route points before the others exist: nats-server refuses a
+ * JetStream cluster with no configured route, and nothing listens on port 1 (the others then
+ * route to the first node's real port, and the cluster's own name keeps foreign routes out).
+ */
+const SEED_ROUTE = "nats-route://127.0.0.1:1";
+/** What nats-server logs once it listens, each with the port it bound. */
+const LISTENING = {
+  client: /Listening for client connections on 127\.0\.0\.1:(\d+)/,
+  route: /Listening for route connections on 127\.0\.0\.1:(\d+)/,
+  monitor: /Starting http monitor on 127\.0\.0\.1:(\d+)/,
+} as const;
 
 /** True when `nats-server` is on PATH (tests skip, saying why, when it is not). */
 export function hasNatsServer(): boolean {
@@ -53,42 +65,77 @@ export function hasNatsServer(): boolean {
   }
 }
 
-/** Starts three clustered nats-servers with JetStream; resolves once all report healthy. */
+/**
+ * Starts three clustered nats-servers with JetStream; resolves once all report healthy. Each
+ * binds ports of its own choosing (port -1): no port is picked first and bound later, so clusters
+ * of test files running side by side cannot collide. The first node starts alone; the other two
+ * route to the port it bound; then every node's config names the bound ports for its restarts.
+ */
 export async function startNatsCluster(): Promise<NatsCluster> {
   const dir = await Deno.makeTempDir({ prefix: "em_nats_" });
+  const clusterName = `em_test_${crypto.randomUUID().slice(0, 8)}`;
   const nodes: NatsNode[] = [0, 1, 2].map((i) => ({
     name: `n${i + 1}`,
-    port: closedPort(),
-    routePort: closedPort(),
-    monitorPort: closedPort(),
     config: `${dir}/n${i + 1}.conf`,
     log: "",
   }));
-  for (const node of nodes) {
-    const routes = nodes.filter((other) => other !== node)
-      .map((other) => `nats-route://127.0.0.1:${other.routePort}`);
-    await Deno.writeTextFile(
-      node.config,
-      [
-        `server_name: ${node.name}`,
-        `listen: 127.0.0.1:${node.port}`,
-        `http: 127.0.0.1:${node.monitorPort}`,
-        `jetstream { store_dir: "${dir}/${node.name}", max_memory_store: 64MB, max_file_store: 256MB }`,
-        `cluster { name: em_test, listen: 127.0.0.1:${node.routePort}, routes: [${
-          routes.join(", ")
-        }] }`,
-      ].join("\n") + "\n",
-    );
-  }
   const cluster = new Cluster(dir, nodes);
+  const configure = (node: NatsNode, routes: string[]) =>
+    Deno.writeTextFile(node.config, config(dir, clusterName, node, routes));
   try {
-    for (const node of nodes) cluster.spawn(node);
+    const [first, ...others] = nodes as [NatsNode, NatsNode, NatsNode];
+    await configure(first, [SEED_ROUTE]);
+    await cluster.spawnListening(first);
+    for (const node of others) {
+      await configure(node, [routeUrl(first)]);
+    }
+    await Promise.all(others.map((node) => cluster.spawnListening(node)));
+    for (const node of nodes) { // for restarts: the bound ports, routes to both others
+      await configure(node, nodes.filter((o) => o !== node).map(routeUrl));
+    }
     await Promise.all(nodes.map((node) => cluster.healthy(node)));
   } catch (error) {
     await cluster[Symbol.asyncDispose]();
     throw error;
   }
   return cluster;
+}
+
+/** `nats-route://` of a node that has listened. */
+function routeUrl(node: NatsNode): string {
+  return `nats-route://127.0.0.1:${node.ports!.route}`;
+}
+
+/** A node's config: the ports it bound (or -1: its choice) and its routes. */
+function config(
+  dir: string,
+  clusterName: string,
+  node: NatsNode,
+  routes: string[],
+): string {
+  const { client = -1, route = -1, monitor = -1 } = node.ports ?? {};
+  return [
+    `server_name: ${node.name}`,
+    `listen: 127.0.0.1:${client}`,
+    `http: 127.0.0.1:${monitor}`,
+    `jetstream { store_dir: "${dir}/${node.name}", max_memory_store: 64MB, max_file_store: 256MB }`,
+    `cluster { name: ${clusterName}, listen: 127.0.0.1:${route}, routes: [${
+      routes.join(", ")
+    }] }`,
+  ].join("\n") + "\n";
+}
+
+/** The ports a node's log says it listens on, once it has said all three. */
+function listeningPorts(log: string): NatsPorts | undefined {
+  const [client, route, monitor] = [
+    LISTENING.client,
+    LISTENING.route,
+    LISTENING.monitor,
+  ].map((pattern) => pattern.exec(log)?.[1]);
+  if (client === undefined || route === undefined || monitor === undefined) {
+    return undefined;
+  }
+  return { client: +client, route: +route, monitor: +monitor };
 }
 
 class Cluster implements NatsCluster {
@@ -101,13 +148,11 @@ class Cluster implements NatsCluster {
   }
 
   get urls(): string {
-    return this.#nodes.map((node) => `nats://127.0.0.1:${node.port}`).join(
-      ",",
-    );
+    return this.ports.map((port) => `nats://127.0.0.1:${port}`).join(",");
   }
 
   get ports(): number[] {
-    return this.#nodes.map((node) => node.port);
+    return this.#nodes.map((node) => node.ports!.client);
   }
 
   log(index: number): string {
@@ -124,9 +169,40 @@ class Cluster implements NatsCluster {
     node.child = child;
     node.pumps = Promise.all(
       [child.stdout, child.stderr].map(async (stream) => {
-        for await (const chunk of stream) node.log += decoder.decode(chunk);
+        for await (const chunk of stream) {
+          node.log += decoder.decode(chunk);
+          node.logged?.(false);
+        }
       }),
-    ).then(() => {});
+    ).then(() => node.logged?.(true));
+  }
+
+  /** Spawns a node's first run; resolves (bounded) once its log names the ports it bound. */
+  async spawnListening(node: NatsNode): Promise<void> {
+    this.spawn(node);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      node.ports = await new Promise<NatsPorts>((resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`nats-server ${node.name} not listening: ${node.log}`),
+            ),
+          READY_TIMEOUT_MS,
+        );
+        node.logged = (ended) => {
+          const ports = listeningPorts(node.log);
+          if (ports !== undefined) resolve(ports);
+          else if (ended) {
+            reject(new Error(`nats-server ${node.name} exited: ${node.log}`));
+          }
+        };
+        node.logged(false); // it may have logged already
+      });
+    } finally {
+      clearTimeout(timer);
+      node.logged = undefined;
+    }
   }
 
   /** Waits (bounded) until the node's monitor says healthy, JetStream included. */
@@ -134,7 +210,7 @@ class Cluster implements NatsCluster {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       const response = await fetch(
-        `http://127.0.0.1:${node.monitorPort}/healthz`,
+        `http://127.0.0.1:${node.ports!.monitor}/healthz`,
       ).catch(() => undefined);
       await response?.body?.cancel();
       if (response?.status === 200) return;
