@@ -1,7 +1,7 @@
 import { EmError, type Hello, type JsonValue } from "../protocol/line_codec.ts";
 import type { WaitOptions } from "./_deadline.ts";
 import type { ConnectOptions, EmClient, ServerAddress } from "./em_client.ts";
-import type { DataEvent, Subscription } from "./event_stream.ts";
+import type { Subscription } from "./event_stream.ts";
 import type {
   BarrierOptions,
   Condition,
@@ -11,9 +11,14 @@ import type {
   TriggerOptions,
   WaitAnyOptions,
 } from "./sync.ts";
+import { FailoverStream } from "./_failover_stream.ts";
+import {
+  addressText,
+  connectFirst,
+  type ConnectOne,
+} from "./_connect_first.ts";
 
-/** Opens one connection to one server (connect() without `servers`). */
-export type ConnectOne = (options: ConnectOptions) => Promise<EmClient>;
+export type { ConnectOne } from "./_connect_first.ts";
 
 /**
  * A client over several servers (cluster nodes, docs/CLUSTER.md): connected to one at a time; when
@@ -331,125 +336,4 @@ export class FailoverClient implements EmClient {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** A subscription that follows its client from node to node. */
-class FailoverStream implements Subscription, AsyncIterator<DataEvent> {
-  readonly pattern: string;
-  ready: Promise<void>;
-  #open: (client: EmClient) => Subscription;
-  #inner: Subscription;
-  #iterator: AsyncIterator<DataEvent>;
-  #droppedBefore = 0;
-  #ended = false;
-  #error: unknown;
-  #rebound: PromiseWithResolvers<void> = Promise.withResolvers();
-  #onEnd: () => void;
-
-  constructor(
-    pattern: string,
-    open: (client: EmClient) => Subscription,
-    client: EmClient,
-    onEnd: () => void,
-  ) {
-    this.pattern = pattern;
-    this.#open = open;
-    this.#onEnd = onEnd;
-    this.#inner = open(client);
-    this.#iterator = this.#inner[Symbol.asyncIterator]();
-    this.ready = this.#inner.ready;
-  }
-
-  get dropped(): number {
-    return this.#droppedBefore + this.#inner.dropped;
-  }
-
-  /** Subscribes again on the client of the node failed over to. */
-  rebind(client: EmClient): void {
-    if (this.#ended) return;
-    this.#droppedBefore += this.#inner.dropped;
-    this.#inner = this.#open(client);
-    this.#iterator = this.#inner[Symbol.asyncIterator]();
-    this.ready = this.#inner.ready;
-    this.#rebound.resolve();
-    this.#rebound = Promise.withResolvers();
-  }
-
-  fail(error: unknown): void {
-    this.#error = error;
-    this.#ended = true;
-    this.#rebound.resolve();
-    this.#onEnd();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#rebound.resolve();
-    this.#onEnd();
-  }
-
-  async next(): Promise<IteratorResult<DataEvent>> {
-    for (;;) {
-      const iterator = this.#iterator;
-      try {
-        const result = await iterator.next();
-        if (!result.done || this.#ended) return result;
-        if (iterator === this.#iterator) return result; // unsubscribed
-      } catch (error) {
-        if (!(error instanceof EmError) || error.code !== "closed") throw error;
-        if (iterator === this.#iterator) await this.#rebound.promise;
-        if (this.#error !== undefined) throw this.#error;
-        if (this.#ended) return { value: undefined, done: true };
-      }
-    }
-  }
-
-  async return(): Promise<IteratorResult<DataEvent>> {
-    await this.unsubscribe().catch(() => {});
-    return { value: undefined, done: true };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<DataEvent> {
-    return this;
-  }
-
-  async unsubscribe(): Promise<void> {
-    this.end();
-    await this.#inner.unsubscribe();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unsubscribe().catch(() => {});
-  }
-}
-
-/** Connects to the first server that answers, starting at `start` (round robin). */
-async function connectFirst(
-  options: ConnectOptions,
-  connectOne: ConnectOne,
-  start: number,
-): Promise<{ client: EmClient; index: number }> {
-  const servers = options.servers!;
-  let last: unknown;
-  for (let i = 0; i < servers.length; i++) {
-    const index = (start + i) % servers.length;
-    const { hostname, port } = servers[index]!;
-    try {
-      const client = await connectOne({
-        ...options,
-        servers: undefined,
-        port,
-        ...(hostname === undefined ? {} : { hostname }),
-      });
-      return { client, index };
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      last = error;
-    }
-  }
-  throw last;
-}
-
-function addressText({ hostname = "127.0.0.1", port }: ServerAddress): string {
-  return `${hostname}:${port}`;
 }
