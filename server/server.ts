@@ -88,13 +88,7 @@ export class Server implements EmServer, FeatureHost, TransportHost {
     };
     this.bus = openBus(this);
     this.#clustered = this.bus.clustered;
-    this.bus.onRemote(
-      ["plain"],
-      (delivery) =>
-        delivery.kind === "plain"
-          ? this.#fanOutHere(delivery.frame, delivery.lines, delivery.from)
-          : 0,
-    );
+    this.#receiveRemote();
     this.#features = FEATURES.map((create) => create(this));
     this.ready = Promise.all([
       this.bus.ready,
@@ -107,25 +101,50 @@ export class Server implements EmServer, FeatureHost, TransportHost {
       auth,
     );
     this.#refusals = new Refusals(this.counters, (task) => this.#track(task));
-    const tcp = new TcpTransport(listener, this);
-    this.addr = tcp.addr;
-    this.#transports.push(tcp);
-    this.#track(tcp.finished);
-    for (const feature of this.#features) {
-      if (feature.serveHttp) this.httpHandlers.push(feature.serveHttp);
-    }
-    this.httpHandlers.push(...options.http?.handlers ?? []);
-    const web = http && webTransport(http, this);
-    this.httpAddr = web?.addr;
-    if (web) {
-      this.#transports.push(web);
-      this.#track(web.finished);
-    }
+    this.addr = this.#openTcp(listener);
+    this.httpAddr = this.#openHttp(http, options);
     announceListening(this.addr, {
       name: this.name,
       tls: this.options.tls !== undefined,
       secret: auth !== undefined,
     });
+  }
+
+  /** Deliveries of plain triggers from other nodes fan out here. */
+  #receiveRemote(): void {
+    this.bus.onRemote(
+      ["plain"],
+      (delivery) =>
+        delivery.kind === "plain"
+          ? this.#fanOutHere(delivery.frame, delivery.lines, delivery.from)
+          : 0,
+    );
+  }
+
+  /** Starts the TCP transport on `listener`; returns its address. */
+  #openTcp(listener: Acceptor): Deno.NetAddr {
+    const tcp = new TcpTransport(listener, this);
+    const addr = tcp.addr;
+    this.#transports.push(tcp);
+    this.#track(tcp.finished);
+    return addr;
+  }
+
+  /** Gathers the HTTP handlers and starts the HTTP transport on `http` if any; its address. */
+  #openHttp(
+    http: Acceptor | undefined,
+    options: ServerOptions,
+  ): Deno.NetAddr | undefined {
+    for (const feature of this.#features) {
+      if (feature.serveHttp) this.httpHandlers.push(feature.serveHttp);
+    }
+    this.httpHandlers.push(...options.http?.handlers ?? []);
+    const web = http && webTransport(http, this);
+    if (web) {
+      this.#transports.push(web);
+      this.#track(web.finished);
+    }
+    return web?.addr;
   }
 
   get connectionCount(): number {
