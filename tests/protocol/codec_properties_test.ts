@@ -4,6 +4,7 @@
 // NUM_RUNS generated cases (EM_FC_RUNS overrides); the seed is printed and EM_FC_SEED replays it.
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@^4.10.2";
+import { CODE_POINT } from "./_code_point.ts";
 import {
   decodeMessage,
   decodeParam,
@@ -31,16 +32,10 @@ const CR = 0x0d, LF = 0x0a;
 // deno-lint-ignore no-console
 console.log(`codec properties: ${NUM_RUNS} runs each, seed ${SEED}`);
 
-/** Any Unicode scalar value (no lone surrogates: they are not text and UTF-8 cannot carry them). */
-const codePoint = fc.oneof(
-  fc.integer({ min: 0, max: 0x7f }),
-  fc.integer({ min: 0x80, max: 0xd7ff }),
-  fc.integer({ min: 0xe000, max: 0x10ffff }),
-).map((code) => String.fromCodePoint(code));
 /** Text that stresses the escapes: separators, backslashes, line ends and control bytes. */
 const nastyText = fc.string({
   unit: fc.oneof(
-    codePoint,
+    CODE_POINT,
     fc.constantFrom(",", ";", "\\", "\\x", "\r", "\n", "\0", "\x7f", "é"),
   ),
   maxLength: 40,

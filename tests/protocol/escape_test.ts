@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@^4.10.2";
+import { CODE_POINT } from "./_code_point.ts";
 import {
   decodeParam,
   encodeParam,
@@ -9,12 +10,6 @@ import {
 } from "../../protocol/mod.ts";
 
 const encoder = new TextEncoder();
-/** Any Unicode scalar value (fast-check's "binary" unit costs ~1 s to build). */
-const CODE_POINT = fc.oneof(
-  fc.integer({ min: 0, max: 0x7f }),
-  fc.integer({ min: 0x80, max: 0xd7ff }),
-  fc.integer({ min: 0xe000, max: 0x10ffff }),
-).map((code) => String.fromCodePoint(code));
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
 
 function isPlain(byte: number): boolean {
