@@ -87,6 +87,17 @@ function spawnEmtail(args: string[], stdin: "null" | "piped" = "null") {
   };
 }
 
+/** Triggers "stop" (the quit event the tests give emtail); emtail exits 0 having printed `stdout`. */
+async function stopsWith(
+  server: EmServer,
+  emtail: ReturnType<typeof spawnEmtail>,
+  stdout: string,
+): Promise<void> {
+  await using quitter = await connect({ port: server.addr.port });
+  await quitter.trigger("stop");
+  assert.deepEqual(await emtail.exit(), { code: 0, stdout, stderr: "" });
+}
+
 /** Waits (bounded) until the server holds `count` connections. */
 async function connections(server: EmServer, count: number): Promise<void> {
   for (let tries = 0; server.connectionCount !== count; tries++) {
@@ -203,13 +214,7 @@ Deno.test("emtail: a file's content, growth, truncation, rotation, then quit_eve
   });
   await Deno.writeTextFile(ws.log, "line four\n");
   await emtail.stdout("three\nfailed\nfour\n");
-  await using quitter = await connect({ port: server.addr.port });
-  await quitter.trigger("stop");
-  assert.deepEqual(await emtail.exit(), {
-    code: 0,
-    stdout: "one\ntwo\nthree\nfailed\nfour\n",
-    stderr: "",
-  });
+  await stopsWith(server, emtail, "one\ntwo\nthree\nfailed\nfour\n");
 });
 
 Deno.test("emtail: quit_event ends a stdin pipeline that is still open", async () => {
@@ -224,13 +229,7 @@ Deno.test("emtail: quit_event ends a stdin pipeline that is still open", async (
   await writer.write(new TextEncoder().encode("line one\n"));
   writer.releaseLock();
   await emtail.stdout("one\n");
-  await using quitter = await connect({ port: server.addr.port });
-  await quitter.trigger("stop");
-  assert.deepEqual(await emtail.exit(), {
-    code: 0,
-    stdout: "one\n",
-    stderr: "",
-  });
+  await stopsWith(server, emtail, "one\n");
 });
 
 Deno.test("emtail: --from-end skips the existing content", async () => {
