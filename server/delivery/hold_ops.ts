@@ -64,12 +64,16 @@ export interface OpOutcome {
   readonly grant?: string;
 }
 
-/** Applies `op` to the record of a semaphore (`semaphore`) or a barrier. */
+/**
+ * Applies `op` to the record of a semaphore (`semaphore`) or a barrier. `served`: the op came from
+ * another node (this one is the key's home), which writes it again if the answer is lost.
+ */
 export function applyOp(
   semaphore: boolean,
   op: HoldOp,
   record: SemaphoreRecord | BarrierRecord | undefined,
   nowMs: number,
+  served = false,
 ): Change<SemaphoreRecord | BarrierRecord> & OpOutcome {
   const sem = record as SemaphoreRecord | undefined;
   const barrier = record as BarrierRecord | undefined;
@@ -77,16 +81,16 @@ export function applyOp(
     case "acquire":
       return acquireIn(sem, op.wish, op.who, op.token, nowMs);
     case "release":
-      return releaseIn(sem, op.name, op.token, op.by);
+      return releaseIn(sem, op, { nowMs, remember: served });
     case "renew":
       return renewIn(sem, op.name, op.token, op.ttlMs, nowMs);
     case "arrive":
-      return arriveIn(barrier, op.name, op.parties, op.arrival);
+      return arriveIn(barrier, op, nowMs);
     case "withdraw": {
       const { w } = op;
       if (!semaphore) {
         return {
-          ...leaveIn(barrier, (a) => a.w === w),
+          ...leaveIn(barrier, (a) => a.w === w, nowMs),
           present: barrier?.a.some((a) => a.w === w) ?? false,
         };
       }
@@ -100,18 +104,22 @@ export function applyOp(
     case "leave": {
       const gone = (e: { n: string; o?: number }) =>
         e.n === op.by.n && e.o === op.by.o;
-      return semaphore ? dropIn(sem, gone, nowMs) : leaveIn(barrier, gone);
+      return semaphore
+        ? dropIn(sem, gone, nowMs)
+        : leaveIn(barrier, gone, nowMs);
     }
     case "forget": { // every connection of earlier incarnations of a node
       const gone = (e: { n: string }) => op.incarnations.includes(e.n);
-      return semaphore ? dropIn(sem, gone, nowMs) : leaveIn(barrier, gone);
+      return semaphore
+        ? dropIn(sem, gone, nowMs)
+        : leaveIn(barrier, gone, nowMs);
     }
   }
 }
 
 /**
- * One write's worth of change to a stored record: expired leases go first, then `change`, then a
- * semaphore's free queue heads are served. `next` is what to store (undefined: delete the key).
+ * One write's worth of change to a stored record: expired leases and changes remembered past their
+ * window go first, then `change`, then a semaphore's free queue heads are served. `next` is what to store (undefined: delete the key).
  */
 export function stepRecord<X>(
   semaphore: boolean,
@@ -127,7 +135,7 @@ export function stepRecord<X>(
 } {
   const before = semaphore
     ? dropIn(record as SemaphoreRecord, () => false, nowMs).record
-    : record;
+    : leaveIn(record as BarrierRecord, () => false, nowMs).record;
   const result = change(before);
   if (result.refused !== undefined) return { result, next: record };
   const next = semaphore

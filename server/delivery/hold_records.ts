@@ -4,6 +4,14 @@
  * out. server/delivery/nats_holds.ts writes the result with compare-and-set on the key's revision,
  * so a change computed from a stale record is refused by the store and computed again.
  */
+import {
+  fresh,
+  hasStale,
+  recalls,
+  type Recent,
+  releaseKey,
+  remember,
+} from "./hold_recent.ts";
 
 /** Who holds or waits: a node incarnation (`<node id>/<instance>`) and a connection number on it. */
 export interface Holder {
@@ -39,11 +47,16 @@ export interface WaitEntry extends Holder {
   readonly l?: number;
 }
 
-/** A mutex or semaphore: its size, its holds, its queue. */
+/**
+ * A mutex or semaphore: its size, its holds, its queue, and the releases it remembers (written for
+ * another node, which may write them again). Idle (no holds, nobody queued), it is stored only
+ * while it remembers something, and any size may be asked of it.
+ */
 export interface SemaphoreRecord {
   readonly p: number;
   readonly h: readonly HoldEntry[];
   readonly q: readonly WaitEntry[];
+  readonly d?: readonly Recent[];
 }
 
 /** One party waiting at a barrier. */
@@ -52,10 +65,15 @@ export interface Arrival extends Holder {
   readonly w: string;
 }
 
-/** A barrier's round in progress: `p` parties, those that arrived. */
+/**
+ * A barrier's round in progress: `p` parties, those that arrived; and the arrivals of rounds
+ * completed lately. With no arrival it is stored only while it remembers something, and the next
+ * round may be for any number of parties.
+ */
 export interface BarrierRecord {
   readonly p: number;
   readonly a: readonly Arrival[];
+  readonly d?: readonly Recent[];
 }
 
 /** A change: the new record (undefined: delete the key), or why it is refused (nothing changed). */
@@ -82,7 +100,9 @@ export function acquireIn(
   token: string,
   nowMs: number,
 ): Change<SemaphoreRecord> & { granted?: boolean } {
-  const current = record ?? { p: wish.permits, h: [], q: [] };
+  const current = record === undefined || idle(record)
+    ? { ...record, p: wish.permits, h: [], q: [] }
+    : record;
   if (current.p !== wish.permits) {
     return {
       refused:
@@ -122,14 +142,41 @@ function retried(
   return undefined;
 }
 
-/** Releases the hold `token`: a lease from anyone, a bound hold only from its own connection. */
+/** How a release is applied. */
+export interface ReleaseOptions {
+  /** The time of the write (ms since the epoch). */
+  readonly nowMs: number;
+  /**
+   * Remember the release: it was sent by another node, which writes it again when this write's
+   * answer is lost.
+   * @default {false}
+   */
+  readonly remember?: boolean;
+}
+
+/**
+ * Releases the hold `token`: a lease from anyone, a bound hold only from its own connection. A
+ * release the record remembers (the same token from the same connection: written twice) changes
+ * nothing and is answered ok again, as its first write was.
+ */
 export function releaseIn(
   record: SemaphoreRecord | undefined,
-  name: string,
-  token: string,
-  by: Holder,
+  release: {
+    readonly name: string;
+    readonly token: string;
+    readonly by: Holder;
+  },
+  options: ReleaseOptions,
 ): Change<SemaphoreRecord> {
+  const { name, token, by } = release;
   const hold = record?.h.find((h) => h.t === token);
+  const k = releaseKey(token, by);
+  if (
+    record !== undefined && hold === undefined &&
+    recalls(record.d, k, options.nowMs)
+  ) {
+    return { record };
+  }
   if (
     record === undefined || hold === undefined ||
     (hold.o !== undefined && (hold.o !== by.o || hold.n !== by.n))
@@ -139,7 +186,11 @@ export function releaseIn(
         `Cannot release "${name}": "${token}" is neither a hold of this connection nor a lease`,
     };
   }
-  return { record: tidy({ ...record, h: record.h.filter((h) => h !== hold) }) };
+  const h = record.h.filter((entry) => entry !== hold);
+  const d = options.remember
+    ? remember(record.d, [k], options.nowMs)
+    : record.d;
+  return { record: tidy(withRecent({ ...record, h }, d ?? [])) };
 }
 
 /** Makes the lease `token` end `ttlMs` from `nowMs`. */
@@ -189,11 +240,11 @@ export function dropIn(
 ): { readonly record: SemaphoreRecord | undefined } {
   if (record === undefined) return { record };
   return {
-    record: tidy({
+    record: tidy(withRecent({
       ...record,
       h: record.h.filter((h) => h.e === undefined ? !gone(h) : h.e > nowMs),
       q: record.q.filter((q) => !gone(q)),
-    }),
+    }, fresh(record.d, nowMs))),
   };
 }
 
@@ -223,24 +274,40 @@ export function serveIn(
   return { ...record, h: [...record.h, ...granted], q: record.q.slice(served) };
 }
 
-/** True when a record needs serving or pruning: a free head of the queue or an expired lease. */
+/**
+ * True when a record needs serving or pruning: a free head of the queue, an expired lease, or a
+ * change remembered past its window.
+ */
 export function needsWork(record: SemaphoreRecord, nowMs: number): boolean {
   const head = record.q[0];
   return (head !== undefined && head.c <= record.p - used(record)) ||
-    record.h.some((h) => h.e !== undefined && h.e <= nowMs);
+    record.h.some((h) => h.e !== undefined && h.e <= nowMs) ||
+    hasStale(record.d, nowMs);
+}
+
+/** A barrier arrival as the records see it. */
+export interface ArrivalWish {
+  readonly name: string;
+  readonly parties: number;
+  readonly arrival: Arrival;
 }
 
 /**
- * Adds an arrival; the last one of `parties` ends the round (the key is deleted). An arrival
- * already waiting (a retry) changes nothing.
+ * Adds an arrival; the last one of `parties` ends the round: its arrivals are remembered and the
+ * next round starts empty. An arrival already waiting, or remembered from a completed round (a
+ * retry whose first answer was lost), changes nothing; the latter is answered as complete.
  */
 export function arriveIn(
   record: BarrierRecord | undefined,
-  name: string,
-  parties: number,
-  arrival: Arrival,
+  { name, parties, arrival }: ArrivalWish,
+  nowMs: number,
 ): Change<BarrierRecord> & { complete?: readonly Arrival[] } {
-  const current = record ?? { p: parties, a: [] };
+  if (recalls(record?.d, arrival.w, nowMs)) {
+    return { record, complete: [arrival] }; // the round it completed
+  }
+  const current = record === undefined || record.a.length === 0
+    ? { ...record, p: parties, a: [] }
+    : record;
   if (current.p !== parties) {
     return {
       refused: `Barrier "${name}" is for ${current.p} parties, not ${parties}`,
@@ -249,17 +316,31 @@ export function arriveIn(
   if (current.a.some((a) => a.w === arrival.w)) return { record: current }; // applied twice
   const a = [...current.a, arrival];
   if (a.length < parties) return { record: { ...current, a } };
-  return { record: undefined, complete: a };
+  const d = remember(current.d, a.map((done) => done.w), nowMs);
+  return { record: { p: parties, a: [], d }, complete: a };
 }
 
-/** Removes the arrivals that `gone` matches (withdrawn, disconnected, node dead). */
+/**
+ * Removes the arrivals that `gone` matches (withdrawn, disconnected, node dead) and what the
+ * record remembers past its window.
+ */
 export function leaveIn(
   record: BarrierRecord | undefined,
   gone: (arrival: Arrival) => boolean,
-): Change<BarrierRecord> {
+  nowMs: number,
+): { readonly record: BarrierRecord | undefined } {
   if (record === undefined) return { record };
   const a = record.a.filter((arrival) => !gone(arrival));
-  return { record: a.length === 0 ? undefined : { ...record, a } };
+  const kept = withRecent({ ...record, a }, fresh(record.d, nowMs));
+  return { record: a.length === 0 && kept.d === undefined ? undefined : kept };
+}
+
+/** True when the barrier's record needs pruning: a change remembered past its window. */
+export function barrierNeedsWork(
+  record: BarrierRecord,
+  nowMs: number,
+): boolean {
+  return hasStale(record.d, nowMs);
 }
 
 function used(record: SemaphoreRecord): number {
@@ -280,7 +361,21 @@ function holdOf(
     : { t: token, c: count, n: holder.n, e: nowMs + ttlMs };
 }
 
-/** An empty record is deleted, not stored. */
+/** An idle record that remembers nothing is deleted, not stored. */
 function tidy(record: SemaphoreRecord): SemaphoreRecord | undefined {
-  return record.h.length === 0 && record.q.length === 0 ? undefined : record;
+  return idle(record) && record.d === undefined ? undefined : record;
+}
+
+/** Nobody holds or waits. */
+export function idle(record: SemaphoreRecord): boolean {
+  return record.h.length === 0 && record.q.length === 0;
+}
+
+/** `record` remembering `d`: without the field when `d` is empty. */
+function withRecent<R extends { readonly d?: readonly Recent[] }>(
+  record: R,
+  d: readonly Recent[],
+): R {
+  const { d: _, ...rest } = record;
+  return (d.length === 0 ? rest : { ...rest, d }) as R;
 }

@@ -19,10 +19,12 @@ export function holdsReport(
     const name = nameOf(key);
     if (!isSemaphoreKey(key)) {
       const { p, a } = value as BarrierRecord;
+      if (a.length === 0) continue; // remembers completed rounds only
       barriers.push({ name, parties: p, waiting: a.map(who) });
       continue;
     }
     const { p, h, q } = value as SemaphoreRecord;
+    if (h.length + q.length === 0) continue; // remembers releases only
     leases += h.filter((hold) => hold.e !== undefined).length;
     semaphores.push({
       name,

@@ -1,5 +1,6 @@
 import type { BusLog } from "./bus.ts";
 import {
+  barrierNeedsWork,
   type BarrierRecord,
   dropIn,
   leaveIn,
@@ -144,10 +145,10 @@ export class HoldUpkeep {
         continue;
       }
       if (!this.#writer.isHome(key, live)) continue; // its writer sweeps it
-      if (
-        !entries.some(gone) &&
-        !(isSemaphoreKey(key) && needsWork(record as SemaphoreRecord, now))
-      ) continue;
+      const work = isSemaphoreKey(key)
+        ? needsWork(record as SemaphoreRecord, now)
+        : barrierNeedsWork(record as BarrierRecord, now);
+      if (!entries.some(gone) && !work) continue;
       this.#sweepKey(
         key,
         this.#writer.change(
@@ -155,7 +156,7 @@ export class HoldUpkeep {
           (r) =>
             isSemaphoreKey(key)
               ? dropIn(r as SemaphoreRecord, gone, Date.now())
-              : leaveIn(r as BarrierRecord, gone),
+              : leaveIn(r as BarrierRecord, gone, Date.now()),
         ),
       );
     }

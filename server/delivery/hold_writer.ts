@@ -202,9 +202,9 @@ export class HoldWriter {
     } catch {
       return this.#options.log.warn("Dropped a malformed hold change");
     }
-    this.change(
+    this.change( // served: the asking node writes it again if this answer is lost
       key,
-      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now()),
+      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now(), true),
     ).then(
       ({ change, rev }) => ({ r: { outcome: outcomeOf(change), rev } }),
       (error: Error) => ({ e: error.message }),

@@ -26,7 +26,10 @@ export async function openHoldsStore(
     return entry?.operation === "PUT" ? entry.json<R>() : undefined;
   };
   return {
-    record: (name) => read<SemaphoreRecord>(keyOf(name, "s")),
+    record: async (name) => { // a record that only remembers releases: nobody holds or waits
+      const record = await read<SemaphoreRecord>(keyOf(name, "s"));
+      return record?.h.length || record?.q.length ? record : undefined;
+    },
     arrivals: async (name) =>
       (await read<BarrierRecord>(keyOf(name, "b")))?.a.length ?? 0,
     [Symbol.asyncDispose]: () => nc.close(),

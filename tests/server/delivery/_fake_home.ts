@@ -81,11 +81,11 @@ export class FakeHome implements AsyncDisposable {
     return new FakeHome(nc, cache, serverName);
   }
 
-  /** A lock name whose key this node is the home of, beside the nodes `others`. */
-  lockName(others: readonly string[]): string {
+  /** A lock (`s`) or barrier (`b`) name whose key this node is the home of, beside `others`. */
+  nameFor(others: readonly string[], kind: "s" | "b"): string {
     for (let i = 0;; i++) {
       const name = `home${i}`;
-      if (this.#writer.isHome(keyOf(name, "s"), new Set(others))) return name;
+      if (this.#writer.isHome(keyOf(name, kind), new Set(others))) return name;
     }
   }
 
@@ -121,7 +121,7 @@ export class FakeHome implements AsyncDisposable {
   #write(key: string, op: HoldOp) {
     return this.#writer.change(
       key,
-      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now()),
+      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now(), true),
     );
   }
 

@@ -21,6 +21,11 @@ import { connect as natsConnect } from "../../../server/delivery/_nats.ts";
 import { HoldCache } from "../../../server/delivery/hold_cache.ts";
 import { HoldWriter } from "../../../server/delivery/hold_writer.ts";
 import { keyOf } from "../../../server/delivery/nats_latches.ts";
+import type { HoldOp } from "../../../server/delivery/hold_ops.ts";
+import type {
+  BarrierRecord,
+  SemaphoreRecord,
+} from "../../../server/delivery/hold_records.ts";
 import { FakeHome } from "./_fake_home.ts";
 
 const ignore = !hasNatsServer();
@@ -85,6 +90,16 @@ Deno.test({
     await t.step(
       "a change its home wrote but never answered is written here once, not twice",
       () => answerLost(nats),
+    );
+
+    await t.step(
+      "a release its home wrote but never answered is answered ok when written here again",
+      () => releaseAnswerLost(nats),
+    );
+
+    await t.step(
+      "an arrival that completed a round, its answer lost, gets that round's answer",
+      () => arrivalAnswerLost(nats),
     );
 
     await t.step(
@@ -312,6 +327,63 @@ Deno.test({
   }
 });
 
+/** A node ("asker", a HoldWriter of its own, forward timeout 200 ms) beside a fake home node. */
+interface Asker extends AsyncDisposable {
+  readonly home: FakeHome;
+  readonly writer: HoldWriter;
+  readonly cache: HoldCache;
+  /** What the asker logged. */
+  readonly warnings: string[];
+}
+
+async function openAsker(
+  nats: NatsCluster,
+  serverName: string,
+): Promise<Asker> {
+  const warnings: string[] = [];
+  const log = { info() {}, warn: (message: string) => warnings.push(message) };
+  const home = await FakeHome.open(nats.urls, serverName);
+  const nc = await natsConnect({ servers: nats.urls.split(",") });
+  const cache = await HoldCache.open(nc, {
+    bucket: `em_${serverName}_holds`,
+    replicas: 3,
+    log,
+  });
+  const writer = new HoldWriter(nc, cache, {
+    serverName,
+    nodeId: "asker",
+    heartbeatMs: 500,
+    log,
+    forwardTimeoutMs: 200,
+  });
+  await until(() => writer.live(Date.now()).has("fake"), "the home heard");
+  return {
+    home,
+    writer,
+    cache,
+    warnings,
+    async [Symbol.asyncDispose]() {
+      writer.close();
+      await cache.close();
+      await nc.close();
+      await home[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/**
+ * Runs `op` on the asker while the key's home writes it and never answers (as if killed right
+ * after its write, or its answer later than the forward timeout): the asker writes it itself.
+ */
+async function lostAnswer(asker: Asker, key: string, op: HoldOp) {
+  const held = asker.home.holdNext(key);
+  const running = asker.writer.run(key, op);
+  await (await held).write(); // and never answers
+  const result = await running;
+  assert.match(asker.warnings.join("\n"), /did not take a hold change/);
+  return result;
+}
+
 /**
  * A node sends an acquire to the key's home; the home writes it and dies before answering (a
  * kill -9 right after its write; or its answer is later than the forward timeout). The node then
@@ -319,44 +391,70 @@ Deno.test({
  * request queued behind it (which left its client waiting forever).
  */
 async function answerLost(nats: NatsCluster): Promise<void> {
-  const warnings: string[] = [];
-  const log = { info() {}, warn: (message: string) => warnings.push(message) };
-  await using home = await FakeHome.open(nats.urls, "lost");
-  const nc = await natsConnect({ servers: nats.urls.split(",") });
-  await using _nc = { [Symbol.asyncDispose]: () => nc.close() };
-  const cache = await HoldCache.open(nc, {
-    bucket: "em_lost_holds",
-    replicas: 3,
-    log,
-  });
-  await using _cache = { [Symbol.asyncDispose]: () => cache.close() };
-  const writer = new HoldWriter(nc, cache, {
-    serverName: "lost",
-    nodeId: "asker",
-    heartbeatMs: 500,
-    log,
-    forwardTimeoutMs: 200,
-  });
-  using _writer = { [Symbol.dispose]: () => writer.close() };
-  await until(() => writer.live(Date.now()).has("fake"), "the home heard");
-  const key = keyOf(home.lockName(["asker"]), "s");
-  const held = home.holdNext(key);
-  const running = writer.run(key, {
+  await using asker = await openAsker(nats, "lost");
+  const key = keyOf(asker.home.nameFor(["asker"], "s"), "s");
+  const { outcome } = await lostAnswer(asker, key, {
     op: "acquire",
     wish: { name: "lost", permits: 1, count: 1 },
     who: { n: "asker/1", o: 1, w: "asker/1.1" },
     token: "t1",
   });
-  await (await held).write(); // and never answers
-  const { outcome } = await running;
-  assert.match(warnings.join("\n"), /did not take a hold change/);
   assert.equal(outcome.granted, true);
-  const { value } = await cache.fetch(key);
+  const { value } = await asker.cache.fetch(key);
   assert.deepEqual(value, {
     p: 1,
     h: [{ t: "t1", c: 1, n: "asker/1", o: 1 }],
     q: [],
   });
+}
+
+/**
+ * A release the home wrote but never answered, written again by the asking node: the hold is
+ * gone, so the client must hear ok, not "neither a hold of this connection nor a lease".
+ */
+async function releaseAnswerLost(nats: NatsCluster): Promise<void> {
+  await using asker = await openAsker(nats, "lostrel");
+  const name = asker.home.nameFor(["asker"], "s");
+  const key = keyOf(name, "s");
+  const by = { n: "asker/1", o: 1 };
+  const { outcome: taken } = await asker.writer.run(key, {
+    op: "acquire",
+    wish: { name, permits: 1, count: 1 },
+    who: { ...by, w: "asker/1.1" },
+    token: "t1",
+  });
+  assert.equal(taken.granted, true);
+  const { outcome } = await lostAnswer(asker, key, {
+    op: "release",
+    name,
+    token: "t1",
+    by,
+  });
+  assert.equal(outcome.refused, undefined);
+  const { value } = await asker.cache.fetch(key);
+  assert.deepEqual((value as SemaphoreRecord).h, []);
+}
+
+/**
+ * An arrival that completed a round, whose answer was lost, written again by the asking node: it
+ * must get that round's answer, not wait as the first arrival of the next round.
+ */
+async function arrivalAnswerLost(nats: NatsCluster): Promise<void> {
+  await using asker = await openAsker(nats, "lostarr");
+  const name = asker.home.nameFor(["asker"], "b");
+  const key = keyOf(name, "b");
+  const arrive = (w: string): HoldOp => ({
+    op: "arrive",
+    name,
+    parties: 2,
+    arrival: { n: "asker/1", o: 1, w },
+  });
+  const { outcome: first } = await asker.writer.run(key, arrive("asker/1.1"));
+  assert.equal(first.complete, undefined);
+  const { outcome } = await lostAnswer(asker, key, arrive("asker/1.2"));
+  assert.notEqual(outcome.complete, undefined);
+  const { value } = await asker.cache.fetch(key);
+  assert.deepEqual((value as BarrierRecord).a, []);
 }
 
 /**
@@ -372,7 +470,7 @@ async function withdrawnWhileSent(
 ): Promise<void> {
   await using home = await FakeHome.open(nats.urls, "h");
   await home.heardBy("node1");
-  const name = home.lockName(["node0", "node1", "node2"]);
+  const name = home.nameFor(["node0", "node1", "node2"], "s");
   const held = home.holdNext(keyOf(name, "s"));
   const giveUp = new AbortController();
   const asking = onB.lock(name, { signal: giveUp.signal })
