@@ -77,3 +77,30 @@ Deno.test({
     assert.equal(code, 0, stderr);
   },
 });
+
+Deno.test("README: the emd alias and emd's deno install line run emd as the start task does, FFI included", async () => {
+  const readme = (await Deno.readTextFile(new URL("README.md", root)))
+    .replaceAll(/\\\n\s*/g, ""); // join continued shell lines
+  const words = tasks.start!.split(/\s+/);
+  const task = words.slice(2, words.indexOf("cli/main.ts")).sort();
+  assert.ok(task.includes(FFI_FLAG) && task.includes(V8_FLAGS));
+  const aliases = [
+    ...readme.matchAll(
+      /alias emd="npx -y deno@2\.9\.6 run ((?:--\S+ )+)\$PWD\/cli\/main\.ts emd"/g,
+    ),
+  ];
+  const installs = [
+    ...readme.matchAll(
+      /deno install -g -f -q -n emd ((?:--\S+ )+)cli\/main\.ts -- emd/g,
+    ),
+  ];
+  assert.equal(aliases.length, 2, "the walkthrough's and the one without deno");
+  assert.equal(installs.length, 1);
+  for (const [, flags] of [...aliases, ...installs]) {
+    assert.deepEqual(flags!.trim().split(" ").sort(), task);
+  }
+  assert.doesNotMatch( // no other way of running a tool grants FFI
+    readme.replaceAll(aliases[0]![0], "").replaceAll(installs[0]![0], ""),
+    /--allow-ffi \S*(cli\/em_bundle\.js|cli\/main\.ts -- (?!emd))/,
+  );
+});

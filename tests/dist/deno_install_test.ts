@@ -37,11 +37,13 @@ Deno.test({
   ignore: Deno.build.os === "windows", // the block is POSIX sh
   async fn() {
     const block = await readmeBlock();
-    const listed = block.match(/for tool in ([^;]+);/)?.[1]?.trim().split(
+    const looped = block.match(/for tool in ([^;]+);/)?.[1]?.trim().split(
       /\s+/,
     );
+    const apart = [...block.matchAll(/ -n (\w+) /g)].map((match) => match[1]!);
+    const listed = [...looped ?? [], ...apart];
     assert.deepEqual(
-      listed?.sort(),
+      listed.sort(),
       Object.keys(TOOLS).filter((name) => name !== "install-links").sort(),
       "the README's list is every tool",
     );
@@ -58,7 +60,11 @@ Deno.test({
       const bin = join(home, "bin");
       const names = [...Deno.readDirSync(bin)].filter((entry) => entry.isFile)
         .map((entry) => entry.name).sort();
-      assert.deepEqual(names, [...listed!].sort());
+      assert.deepEqual(names, [...listed].sort());
+      for (const name of names) { // FFI for emd's socket writes only (docs/SECURITY.md)
+        const script = await Deno.readTextFile(join(bin, name));
+        assert.equal(script.includes("--allow-ffi"), name === "emd", name);
+      }
 
       const elsewhere = { cwd: home, env }; // not the checkout
       const version = await run(join(bin, "emwait"), ["--version"], elsewhere);
