@@ -5,6 +5,7 @@
  * same ports and storage. Used by the cluster tests and `deno task bench`'s cluster workload.
  * @module
  */
+import { ProcessLog } from "./_process_log.ts";
 
 /** The ports one nats-server listens on, as it chose them. */
 interface NatsPorts {
@@ -20,10 +21,8 @@ interface NatsNode {
   /** What it bound at its first start; a restart binds the same. */
   ports?: NatsPorts;
   child?: Deno.ChildProcess;
-  pumps?: Promise<void>;
-  log: string;
-  /** Called after each piece of log, and once the process has ended (true). */
-  logged?: (ended: boolean) => void;
+  /** The output of each run, the current one last. */
+  readonly logs: ProcessLog[];
 }
 
 /** A running 3-node NATS cluster. */
@@ -40,7 +39,6 @@ export interface NatsCluster extends AsyncDisposable {
   log(index: number): string;
 }
 
-const decoder = new TextDecoder();
 const READY_TIMEOUT_MS = 20_000;
 /**
  * Where the first node's configured route points before the others exist: nats-server refuses a
@@ -77,7 +75,7 @@ export async function startNatsCluster(): Promise<NatsCluster> {
   const nodes: NatsNode[] = [0, 1, 2].map((i) => ({
     name: `n${i + 1}`,
     config: `${dir}/n${i + 1}.conf`,
-    log: "",
+    logs: [],
   }));
   const cluster = new Cluster(dir, nodes);
   const configure = (node: NatsNode, routes: string[]) =>
@@ -125,19 +123,6 @@ function config(
   ].join("\n") + "\n";
 }
 
-/** The ports a node's log says it listens on, once it has said all three. */
-function listeningPorts(log: string): NatsPorts | undefined {
-  const [client, route, monitor] = [
-    LISTENING.client,
-    LISTENING.route,
-    LISTENING.monitor,
-  ].map((pattern) => pattern.exec(log)?.[1]);
-  if (client === undefined || route === undefined || monitor === undefined) {
-    return undefined;
-  }
-  return { client: +client, route: +route, monitor: +monitor };
-}
-
 class Cluster implements NatsCluster {
   #dir: string;
   #nodes: NatsNode[];
@@ -156,7 +141,7 @@ class Cluster implements NatsCluster {
   }
 
   log(index: number): string {
-    return this.#nodes[index]!.log;
+    return textOf(this.#nodes[index]!);
   }
 
   spawn(node: NatsNode): void {
@@ -167,42 +152,27 @@ class Cluster implements NatsCluster {
       stderr: "piped",
     }).spawn();
     node.child = child;
-    node.pumps = Promise.all(
-      [child.stdout, child.stderr].map(async (stream) => {
-        for await (const chunk of stream) {
-          node.log += decoder.decode(chunk);
-          node.logged?.(false);
-        }
-      }),
-    ).then(() => node.logged?.(true));
+    node.logs.push(new ProcessLog(child));
   }
 
   /** Spawns a node's first run; resolves (bounded) once its log names the ports it bound. */
   async spawnListening(node: NatsNode): Promise<void> {
     this.spawn(node);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      node.ports = await new Promise<NatsPorts>((resolve, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new Error(`nats-server ${node.name} not listening: ${node.log}`),
-            ),
-          READY_TIMEOUT_MS,
-        );
-        node.logged = (ended) => {
-          const ports = listeningPorts(node.log);
-          if (ports !== undefined) resolve(ports);
-          else if (ended) {
-            reject(new Error(`nats-server ${node.name} exited: ${node.log}`));
-          }
-        };
-        node.logged(false); // it may have logged already
-      });
-    } finally {
-      clearTimeout(timer);
-      node.logged = undefined;
-    }
+    const log = node.logs.at(-1)!;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const port = async (pattern: RegExp) =>
+      Number(
+        (await log.match(
+          pattern,
+          `nats-server ${node.name} listening`,
+          Math.max(0, deadline - Date.now()),
+        ))[1],
+      );
+    node.ports = {
+      client: await port(LISTENING.client),
+      route: await port(LISTENING.route),
+      monitor: await port(LISTENING.monitor),
+    };
   }
 
   /** Waits (bounded) until the node's monitor says healthy, JetStream included. */
@@ -216,7 +186,7 @@ class Cluster implements NatsCluster {
       if (response?.status === 200) return;
       await new Promise((resolve) => setTimeout(resolve, 100)); // polling a process we started
     }
-    throw new Error(`nats-server ${node.name} not healthy: ${node.log}`);
+    throw new Error(`nats-server ${node.name} not healthy: ${textOf(node)}`);
   }
 
   async kill(index: number): Promise<void> {
@@ -239,11 +209,16 @@ class Cluster implements NatsCluster {
       child.kill(signal);
     } catch { /* exited already */ }
     await child.status;
-    await node.pumps;
+    await node.logs.at(-1)!.ended;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all(this.#nodes.map((node) => this.#stop(node, "SIGTERM")));
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Everything a node logged, over all its runs. */
+function textOf(node: NatsNode): string {
+  return node.logs.map((log) => log.text).join("");
 }

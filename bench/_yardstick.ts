@@ -7,7 +7,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { EMD_DENO_FLAGS, raisedLimitCommand, startEmd } from "./_emd.ts";
-import { pause, reap, withDeadline } from "./_deadline.ts";
+import { reap, withDeadline } from "./_deadline.ts";
+import { ProcessLog } from "./_process_log.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const decoder = new TextDecoder();
@@ -96,50 +97,66 @@ function freePort(): number {
   return port;
 }
 
-/** Waits (bounded) until something accepts connections on 127.0.0.1:`port`. */
-async function listening(port: number, child: Deno.ChildProcess) {
-  let exited = false;
-  child.status.then(() => exited = true);
-  const deadline = performance.now() + 10_000;
-  while (performance.now() < deadline && !exited) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await pause(20);
-    }
-  }
-  throw new Error(`Nothing listens on 127.0.0.1:${port} after start`);
+/** How {@link processTarget} knows its server listens. */
+interface Bound {
+  /** What the server prints once it listens (its port in group 1 with `choosesPort`). */
+  readonly says: RegExp;
+  /** True when it takes port 0 and prints the port it bound; else a free port is picked for it. */
+  readonly choosesPort?: boolean;
 }
 
-/** A C or Redis server process of ours, on a fixed port, restartable. */
+/** Starts tried when the picked port was taken meanwhile by another process. */
+const PORT_TRIES = 5;
+
+/**
+ * A C, Redis or Deno server process of ours, restartable on the same port. It counts as started
+ * when it says it listens (not when something answers on the port: that may be another process).
+ * A server that cannot choose its port gets a free one; if another process took it meanwhile
+ * (`Address already in use`), another one, a few times.
+ */
 async function processTarget(
   label: string,
   proto: "em" | "redis",
   argv: (port: number) => [string, string[]],
+  bound: Bound,
 ): Promise<Target> {
-  const port = freePort();
+  let port = bound.choosesPort ? 0 : freePort();
   let child: Deno.ChildProcess;
-  const start = async () => {
-    const [program, args] = argv(port);
-    const command = raisedLimitCommand(program, args);
-    child = new Deno.Command(command.program, {
-      args: command.args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await listening(port, child);
-  };
+  let log: ProcessLog;
   const stop = async () => {
     await reap(child, 5_000, "SIGTERM");
+    await log.ended;
+  };
+  const start = async () => {
+    for (let attempt = 1;; attempt++) {
+      const [program, args] = argv(port);
+      const command = raisedLimitCommand(program, args);
+      child = new Deno.Command(command.program, {
+        args: command.args,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      log = new ProcessLog(child);
+      try {
+        const said = await log.match(bound.says, `${label} listening`, 10_000);
+        if (port === 0) port = Number(said[1]);
+        return;
+      } catch (error) {
+        await stop();
+        const taken = /address already in use/i.test(log.text);
+        if (!taken || attempt === PORT_TRIES) throw error;
+        port = freePort();
+      }
+    }
   };
   await start();
   return {
     label,
     proto,
-    port,
+    get port() {
+      return port;
+    },
     get pid() {
       return child.pid;
     },
@@ -185,7 +202,7 @@ export function floorTarget(): Promise<Target> {
     ...EMD_DENO_FLAGS,
     floor,
     String(port),
-  ]]);
+  ]], { says: /listening on 127\.0\.0\.1:(\d+)/, choosesPort: true });
 }
 
 /** emd_ref as the yardstick's peers.sh starts it. */
@@ -194,6 +211,7 @@ export function emdRefTarget(buildDir: string): Promise<Target> {
     "emd_ref",
     "em",
     (port) => [`${buildDir}/emd_ref`, ["-a", "127.0.0.1", "-p", String(port)]],
+    { says: /emd_ref: listening on/ },
   );
 }
 
@@ -217,7 +235,7 @@ export function redisTarget(dir: string): Promise<Target> {
       "--dir",
       dir,
     ],
-  ]);
+  ], { says: /Ready to accept connections/ });
 }
 
 /** One `RESULT key=value …` line as a record (numbers where they parse). */

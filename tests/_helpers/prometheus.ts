@@ -2,7 +2,7 @@
  * A real Prometheus (Debian's `prometheus`) for one test: its own config, data directory and port
  * on 127.0.0.1, scraping one target every 200 ms; every wait is bounded.
  */
-import { closedPort } from "./cli.ts";
+import { ProcessLog } from "../../bench/_process_log.ts";
 import { until } from "./until.ts";
 
 export { until };
@@ -25,8 +25,6 @@ export interface ScrapeTarget {
   readonly bearer?: string;
 }
 
-const decoder = new TextDecoder();
-
 /** Starts Prometheus scraping `target`; resolves once it answers `/-/ready`. */
 export async function startPrometheus(
   { target, bearer }: ScrapeTarget,
@@ -40,44 +38,37 @@ export async function startPrometheus(
     `${dir}/prometheus.yml`,
     `global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: emd\n${auth}    static_configs:\n      - targets: ["${target}"]\n`,
   );
-  const port = closedPort();
   const child = new Deno.Command("prometheus", {
     args: [
       `--config.file=${dir}/prometheus.yml`,
       `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--log.level=warn",
+      "--web.listen-address=127.0.0.1:0", // its choice: it logs the port it bound
+      "--log.level=info",
     ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let log = "";
-  const pumps = Promise.all([child.stdout, child.stderr].map(async (stream) => {
-    for await (const chunk of stream) log += decoder.decode(chunk);
-  }));
+  const log = new ProcessLog(child);
   const stop = async () => {
     try {
       child.kill("SIGTERM");
     } catch { /* exited */ }
     await child.status;
-    await pumps;
+    await log.ended;
     await Deno.remove(dir, { recursive: true });
   };
-  const base = `http://127.0.0.1:${port}`;
+  let port: number;
   try {
-    await until(async () => {
-      const response = await fetch(`${base}/-/ready`).catch(() => undefined);
-      await response?.body?.cancel();
-      return response?.status === 200;
-    }, `Prometheus ready on ${port}: ${log}`);
+    port = await readyPort(log);
   } catch (error) {
     await stop();
     throw error;
   }
+  const base = `http://127.0.0.1:${port}`;
   return {
     port,
-    log: () => log,
+    log: () => log.text,
     async query(expression) {
       const url = `${base}/api/v1/query?query=${
         encodeURIComponent(expression)
@@ -87,6 +78,24 @@ export async function startPrometheus(
     },
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** The port Prometheus bound (as it logs it), once it answers `/-/ready`; bounded. */
+async function readyPort(log: ProcessLog): Promise<number> {
+  const port = Number(
+    (await log.match(
+      /msg="Listening on" address=127\.0\.0\.1:(\d+)/,
+      "Prometheus listening",
+      20_000,
+    ))[1],
+  );
+  await until(async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/-/ready`)
+      .catch(() => undefined);
+    await response?.body?.cancel();
+    return response?.status === 200;
+  }, `Prometheus ready on ${port}: ${log.text}`);
+  return port;
 }
 
 /** Runs `promtool check metrics` on `text`; returns its exit code and output. */
