@@ -22,7 +22,7 @@ import {
 } from "../protocol/mod.ts";
 import { type Emd, startEmd } from "./_emd.ts";
 import { hasProgram } from "./_yardstick.ts";
-import { reap } from "./_deadline.ts";
+import { type Nats, startNats } from "./_nats_websocket.ts";
 import {
   type BenchContext,
   round,
@@ -403,58 +403,6 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.length;) {
     done += await conn.write(bytes.subarray(done));
   }
-}
-
-interface Nats {
-  readonly port: number;
-  readonly wsPort: number;
-  stop(): Promise<void>;
-}
-
-/** Starts Debian's nats-server with a WebSocket listener without TLS on free ports. */
-async function startNats(): Promise<Nats> {
-  const [port, wsPort] = [freePort(), freePort()];
-  const dir = await Deno.makeTempDir({ prefix: "em_bench_nats_" });
-  const config = `${dir}/nats.conf`;
-  await Deno.writeTextFile(
-    config,
-    `host: 127.0.0.1\nport: ${port}\nmax_pending: 1GB\nwebsocket {\n  host: 127.0.0.1\n  port: ${wsPort}\n  no_tls: true\n}\n`,
-  );
-  const child = new Deno.Command("nats-server", {
-    args: ["-c", config],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port: wsPort })).close();
-      break;
-    } catch (error) {
-      if (i > 200) {
-        child.kill("SIGKILL");
-        throw new Error(
-          `nats-server did not listen: ${(error as Error).message}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return {
-    port,
-    wsPort,
-    stop: async () => {
-      await reap(child, 5_000, "SIGTERM");
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 if (import.meta.main) {
