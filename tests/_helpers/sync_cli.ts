@@ -1,5 +1,6 @@
 /** Helpers for the sync tools' process tests (emwait --ready-file, emlock, emsem, embarrier). */
 import assert from "node:assert/strict";
+import { runTool } from "./cli.ts";
 
 /** What a tool that succeeded quietly printed. */
 export const OK = { code: 0, stdout: "", stderr: "" };
@@ -65,4 +66,33 @@ export async function within<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `emlock --acquire` of a 10-minute lease of `name` at `at` (host, port): its token. */
+export async function acquireLease(
+  at: readonly string[],
+  name: string,
+): Promise<string> {
+  const acquired = await runTool(
+    ["emlock", "--acquire", "--ttl", "600000", ...at, name],
+  );
+  assert.equal(acquired.code, 0, acquired.stderr);
+  assert.match(acquired.stdout, /^\S+\n$/);
+  return acquired.stdout.trim();
+}
+
+/** `emlock --release` of the lease `token` of `name` succeeds, and `name` is free at once. */
+export async function releaseFrees(
+  at: readonly string[],
+  name: string,
+  token: string,
+): Promise<void> {
+  assert.deepEqual(
+    await runTool(["emlock", "--release", ...at, name, token]),
+    OK,
+  );
+  assert.deepEqual(
+    await runTool(["emlock", "--timeout", "0", ...at, name, "--", ...NOOP]),
+    OK,
+  );
 }

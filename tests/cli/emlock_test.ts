@@ -6,9 +6,11 @@ import { join } from "node:path";
 import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
 import {
+  acquireLease,
   NOOP,
   OK,
   POSIX,
+  releaseFrees,
   tempDir,
   TIMEOUT,
   untilFile,
@@ -174,17 +176,7 @@ Deno.test({
 Deno.test("emlock: a lease outlives emlock; timeout, wrong token, release", async () => {
   await using server = await startServer({ port: 0, name: "t" });
   const at = ["127.0.0.1", String(server.addr.port)];
-  const acquired = await runTool([
-    "emlock",
-    "--acquire",
-    "--ttl",
-    "600000",
-    ...at,
-    "deploy",
-  ]);
-  assert.equal(acquired.code, 0, acquired.stderr);
-  const token = acquired.stdout.trim();
-  assert.match(acquired.stdout, /^\S+\n$/);
+  const token = await acquireLease(at, "deploy");
   assert.deepEqual(
     await runTool([
       "emlock",
@@ -206,28 +198,13 @@ Deno.test("emlock: a lease outlives emlock; timeout, wrong token, release", asyn
   ]);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /^emlock: .+\n$/);
-  assert.deepEqual(
-    await runTool(["emlock", "--release", ...at, "deploy", token]),
-    OK,
-  );
-  assert.deepEqual(
-    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", ...NOOP]),
-    OK,
-  );
+  await releaseFrees(at, "deploy", token);
 });
 
 Deno.test("emlock: a lease ends when its TTL passes; renew sets a new TTL; an expired token is refused", async () => {
   await using server = await startServer({ port: 0, name: "t" });
   const at = ["127.0.0.1", String(server.addr.port)];
-  const acquired = await runTool([
-    "emlock",
-    "--acquire",
-    "--ttl",
-    "600000",
-    ...at,
-    "n",
-  ]);
-  const token = acquired.stdout.trim();
+  const token = await acquireLease(at, "n");
   assert.deepEqual(
     await runTool(["emlock", "--renew", "--ttl", "200", ...at, "n", token]),
     OK,

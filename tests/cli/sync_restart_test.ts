@@ -3,7 +3,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool, startEmd } from "../_helpers/cli.ts";
-import { NOOP, OK, tempDir, TIMEOUT } from "../_helpers/sync_cli.ts";
+import {
+  acquireLease,
+  NOOP,
+  OK,
+  releaseFrees,
+  tempDir,
+  TIMEOUT,
+} from "../_helpers/sync_cli.ts";
 
 Deno.test("emd --data: latches and leases made by the tools survive kill -9 and a restart", async () => {
   await using dir = await tempDir();
@@ -16,11 +23,7 @@ Deno.test("emd --data: latches and leases made by the tools survive kill -9 and 
       await runTool(["emtrigger", "--latch", ...at, "built"]),
       OK,
     );
-    const lease = await runTool(
-      ["emlock", "--acquire", "--ttl", "600000", ...at, "deploy"],
-    );
-    assert.equal(lease.code, 0, lease.stderr);
-    token = lease.stdout.trim();
+    token = await acquireLease(at, "deploy");
     emd.child.kill("SIGKILL");
     assert.equal((await emd.exited()).code, 137);
   }
@@ -31,14 +34,7 @@ Deno.test("emd --data: latches and leases made by the tools survive kill -9 and 
     await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", ...NOOP]),
     TIMEOUT,
   );
-  assert.deepEqual(
-    await runTool(["emlock", "--release", ...at, "deploy", token]),
-    OK,
-  );
-  assert.deepEqual(
-    await runTool(["emlock", "--timeout", "0", ...at, "deploy", "--", ...NOOP]),
-    OK,
-  );
+  await releaseFrees(at, "deploy", token);
   assert.deepEqual(await runTool(["emtrigger", "--reset", ...at, "built"]), OK);
   assert.deepEqual(await runTool(["emwait", ...at, "built", "0"]), TIMEOUT);
 });
