@@ -5,7 +5,7 @@
  * same ports and storage. Used by the cluster tests and `deno task bench`'s cluster workload.
  * @module
  */
-import { ProcessLog } from "./_process_log.ts";
+import { type ProcessLog, spawnLogged } from "./_process_log.ts";
 
 /** The ports one nats-server listens on, as it chose them. */
 interface NatsPorts {
@@ -145,14 +145,9 @@ class Cluster implements NatsCluster {
   }
 
   spawn(node: NatsNode): void {
-    const child = new Deno.Command("nats-server", {
-      args: ["-c", node.config],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const { child, log } = spawnLogged("nats-server", ["-c", node.config]);
     node.child = child;
-    node.logs.push(new ProcessLog(child));
+    node.logs.push(log);
   }
 
   /** Spawns a node's first run; resolves (bounded) once its log names the ports it bound. */

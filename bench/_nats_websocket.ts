@@ -4,7 +4,7 @@
  * @module
  */
 import { reap } from "./_deadline.ts";
-import { ProcessLog } from "./_process_log.ts";
+import { spawnLogged } from "./_process_log.ts";
 
 /** A running nats-server with a WebSocket listener. */
 export interface Nats {
@@ -21,13 +21,7 @@ export async function startNats(): Promise<Nats> {
     config,
     `host: 127.0.0.1\nport: -1\nmax_pending: 1GB\nwebsocket {\n  host: 127.0.0.1\n  port: -1\n  no_tls: true\n}\n`,
   );
-  const child = new Deno.Command("nats-server", {
-    args: ["-c", config],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const log = new ProcessLog(child);
+  const { child, log } = spawnLogged("nats-server", ["-c", config]);
   const stop = async () => {
     await reap(child, 5_000, "SIGTERM");
     await log.ended;

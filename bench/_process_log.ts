@@ -72,3 +72,17 @@ export class ProcessLog {
     for (const listener of [...this.#listeners]) listener();
   }
 }
+
+/** Spawns `program` with `args`, no input, its output read into a {@link ProcessLog}. */
+export function spawnLogged(
+  program: string,
+  args: string[],
+): { child: Deno.ChildProcess; log: ProcessLog } {
+  const child = new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { child, log: new ProcessLog(child) };
+}

@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { EMD_DENO_FLAGS, raisedLimitCommand, startEmd } from "./_emd.ts";
 import { reap, withDeadline } from "./_deadline.ts";
-import { ProcessLog } from "./_process_log.ts";
+import { type ProcessLog, spawnLogged } from "./_process_log.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const decoder = new TextDecoder();
@@ -131,13 +131,7 @@ async function processTarget(
     for (let attempt = 1;; attempt++) {
       const [program, args] = argv(port);
       const command = raisedLimitCommand(program, args);
-      child = new Deno.Command(command.program, {
-        args: command.args,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      log = new ProcessLog(child);
+      ({ child, log } = spawnLogged(command.program, command.args));
       try {
         const said = await log.match(bound.says, `${label} listening`, 10_000);
         if (port === 0) port = Number(said[1]);

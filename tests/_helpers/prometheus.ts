@@ -2,7 +2,7 @@
  * A real Prometheus (Debian's `prometheus`) for one test: its own config, data directory and port
  * on 127.0.0.1, scraping one target every 200 ms; every wait is bounded.
  */
-import { ProcessLog } from "../../bench/_process_log.ts";
+import { type ProcessLog, spawnLogged } from "../../bench/_process_log.ts";
 import { until } from "./until.ts";
 
 export { until };
@@ -38,18 +38,12 @@ export async function startPrometheus(
     `${dir}/prometheus.yml`,
     `global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: emd\n${auth}    static_configs:\n      - targets: ["${target}"]\n`,
   );
-  const child = new Deno.Command("prometheus", {
-    args: [
-      `--config.file=${dir}/prometheus.yml`,
-      `--storage.tsdb.path=${dir}/data`,
-      "--web.listen-address=127.0.0.1:0", // its choice: it logs the port it bound
-      "--log.level=info",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const log = new ProcessLog(child);
+  const { child, log } = spawnLogged("prometheus", [
+    `--config.file=${dir}/prometheus.yml`,
+    `--storage.tsdb.path=${dir}/data`,
+    "--web.listen-address=127.0.0.1:0", // its choice: it logs the port it bound
+    "--log.level=info",
+  ]);
   const stop = async () => {
     try {
       child.kill("SIGTERM");
