@@ -19,6 +19,7 @@ import {
   type WaitEntry,
   withdrawIn,
 } from "./hold_records.ts";
+import { recalls } from "./hold_recent.ts";
 
 /** A change a node asks of a record, as it travels to the node that writes the key. */
 export type HoldOp =
@@ -62,6 +63,11 @@ export interface OpOutcome {
   readonly present?: boolean;
   /** withdraw: the token a semaphore waiter was granted before it withdrew. */
   readonly grant?: string;
+  /**
+   * withdraw: the barrier arrival's round completed before it withdrew (not waiting and not
+   * remembered: withdrawn already, by this withdrawal's first write, or dropped by the cluster).
+   */
+  readonly done?: boolean;
 }
 
 /**
@@ -92,6 +98,7 @@ export function applyOp(
         return {
           ...leaveIn(barrier, (a) => a.w === w, nowMs),
           present: barrier?.a.some((a) => a.w === w) ?? false,
+          ...(recalls(barrier?.d, w, nowMs) ? { done: true } : {}),
         };
       }
       const grant = sem?.h.find((h) => h.w === w)?.t;

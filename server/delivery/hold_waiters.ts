@@ -2,6 +2,7 @@ import type { SyncOwner } from "./bus.ts";
 import type { BarrierRecord, SemaphoreRecord } from "./hold_records.ts";
 import { type HoldCache, isSemaphoreKey } from "./hold_cache.ts";
 import { closed } from "./hold_replies.ts";
+import { recalls } from "./hold_recent.ts";
 
 type AnyRecord = SemaphoreRecord | BarrierRecord;
 
@@ -89,7 +90,10 @@ export class HoldWaiters {
         const record = entry.value as BarrierRecord | undefined;
         if (record?.a.some((a) => a.w === w)) continue;
         this.forget(waiting);
-        if (!waiting.withdrawing) owner.answer({ kind: "ok", id }); // the round completed
+        // the round completed; or, while its owner withdraws, it left (unless remembered complete)
+        if (!waiting.withdrawing || recalls(record?.d, w, Date.now())) {
+          owner.answer({ kind: "ok", id });
+        }
         continue;
       }
       const record = entry.value as SemaphoreRecord | undefined;

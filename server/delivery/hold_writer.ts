@@ -214,13 +214,14 @@ export class HoldWriter {
 
 /** The outcome without the record: what travels back to the asking node. */
 function outcomeOf(change: Change<AnyRecord> & OpOutcome): OpOutcome {
-  const { refused, granted, complete, present, grant } = change;
+  const { refused, granted, complete, present, grant, done } = change;
   return {
     ...(refused === undefined ? {} : { refused }),
     ...(granted === undefined ? {} : { granted }),
     ...(complete === undefined ? {} : { complete }),
     ...(present === undefined ? {} : { present }),
     ...(grant === undefined ? {} : { grant }),
+    ...(done === undefined ? {} : { done }),
   };
 }
 

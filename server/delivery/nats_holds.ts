@@ -1,6 +1,6 @@
 import type { BusLog, ClusterHolds, HoldRequest, SyncOwner } from "./bus.ts";
 import type { HoldOp } from "./hold_ops.ts";
-import { HoldCache, isSemaphoreKey, nodeOf } from "./hold_cache.ts";
+import { HoldCache, nodeOf } from "./hold_cache.ts";
 import { HoldWriter, type OpResult } from "./hold_writer.ts";
 import type { NatsConnection } from "./_nats.ts";
 import { keyOf } from "./nats_latches.ts";
@@ -289,9 +289,7 @@ export class NatsHolds implements ClusterHolds {
     this.#run(key, { op: "withdraw", w }).then(({ outcome, rev }) => {
       if (this.#waiters.get(w) === waiting) {
         this.#waiters.forget(waiting);
-        if (!outcome.present && !isSemaphoreKey(key)) {
-          owner.answer({ kind: "ok", id }); // the round completed first
-        }
+        if (outcome.done) owner.answer({ kind: "ok", id }); // the round completed first
         if (!outcome.present && outcome.grant !== undefined) { // granted first: the client releases it
           state.holds.set(outcome.grant, { key, rev });
           owner.answer({ kind: "granted", id, token: outcome.grant });

@@ -57,8 +57,8 @@ export class FakeHome implements AsyncDisposable {
         const write = () => this.#write(key, op);
         const answer = async () => {
           const { change, rev } = await write();
-          const { refused, granted, complete, present, grant } = change;
-          const outcome = { refused, granted, complete, present, grant };
+          const { refused, granted, complete, present, grant, done } = change;
+          const outcome = { refused, granted, complete, present, grant, done };
           msg.respond(JSON.stringify({ r: { outcome, rev } }));
         };
         const take = this.#held.get(key);

@@ -108,6 +108,11 @@ Deno.test({
     );
 
     await t.step(
+      "an arrival whose round completes while its withdrawal is sent gets ok, as on one server",
+      () => completedWhileWithdrawn(nats, b, cb, cc),
+    );
+
+    await t.step(
       "a lock held through node a excludes node b; waiters are served FIFO across nodes",
       async () => {
         const held = await ca.lock("L");
@@ -482,4 +487,38 @@ async function withdrawnWhileSent(
   assert.equal(await asking, "gave up"); // what it got too late, it released
   const hold = await onC.lock(name, { timeoutMs: 5_000 });
   await hold.release();
+}
+
+/**
+ * A barrier arrival times out and its node sends the withdrawal to the key's home (a slow home);
+ * meanwhile another party completes the round. Its node sees the round complete: the arrival
+ * passed the barrier with the others, so its client gets ok (as on one server, where a reply that
+ * raced the withdrawal is returned), not a timeout.
+ */
+async function completedWhileWithdrawn(
+  nats: NatsCluster,
+  nodeB: EmServer,
+  onB: Client,
+  onC: Client,
+): Promise<void> {
+  await using home = await FakeHome.open(nats.urls, "h");
+  await home.heardBy("node1");
+  const name = home.nameFor(["node0", "node1", "node2"], "b");
+  const arrived = () =>
+    nodeB.stats().sync.barriers.some((barrier) => barrier.name === name);
+  const key = keyOf(name, "b");
+  const arrival = home.holdNext(key);
+  const first = onB.barrier(name, 2, { timeoutMs: 300 }).then(
+    () => "passed",
+    (error: Error) => error.message,
+  );
+  await (await arrival).answer(); // waiting
+  const held = home.holdNext(key); // before node b can send the withdrawal
+  await until(arrived, "node b to see the first arrival");
+  const withdrawal = await held; // sent after 300 ms; held back
+  assert.equal(withdrawal.op.op, "withdraw");
+  await within(onC.barrier(name, 2), 5_000, "the second arrival");
+  await until(() => !arrived(), "node b to see the round complete");
+  await withdrawal.answer();
+  assert.equal(await first, "passed");
 }

@@ -237,3 +237,20 @@ Deno.test("hold records: a round with more parties than RECENT_MAX is remembered
   const again = write(false, record, arrive("b/1.0", parties));
   assert.notEqual((again.result as { complete?: unknown }).complete, undefined);
 });
+
+Deno.test("hold records: a barrier withdrawal says the round completed only when it did", () => {
+  const first = write(false, undefined, arrive("b/1.1"));
+  const done = write(false, first.next, arrive("b/1.2")).next; // complete
+  const late = write(false, done, { op: "withdraw", w: "b/1.1" });
+  assert.equal((late.result as { present?: boolean }).present, false);
+  assert.equal((late.result as { done?: boolean }).done, true);
+  const waiting = write(false, undefined, arrive("b/1.3")).next;
+  const withdrawn = write(false, waiting, { op: "withdraw", w: "b/1.3" }, {
+    served: true,
+  });
+  assert.equal((withdrawn.result as { present?: boolean }).present, true);
+  assert.equal(withdrawn.next, undefined);
+  const again = write(false, withdrawn.next, { op: "withdraw", w: "b/1.3" }); // written twice
+  assert.equal((again.result as { present?: boolean }).present, false);
+  assert.equal((again.result as { done?: boolean }).done, undefined); // not "the round completed"
+});
