@@ -54,12 +54,17 @@ class TlsAcceptor implements Acceptor {
     try {
       conn.setNoDelay(true);
     } catch { /* the peer is already gone: its first read says so */ }
-    const stream = new ConnStream(conn);
-    const socket = new tls.TLSSocket(stream, {
-      isServer: true,
-      secureContext: this.#context,
-    });
-    return new NodeTlsConn(socket, stream, conn) as unknown as Deno.Conn;
+    try {
+      const stream = new ConnStream(conn);
+      const socket = new tls.TLSSocket(stream, {
+        isServer: true,
+        secureContext: this.#context,
+      });
+      return new NodeTlsConn(socket, stream, conn) as unknown as Deno.Conn;
+    } catch (error) {
+      conn.close(); // its descriptor with it; the accept loop pauses and tries again
+      throw error;
+    }
   }
 
   close(): void {
@@ -175,8 +180,7 @@ class NodeTlsConn {
     this.localAddr = conn.localAddr as Deno.NetAddr;
     socket.on("data", (chunk: Uint8Array) => {
       this.#chunks.push(chunk);
-      socket.pause(); // read on demand, as a Deno socket is: TCP slows a fast sender down
-      stream.hold(); // pausing alone does not stop node:tls reading (see ConnStream)
+      stream.hold(); // read on demand, as a Deno socket is: TCP slows a fast sender down
       this.#serve();
     });
     const ended = () => {
@@ -199,10 +203,7 @@ class NodeTlsConn {
       this.#reader = { buffer, resolve, reject };
     });
     this.#serve();
-    if (this.#reader !== undefined) {
-      this.#socket.resume();
-      this.#stream.release();
-    }
+    if (this.#reader !== undefined) this.#stream.release();
     return promise;
   }
 
