@@ -34,6 +34,7 @@ import {
 import { markdownTable } from "./_table.ts";
 import { pause } from "./_deadline.ts";
 import { spawnShots, wallrunShots } from "./_compare_oneshot.ts";
+import { tlsSection } from "./_compare_tls.ts";
 import { clusterSection } from "./_compare_cluster.ts";
 import {
   type Judged,
@@ -50,8 +51,9 @@ Runs the yardstick's C load generator against emd, emd_ref and Redis back to bac
 
 Options:
   --yardstick PATH   the yardstick folder (default: ../shared/bench from the repository)
-  --only LIST        fanout,latency,conns,oneshot,sync,stall,cluster (default: all;
-                     cluster: deno task bench's cluster workload, needs nats-server)
+  --only LIST        fanout,latency,conns,oneshot,sync,stall,cluster,tls (default: all;
+                     cluster: deno task bench's cluster workload, needs nats-server;
+                     tls: its tls workload, --reps turns, TLS round trip ≤ 2× plain)
   --reps N           rounds per configuration (default 5 for fanout and latency,
                      1 for conns); in each round every server runs once, in
                      turn, the order rotating from round to round; a row's
@@ -123,7 +125,16 @@ function settings(args: string[]): Settings | number {
   return {
     yardstick,
     only: values.only?.split(",") ??
-      ["fanout", "latency", "conns", "oneshot", "sync", "stall", "cluster"],
+      [
+        "fanout",
+        "latency",
+        "conns",
+        "oneshot",
+        "sync",
+        "stall",
+        "cluster",
+        "tls",
+      ],
     reps: Number(values.reps ?? (quick ? 1 : 5)),
     otherReps: Number(values.reps ?? 1),
     subs: list(values.subs, quick ? [1, 10] : [1, 10, 100, 1000]),
@@ -323,6 +334,9 @@ async function main(args: string[]): Promise<number> {
     if (s.only.includes("cluster")) { // after the others: its 7 processes are stopped by then
       results.cluster = await clusterSection(Math.max(s.otherReps, 3), say);
     }
+    if (s.only.includes("tls")) { // fresh emds of its own, one plain and one TLS
+      results.tls = await tlsSection(s.reps, s.quick, say);
+    }
     await report(s, `${started.toISOString()}`, args, results);
     return 0;
   } finally {
@@ -337,6 +351,8 @@ interface Results {
   judged: Judged;
   /** The cluster section (markdown), empty when not run. */
   cluster: string;
+  /** The TLS section (markdown), empty when not run. */
+  tls: string;
 }
 
 async function runAll(s: Settings, build: string): Promise<Results> {
@@ -365,7 +381,7 @@ async function runAll(s: Settings, build: string): Promise<Results> {
       shots.push(...await wallrunShots(setup), ...await spawnShots(setup));
     }
     const judged = await judgedWorkloads(s, targets);
-    return { header, measured, shots, judged, cluster: "" };
+    return { header, measured, shots, judged, cluster: "", tls: "" };
   } finally {
     await Promise.allSettled(targets.map((t) => t.stop()));
   }
@@ -397,7 +413,7 @@ async function report(
   s: Settings,
   started: string,
   args: string[],
-  { header, measured, shots, judged, cluster }: Results,
+  { header, measured, shots, judged, cluster, tls }: Results,
 ): Promise<void> {
   const judgedTable = judgedRows(judged);
   const text = [
@@ -423,6 +439,7 @@ async function report(
     "",
     judgedTable.length > 0 ? markdownTable(judgedTable) : "",
     cluster,
+    tls,
   ].join("\n");
   // deno-lint-ignore no-console
   console.log(text);

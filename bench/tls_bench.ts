@@ -4,6 +4,9 @@
  * the run), S receivers (100, `--quick` 10) and one pipelining publisher in this process, the
  * same harness for both; the kinds take turns `--reps` times. `M msg/s` counts deliveries;
  * `emd KB per conn` is emd's RSS growth over the S receivers and the publisher, divided by S + 1.
+ * `round trip µs`: a ping and its answer on one open connection (R = 2000, `--quick` 200, per
+ * turn), the median of the turns; the ratio row is the median of each turn's TLS ÷ plain (issue
+ * 17: at most about 2×), every turn's ratio listed beside it.
  * @module
  */
 import { join } from "node:path";
@@ -98,6 +101,29 @@ async function burst(
   }
 }
 
+/** Mean µs of `count` pings answered, one at a time, on a fresh connection past its hello. */
+async function roundTrips(kind: Kind, count: number): Promise<number> {
+  const conn = await open(kind);
+  try {
+    await writeAll(conn, encoder.encode("H1.2\npwarm\n"));
+    await readLines(conn, 2);
+    const ping = encoder.encode("pr\n");
+    const buffer = new Uint8Array(1024);
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      await writeAll(conn, ping);
+      for (;;) { // the answer is one short line
+        const read = await conn.read(buffer);
+        if (read === null) throw new Error("emd closed during the round trips");
+        if (buffer.subarray(0, read).includes(LF)) break;
+      }
+    }
+    return (performance.now() - started) * 1000 / count;
+  } finally {
+    conn.close();
+  }
+}
+
 async function openssl(dir: string, args: string[]): Promise<void> {
   const { success, stderr } = await new Deno.Command("openssl", {
     args,
@@ -170,27 +196,42 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
         caCerts: [await Deno.readTextFile(join(dir, "ca.pem"))],
       },
     ];
-    const found = new Map<string, { rates: number[]; kbs: number[] }>(
-      kinds.map((kind) => [kind.label, { rates: [], kbs: [] }]),
-    );
+    const found = new Map<
+      string,
+      { rates: number[]; kbs: number[]; trips: number[] }
+    >(kinds.map((kind) => [kind.label, { rates: [], kbs: [], trips: [] }]));
+    const tripCount = quick ? 200 : 2_000;
     for (let rep = 0; rep < Math.max(1, reps); rep++) {
       for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
         const { rate, kbPerConn } = await burst(kind, subs, messages);
-        found.get(kind.label)!.rates.push(rate);
-        if (kbPerConn !== undefined) found.get(kind.label)!.kbs.push(kbPerConn);
-        context.progress(`tls: ${kind.label}: ${round(rate / 1e6)} M msg/s`);
+        const trip = await roundTrips(kind, tripCount);
+        const of = found.get(kind.label)!;
+        of.rates.push(rate);
+        if (kbPerConn !== undefined) of.kbs.push(kbPerConn);
+        of.trips.push(trip);
+        context.progress(
+          `tls: ${kind.label}: ${round(rate / 1e6)} M msg/s, round trip ${
+            round(trip)
+          } µs`,
+        );
       }
     }
     const rows: Row[] = kinds.map(({ label }) => {
-      const { rates, kbs } = found.get(label)!;
+      const { rates, kbs, trips } = found.get(label)!;
       return {
         transport: label,
         S: subs,
         M: messages,
         "M msg/s": round(median(rates) / 1e6),
         "emd KB per conn": kbs.length === 0 ? null : round(median(kbs)),
+        "round trip µs": round(median(trips)),
+        "each turn": "–",
       };
     });
+    const plainTrips = found.get("plain")!.trips;
+    const tripRatios = found.get("tls")!.trips.map((trip, i) =>
+      round(trip / plainTrips[i]!)
+    );
     const [p, t] = rows as [Row, Row];
     rows.push({
       transport: "tls ÷ plain",
@@ -201,6 +242,8 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
           typeof p["emd KB per conn"] === "number"
         ? round(t["emd KB per conn"] / p["emd KB per conn"])
         : null,
+      "round trip µs": round(median(tripRatios)),
+      "each turn": tripRatios.join(", "),
     });
     return { rows, failures: [] };
   } finally {
@@ -211,6 +254,7 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
 /** Fan-out and memory per connection over TLS beside plain TCP. */
 export const tls: Workload = {
   name: "tls",
-  summary: "fan-out and emd's memory per connection, TLS beside plain TCP",
+  summary:
+    "fan-out, emd's memory per connection and a round trip, TLS beside plain TCP",
   run,
 };

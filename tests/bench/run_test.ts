@@ -81,6 +81,15 @@ Deno.test("bench: --quick runs every workload against a real emd and writes JSON
       ],
     );
     assert.deepEqual(oneshot.failures, []);
+    const { tls } = report.workloads;
+    assert.deepEqual(
+      tls?.rows.map((row) => row.transport),
+      ["plain", "tls", "tls ÷ plain"],
+      stderr,
+    );
+    for (const row of tls!.rows) {
+      assert.ok((row["round trip µs"] as number) > 0);
+    }
     assert.equal(stall.rows[0]!["stalled cut"], true, stderr);
     assert.deepEqual(report.failures, [], stderr);
     assert.equal(code, 0);
