@@ -146,11 +146,11 @@ function fanoutSpec(s: number): Spec {
 }
 
 function latencySpecs(n: number): Spec[] {
-  return ["p50", "p99"].map((p) => ({
+  return ["p50", "p99", "p99.9"].map((p) => ({
     workload: "latency",
     size: n,
     what: `latency ${p} µs (${n} receivers, 1000/s)`,
-    field: `${p}_us`,
+    field: `${p.replace(".", "")}_us`,
     target: p === "p99" ? "≤ 1.2× Redis and < 1000 µs" : "–",
     ...(p === "p99"
       ? {

@@ -37,6 +37,12 @@ import { spawnShots, wallrunShots } from "./_compare_oneshot.ts";
 import { tlsSection } from "./_compare_tls.ts";
 import { clusterSection } from "./_compare_cluster.ts";
 import {
+  schedDelta,
+  schedRows,
+  type SchedRun,
+  schedStat,
+} from "./_compare_sched.ts";
+import {
   type Judged,
   judgedRows,
   measureStall,
@@ -87,6 +93,8 @@ interface Settings {
 }
 
 const raw: string[] = [];
+/** Every latency run with the server's scheduling during it. */
+const latencySched: SchedRun[] = [];
 function say(line: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`compare: ${line}\n`));
 }
@@ -240,12 +248,21 @@ async function latencyRuns(
   const all: Measured[] = [];
   for (let rep = 1; rep <= s.reps; rep++) {
     for (const t of rotated(targets, rep - 1)) {
-      all.push(
-        ...await measure(build, t, "latency", 10, [
-          "latency",
-          ...["-s", "10", "-m", "2000", "-i", "1000", "-r", String(rep)],
-        ], rep),
-      );
+      const before = schedStat(t.pid);
+      const runs = await measure(build, t, "latency", 10, [
+        "latency",
+        ...["-s", "10", "-m", "2000", "-i", "1000", "-r", String(rep)],
+      ], rep);
+      const after = schedStat(t.pid);
+      for (const run of runs) {
+        latencySched.push({
+          label: t.label,
+          round: rep,
+          result: run.result,
+          ...(before && after ? { sched: schedDelta(before, after) } : {}),
+        });
+      }
+      all.push(...runs);
     }
   }
   return all;
@@ -433,6 +450,15 @@ async function report(
           : []),
         markdownTable(cleanlinessRows(measured)),
         "",
+        ...(latencySched.length > 0
+          ? [
+            "Latency runs: each server's time on a CPU and waiting for one (run queue, " +
+            "/proc/PID/schedstat, all threads, the whole run):",
+            "",
+            markdownTable(schedRows(latencySched)),
+            "",
+          ]
+          : []),
       ]
       : []),
     shots.length > 0 ? markdownTable(oneShotRows(shots)) : "",
@@ -448,7 +474,8 @@ async function report(
   await Deno.writeTextFile(`${s.out}/raw.txt`, raw.join("\n") + "\n");
   await Deno.writeTextFile(
     `${s.out}/compare.json`,
-    JSON.stringify({ header, measured, shots, judged }, null, 2) + "\n",
+    JSON.stringify({ header, measured, shots, judged, latencySched }, null, 2) +
+      "\n",
   );
   say(`wrote ${s.out}/table.md, raw.txt, compare.json`);
 }

@@ -12,6 +12,11 @@ import {
 } from "../../bench/_compare_table.ts";
 import { judgedRows } from "../../bench/_compare_judged.ts";
 import { rotated } from "../../bench/compare.ts";
+import {
+  schedDelta,
+  schedRows,
+  schedStat,
+} from "../../bench/_compare_sched.ts";
 import { runSyncBench } from "../../bench/sync_bench.ts";
 import { startServer } from "../../server/mod.ts";
 
@@ -72,6 +77,7 @@ Deno.test("compare: ratios use medians per server and judge each target", () => 
   assert.equal(pick("fanout S=100, M msg/s delivered").met, "NO");
   assert.equal(pick("latency p99 µs (10 receivers, 1000/s)").met, "NO"); // 1.1× Redis, but not under 1 ms
   assert.equal(pick("latency p50 µs (10 receivers, 1000/s)").met, "–");
+  assert.equal(pick("latency p99.9 µs (10 receivers, 1000/s)").emd, null); // not in these results
   assert.equal(pick("conns N=10000, KB per connection").met, "yes"); // 5 KB, Redis 10
   assert.equal(pick("conns N=10000, KB per connection")["deno floor"], 4);
   assert.equal(pick("conns N=10000, KB per connection")["emd/floor"], 1.25);
@@ -296,4 +302,95 @@ Deno.test("compare: the judged lock row measures one client's lock + unlock only
   ]);
   assert.ok((rows[0]!.emd as number) > 0);
   assert.ok(!said.some((line) => /raw|contend|clients on one lock/.test(line)));
+});
+
+Deno.test("compare: a process's scheduling is the sum over its threads' schedstat", async () => {
+  const proc = await Deno.makeTempDir({ prefix: "em_sched_" });
+  try {
+    const thread = async (tid: string, text: string) => {
+      await Deno.mkdir(`${proc}/42/task/${tid}`, { recursive: true });
+      await Deno.writeTextFile(`${proc}/42/task/${tid}/schedstat`, text);
+    };
+    await thread("42", "3000000 1000000 30\n");
+    await thread("43", "500 250 5\n");
+    await thread("44", "garbled\n"); // skipped
+    await Deno.mkdir(`${proc}/42/task/45`); // ended meanwhile: no file, skipped
+    assert.deepEqual(schedStat(42, proc), {
+      runNs: 3000500,
+      waitNs: 1000250,
+      slices: 35,
+    });
+    assert.equal(schedStat(7, proc), undefined); // no such process
+    assert.deepEqual(
+      schedDelta({ runNs: 10, waitNs: 5, slices: 2 }, {
+        runNs: 25,
+        waitNs: 9,
+        slices: 7,
+      }),
+      { runNs: 15, waitNs: 4, slices: 5 },
+    );
+  } finally {
+    await Deno.remove(proc, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "compare: on Linux a process's time on a CPU grows while it works",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // Deno reads /proc of its own process only with --allow-all, which `deno eval` has (the
+    // comparison itself runs with -A).
+    const module = new URL("../../bench/_compare_sched.ts", import.meta.url);
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { schedDelta, schedStat } from "${module}";
+         const before = schedStat("self");
+         const until = performance.now() + 30;
+         while (performance.now() < until) {}
+         console.log(JSON.stringify(schedDelta(before, schedStat("self"))));`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assert.equal(code, 0);
+    const delta = JSON.parse(new TextDecoder().decode(stdout));
+    assert.ok(delta.runNs >= 20e6, `ran ${delta.runNs} ns`); // a busy 30 ms, minus lost ticks
+    assert.ok(delta.waitNs >= 0 && delta.slices >= 1);
+  },
+});
+
+Deno.test("compare: latency runs are listed by round with each server's wait for a CPU", () => {
+  const rows = schedRows([
+    {
+      label: "redis",
+      round: 2,
+      result: { p99_us: 400, p999_us: 510 },
+      sched: { runNs: 80e6, waitNs: 3e6, slices: 1000 },
+    },
+    {
+      label: "emd",
+      round: 1,
+      result: { p99_us: 500, p999_us: 4100 },
+      sched: { runNs: 150e6, waitNs: 120e6, slices: 12000 },
+    },
+    { label: "emd_ref", round: 1, result: { p99_us: 390 } },
+  ]);
+  assert.deepEqual(rows.map((row) => [row.round, row.server]), [
+    [1, "emd"],
+    [1, "emd_ref"],
+    [2, "redis"],
+  ]);
+  assert.deepEqual(rows[0], {
+    round: 1,
+    server: "emd",
+    "p99 µs": 500,
+    "p99.9 µs": 4100,
+    "on a CPU, ms": 150,
+    "waiting for a CPU, ms": 120,
+    "times put on a CPU": 12000,
+    "wait µs per time": 10,
+  });
+  assert.equal(rows[1]!["waiting for a CPU, ms"], null); // not read: no /proc
+  assert.equal(rows[1]!["p99.9 µs"], null);
 });
