@@ -4,7 +4,7 @@
  * the run), S receivers (100, `--quick` 10) and one pipelining publisher in this process, the
  * same harness for both; the kinds take turns `--reps` times. `M msg/s` counts deliveries;
  * `emd KB per conn` is emd's RSS growth over the S receivers and the publisher, divided by S + 1.
- * `round trip µs`: a ping and its answer on one open connection (R = 2000, `--quick` 200, per
+ * `round trip µs`: a ping and its answer on one open connection (R = 5000, `--quick` 200, per
  * turn), the median of the turns; the ratio row is the median of each turn's TLS ÷ plain (issue
  * 17: at most about 2×), every turn's ratio listed beside it.
  * @module
@@ -200,7 +200,7 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       string,
       { rates: number[]; kbs: number[]; trips: number[] }
     >(kinds.map((kind) => [kind.label, { rates: [], kbs: [], trips: [] }]));
-    const tripCount = quick ? 200 : 2_000;
+    const tripCount = quick ? 200 : 5_000;
     for (let rep = 0; rep < Math.max(1, reps); rep++) {
       for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
         const { rate, kbPerConn } = await burst(kind, subs, messages);
