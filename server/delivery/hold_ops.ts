@@ -71,15 +71,20 @@ export interface OpOutcome {
 }
 
 /**
- * Applies `op` to the record of a semaphore (`semaphore`) or a barrier. `served`: the op came from
- * another node (this one is the key's home), which writes it again if the answer is lost.
+ * Who writes an op: the node it came from (`here`: the node is the key's home, or the op leaves
+ * no trace), the key's home for the node that sent it (`served`: that node writes it again if the
+ * answer is lost), or the sending node itself after the home did not answer (`retried`: the home
+ * may have written it already).
  */
+export type OpVia = "here" | "served" | "retried";
+
+/** Applies `op` to the record of a semaphore (`semaphore`) or a barrier, written `via`. */
 export function applyOp(
   semaphore: boolean,
   op: HoldOp,
   record: SemaphoreRecord | BarrierRecord | undefined,
   nowMs: number,
-  served = false,
+  via: OpVia = "here",
 ): Change<SemaphoreRecord | BarrierRecord> & OpOutcome {
   const sem = record as SemaphoreRecord | undefined;
   const barrier = record as BarrierRecord | undefined;
@@ -87,7 +92,11 @@ export function applyOp(
     case "acquire":
       return acquireIn(sem, op.wish, op.who, op.token, nowMs);
     case "release":
-      return releaseIn(sem, op, { nowMs, remember: served });
+      return releaseIn(sem, op, {
+        nowMs,
+        remember: via === "served",
+        retried: via === "retried",
+      });
     case "renew":
       return renewIn(sem, op.name, op.token, op.ttlMs, nowMs);
     case "arrive":

@@ -152,12 +152,18 @@ export interface ReleaseOptions {
    * @default {false}
    */
   readonly remember?: boolean;
+  /**
+   * The asking node writes it itself, its key's home did not answer: the home may have written
+   * it, so a remembered release is answered ok.
+   * @default {false}
+   */
+  readonly retried?: boolean;
 }
 
 /**
  * Releases the hold `token`: a lease from anyone, a bound hold only from its own connection. A
- * release the record remembers (the same token from the same connection: written twice) changes
- * nothing and is answered ok again, as its first write was.
+ * retried release the record remembers (the same token from the same connection, written by its
+ * key's home already) changes nothing and is answered ok again, as its first write was.
  */
 export function releaseIn(
   record: SemaphoreRecord | undefined,
@@ -172,7 +178,7 @@ export function releaseIn(
   const hold = record?.h.find((h) => h.t === token);
   const k = releaseKey(token, by);
   if (
-    record !== undefined && hold === undefined &&
+    options.retried && record !== undefined && hold === undefined &&
     recalls(record.d, k, options.nowMs)
   ) {
     return { record };

@@ -93,9 +93,10 @@ export class HoldWriter {
       const forwarded = await this.#forward(home, key, op);
       if (forwarded !== undefined) return forwarded;
     }
+    const via = home === this.#options.nodeId ? "here" : "retried"; // the home may have written it
     const { change, rev } = await this.change(
       key,
-      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now()),
+      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now(), via),
     );
     return { outcome: outcomeOf(change), rev };
   }
@@ -204,7 +205,8 @@ export class HoldWriter {
     }
     this.change( // served: the asking node writes it again if this answer is lost
       key,
-      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now(), true),
+      (record) =>
+        applyOp(isSemaphoreKey(key), op, record, Date.now(), "served"),
     ).then(
       ({ change, rev }) => ({ r: { outcome: outcomeOf(change), rev } }),
       (error: Error) => ({ e: error.message }),

@@ -121,7 +121,8 @@ export class FakeHome implements AsyncDisposable {
   #write(key: string, op: HoldOp) {
     return this.#writer.change(
       key,
-      (record) => applyOp(isSemaphoreKey(key), op, record, Date.now(), true),
+      (record) =>
+        applyOp(isSemaphoreKey(key), op, record, Date.now(), "served"),
     );
   }
 

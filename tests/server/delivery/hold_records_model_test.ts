@@ -36,7 +36,7 @@ function check(ops: Op[], served: boolean): void {
   const write = (name: string, op: HoldOp) => {
     const { result, next } = stepRecord(
       true,
-      (record) => applyOp(true, op, record, now, served),
+      (record) => applyOp(true, op, record, now, served ? "served" : "here"),
       records.get(name),
       now,
       (waiter) => `tok-${waiter.w}`,

@@ -11,6 +11,7 @@ import { RECENT_MAX, RECENT_MS } from "../../../server/delivery/hold_recent.ts";
 import {
   applyOp,
   type HoldOp,
+  type OpVia,
   stepRecord,
 } from "../../../server/delivery/hold_ops.ts";
 
@@ -18,18 +19,19 @@ const NOW = 1_000;
 type AnyRecord = SemaphoreRecord | BarrierRecord | undefined;
 
 /**
- * One write of `op`, as HoldWriter does it: expired leases, the op, the queue served. `served`:
- * written by the key's home for the node that sent it (which writes it again if the answer is lost).
+ * One write of `op`, as HoldWriter does it: expired leases, the op, the queue served. `via`: by its
+ * own node (`here`), by the key's home for the node that sent it (`served`), or by the sending node
+ * after the home did not answer (`retried`).
  */
 function write(
   semaphore: boolean,
   record: AnyRecord,
   op: HoldOp,
-  { served = false, nowMs = NOW } = {},
+  { via = "here" as OpVia, nowMs = NOW } = {},
 ) {
   return stepRecord(
     semaphore,
-    (r) => applyOp(semaphore, op, r, nowMs, served),
+    (r) => applyOp(semaphore, op, r, nowMs, via),
     record,
     nowMs,
     (waiter) => `tok-${waiter.w}`,
@@ -115,9 +117,11 @@ const arrive = (w: string, parties = 2): HoldOp => ({
 Deno.test("hold records: a release its home wrote, written again by its node, is answered ok again", () => {
   for (const ttlMs of [undefined, 60_000]) { // a bound hold, a lease
     const held = write(true, undefined, acquire("b/1.1", ttlMs)).next;
-    const first = write(true, held, release("t-b/1.1"), { served: true });
+    const first = write(true, held, release("t-b/1.1"), { via: "served" });
     assert.equal(first.result.refused, undefined);
-    const again = write(true, first.next, release("t-b/1.1")); // the asking node, 2 s later
+    const again = write(true, first.next, release("t-b/1.1"), {
+      via: "retried",
+    }); // its node, 2 s later
     assert.equal(again.result.refused, undefined);
     assert.deepEqual(again.next, first.next);
     assert.deepEqual((again.next as SemaphoreRecord).h, []);
@@ -126,10 +130,11 @@ Deno.test("hold records: a release its home wrote, written again by its node, is
 
 Deno.test("hold records: a release written again never frees a later hold", () => {
   const held = write(true, undefined, acquire("b/1.1", 60_000)).next;
-  const released = write(true, held, release("t-b/1.1"), { served: true }).next;
+  const released =
+    write(true, held, release("t-b/1.1"), { via: "served" }).next;
   const later = write(true, released, acquire("c/1.2")); // another client takes the lock
   assert.equal((later.result as { granted?: boolean }).granted, true);
-  const again = write(true, later.next, release("t-b/1.1"));
+  const again = write(true, later.next, release("t-b/1.1"), { via: "retried" });
   assert.equal(again.result.refused, undefined);
   assert.deepEqual(again.next, later.next);
   assert.deepEqual((again.next as SemaphoreRecord).h.map((h) => h.t), [
@@ -144,12 +149,18 @@ Deno.test("hold records: a release written again never frees a later hold", () =
 
 Deno.test("hold records: a gone hold's token from another connection, or after the window, is refused as before", () => {
   const held = write(true, undefined, acquire("b/1.1", 60_000)).next;
-  const released = write(true, held, release("t-b/1.1"), { served: true }).next;
-  const other = write(true, released, release("t-b/1.1", 2));
+  const released =
+    write(true, held, release("t-b/1.1"), { via: "served" }).next;
+  const other = write(true, released, release("t-b/1.1", 2), {
+    via: "retried",
+  });
   assert.match(other.result.refused ?? "", /neither a hold of this connection/);
   const late = NOW + RECENT_MS;
   assert.equal(needsWork(released as SemaphoreRecord, late), true); // the home prunes it
-  const after = write(true, released, release("t-b/1.1"), { nowMs: late });
+  const after = write(true, released, release("t-b/1.1"), {
+    via: "retried",
+    nowMs: late,
+  });
   assert.match(after.result.refused ?? "", /neither a hold of this connection/);
   const swept = write(true, released, { op: "withdraw", w: "-" }, {
     nowMs: late,
@@ -160,11 +171,24 @@ Deno.test("hold records: a gone hold's token from another connection, or after t
 Deno.test("hold records: a release written by the asking node itself is not remembered", () => {
   const held = write(true, undefined, acquire("b/1.1")).next;
   assert.equal(write(true, held, release("t-b/1.1")).next, undefined);
+  const retried = write(true, held, release("t-b/1.1"), { via: "retried" });
+  assert.equal(retried.next, undefined);
+});
+
+Deno.test("hold records: a client that releases a token twice is refused the second time, as on one server", () => {
+  const held = write(true, undefined, acquire("b/1.1", 60_000)).next;
+  const released =
+    write(true, held, release("t-b/1.1"), { via: "served" }).next;
+  const twice = write(true, released, release("t-b/1.1"), { via: "served" }); // a new request
+  assert.match(twice.result.refused ?? "", /neither a hold of this connection/);
+  const here = write(true, released, release("t-b/1.1")); // through the key's home node
+  assert.match(here.result.refused ?? "", /neither a hold of this connection/);
 });
 
 Deno.test("hold records: an idle record that remembers releases takes any size", () => {
   const held = write(true, undefined, acquire("b/1.1")).next;
-  const released = write(true, held, release("t-b/1.1"), { served: true }).next;
+  const released =
+    write(true, held, release("t-b/1.1"), { via: "served" }).next;
   const bigger = write(true, released, {
     op: "acquire",
     wish: { name: "L", permits: 3, count: 2 },
@@ -174,7 +198,8 @@ Deno.test("hold records: an idle record that remembers releases takes any size",
   assert.equal((bigger.result as { granted?: boolean }).granted, true);
   assert.equal((bigger.next as SemaphoreRecord).p, 3);
   assert.equal(
-    write(true, bigger.next, release("t-b/1.1")).result.refused,
+    write(true, bigger.next, release("t-b/1.1"), { via: "retried" }).result
+      .refused,
     undefined,
   );
 });
@@ -183,22 +208,26 @@ Deno.test("hold records: a record remembers at most RECENT_MAX releases", () => 
   let record: AnyRecord = undefined;
   for (let i = 0; i < RECENT_MAX + 5; i++) {
     record = write(true, record, acquire(`b/1.${i}`)).next;
-    record = write(true, record, release(`t-b/1.${i}`), { served: true }).next;
+    record = write(true, record, release(`t-b/1.${i}`), { via: "served" }).next;
   }
   assert.equal((record as SemaphoreRecord).d?.length, RECENT_MAX);
   assert.equal(
-    write(true, record, release("t-b/1.0")).result.refused !== undefined,
+    write(true, record, release("t-b/1.0"), { via: "retried" }).result
+      .refused !==
+      undefined,
     true,
   ); // the oldest is forgotten
   assert.equal(
-    write(true, record, release(`t-b/1.${RECENT_MAX + 4}`)).result.refused,
+    write(true, record, release(`t-b/1.${RECENT_MAX + 4}`), { via: "retried" })
+      .result
+      .refused,
     undefined,
   );
 });
 
 Deno.test("hold records: an arrival that completed a round, written again, gets that round's answer", () => {
   const first = write(false, undefined, arrive("b/1.1"));
-  const done = write(false, first.next, arrive("b/1.2"), { served: true });
+  const done = write(false, first.next, arrive("b/1.2"), { via: "served" });
   assert.equal((done.result as { complete?: unknown[] }).complete?.length, 2);
   const again = write(false, done.next, arrive("b/1.2")); // its answer was lost
   assert.deepEqual(
@@ -246,7 +275,7 @@ Deno.test("hold records: a barrier withdrawal says the round completed only when
   assert.equal((late.result as { done?: boolean }).done, true);
   const waiting = write(false, undefined, arrive("b/1.3")).next;
   const withdrawn = write(false, waiting, { op: "withdraw", w: "b/1.3" }, {
-    served: true,
+    via: "served",
   });
   assert.equal((withdrawn.result as { present?: boolean }).present, true);
   assert.equal(withdrawn.next, undefined);
