@@ -145,6 +145,31 @@ export function closedPort(): number {
   return port;
 }
 
+/**
+ * Writes `dir/deno_nofile.sh`, which runs deno with at most `limit` open files (`ulimit -n`), for
+ * {@link startEmd}'s `executable`: emd then runs out of descriptors after a few dozen connections.
+ */
+export async function lowNofileDeno(dir: string, limit = 96): Promise<string> {
+  const script = `${dir}/deno_nofile.sh`;
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\nulimit -n ${limit} || exit 99\nexec "${Deno.execPath()}" "$@"\n`,
+  );
+  await Deno.chmod(script, 0o755);
+  return script;
+}
+
+/** Opens `count` TCP connections to `port` on 127.0.0.1, one after another, into `peers`. */
+export async function connectMany(
+  port: number,
+  count: number,
+  peers: Deno.TcpConn[],
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    peers.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+}
+
 /** A running emd process started with --free-port (a port the system picks). */
 export interface EmdProcess extends AsyncDisposable {
   readonly port: number;

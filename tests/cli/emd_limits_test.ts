@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import { LIMIT_FLAGS, spec } from "../../cli/emd.ts";
 import { DEFAULT_SERVER_LIMITS } from "../../server/limits.ts";
-import { runTool, startEmd } from "../_helpers/cli.ts";
+import {
+  connectMany,
+  lowNofileDeno,
+  runTool,
+  startEmd,
+} from "../_helpers/cli.ts";
 import { RawPeer } from "../_helpers/wire.ts";
 
 Deno.test("emd: --max-connections refuses one connection too many", async () => {
@@ -69,22 +74,12 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "emd_nofile_" });
     try {
-      const script = `${dir}/deno_nofile.sh`; // deno with few descriptors left for connections
-      await Deno.writeTextFile(
-        script,
-        `#!/bin/sh\nulimit -n 96 || exit 99\nexec "${Deno.execPath()}" "$@"\n`,
-      );
-      await Deno.chmod(script, 0o755);
       await using emd = await startEmd("srv", ["-q"], [], {
-        executable: script,
+        executable: await lowNofileDeno(dir), // few descriptors left for connections
       });
       const peers: Deno.TcpConn[] = [];
       try {
-        for (let i = 0; i < 150; i++) {
-          peers.push(
-            await Deno.connect({ hostname: "127.0.0.1", port: emd.port }),
-          );
-        }
+        await connectMany(emd.port, 150, peers);
         await emd.waitForLog("Cannot accept: ");
       } finally {
         for (const peer of peers) peer.close();

@@ -3,29 +3,10 @@
 // Deno 2.9.6's node:net server, which emd's TLS listener used, stopped accepting for good.
 import assert from "node:assert/strict";
 import { connect } from "../../mod.ts";
-import { startEmd } from "../_helpers/cli.ts";
+import { connectMany, lowNofileDeno, startEmd } from "../_helpers/cli.ts";
+import { within } from "../_helpers/sync_cli.ts";
 import { makeCertificates, OPENSSL_MISSING } from "../_helpers/tls.ts";
 import { openAfb } from "../_helpers/ws_client.ts";
-
-/** `promise`, or a clear failure after `ms` (the late client of the old listener never got in). */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: not within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 Deno.test({
   name:
@@ -33,12 +14,6 @@ Deno.test({
   ignore: Deno.build.os === "windows" || OPENSSL_MISSING !== undefined, // needs sh, ulimit, openssl
   async fn() {
     await using certs = await makeCertificates();
-    const script = `${certs.dir}/deno_nofile.sh`; // deno with few descriptors left for connections
-    await Deno.writeTextFile(
-      script,
-      `#!/bin/sh\nulimit -n 96 || exit 99\nexec "${Deno.execPath()}" "$@"\n`,
-    );
-    await Deno.chmod(script, 0o755);
     await using emd = await startEmd(
       "srv",
       [
@@ -51,21 +26,13 @@ Deno.test({
         "0",
       ],
       [],
-      { executable: script },
+      { executable: await lowNofileDeno(certs.dir) }, // few descriptors left for connections
     );
     const peers: Deno.TcpConn[] = [];
     try {
-      for (let i = 0; i < 150; i++) {
-        peers.push(
-          await Deno.connect({ hostname: "127.0.0.1", port: emd.port }),
-        );
-      }
+      await connectMany(emd.port, 150, peers);
       await emd.waitForLog("Cannot accept: ");
-      for (let i = 0; i < 10; i++) { // the HTTPS port meets the same shortage
-        peers.push(
-          await Deno.connect({ hostname: "127.0.0.1", port: emd.httpPort }),
-        );
-      }
+      await connectMany(emd.httpPort, 10, peers); // the HTTPS port meets the same shortage
     } finally {
       for (const peer of peers) peer.close();
     }

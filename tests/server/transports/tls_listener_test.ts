@@ -2,26 +2,11 @@
 // emd reads is slowed down by TCP instead of piling up in emd's memory.
 import assert from "node:assert/strict";
 import { listenTls } from "../../../server/transports/tls_listener.ts";
+import { within } from "../../_helpers/sync_cli.ts";
 import { makeCertificates, OPENSSL_MISSING } from "../../_helpers/tls.ts";
 
 const CHUNK = 64 * 1024;
 const LIMIT = 64 * 1024 * 1024; // far beyond what loopback's socket buffers hold (a few MB)
-
-/** The write, or undefined when it has not completed within `ms` (the socket pushes back). */
-async function writeOrStall(
-  write: Promise<number>,
-  ms: number,
-): Promise<number | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stalled = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([write, stalled]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 Deno.test({
   name:
@@ -48,7 +33,8 @@ Deno.test({
         let pending: Promise<number> | undefined;
         while (sent < LIMIT) {
           const write = client.write(chunk);
-          const count = await writeOrStall(write, 1_000);
+          const count = await within(write, 1_000, "write") // or the socket pushes back
+            .catch(() => undefined);
           if (count === undefined) {
             pending = write;
             break;
