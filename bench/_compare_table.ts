@@ -1,7 +1,8 @@
 /**
  * The comparison's summary: per workload one row with emd's, emd_ref's and Redis's figures
  * (medians over the runs), the ratios emd/emd_ref and emd/Redis, and issue 17's target for it;
- * conns rows also show Deno's floor (a bare Deno server, bench/_floor_server.ts) and emd/floor.
+ * conns and latency rows also show Deno's floor (a bare Deno server, bench/_floor_server.ts) and
+ * emd/floor.
  *
  * A ratio is the median of per-round ratios: the servers take turns within a round (seconds
  * apart), so a round's ratio compares like with like even when the shared machine's speed drifts
@@ -60,6 +61,19 @@ function trueMedian(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1
     ? sorted[mid]
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The middle value, or the two middle ones for an even count: a target is met when the median
+ * round meets it, and with an even number of rounds both middle rounds must.
+ */
+function middles(values: readonly number[]): number[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return [];
+  return sorted.length % 2 === 1
+    ? [sorted[mid]!]
+    : [sorted[mid - 1]!, sorted[mid]!];
 }
 
 function roundOf(m: Measured): number | undefined {
@@ -224,11 +238,13 @@ export function compareRows(all: readonly Measured[]): Row[] {
     const ratios = (peer: string) =>
       trueMedian(roundRatios(all, spec, peer).map((r) => r.ratio));
     const rounds = spec.judged ? roundRatios(all, spec, spec.judged.peer) : [];
-    const judged = trueMedian(rounds.map((r) => r.ratio));
-    const emdFigure = trueMedian(rounds.map((r) => r.emd));
-    const met = spec.judged === undefined || judged === undefined
+    const ratioMiddle = middles(rounds.map((r) => r.ratio));
+    const emdMiddle = middles(rounds.map((r) => r.emd));
+    const met = spec.judged === undefined || ratioMiddle.length === 0
       ? null
-      : spec.judged.meets(judged, emdFigure!) && !emdUnclean(all, spec);
+      : ratioMiddle.every((ratio) =>
+        emdMiddle.every((emd) => spec.judged!.meets(ratio, emd))
+      ) && !emdUnclean(all, spec);
     const medianRatio = (peer: string) => {
       const value = ratios(peer);
       return value === undefined ? null : round(value, 3);

@@ -2,7 +2,8 @@
  * `deno run -A bench/compare.ts`: the same workloads, with the yardstick's C load generator,
  * against emd, emd_ref and Redis back to back in one run (all three servers run side by side;
  * each configuration is measured on the three in turn), then one-shot wall times with `wallrun`.
- * The conns workload also runs against Deno's floor (bench/_floor_server.ts), printed beside.
+ * The conns and latency workloads also run against Deno's floor (bench/_floor_server.ts), printed
+ * beside: what any Deno server pays (judged ratios stay emd/emd_ref and emd/Redis).
  * Prints the ratios emd/emd_ref and emd/Redis with issue 17's targets, then the targets the load
  * generator cannot measure (lock + unlock against Redis, the stall workload: _compare_judged.ts),
  * and saves raw lines and tables under bench/results/compare/. Needs the yardstick (`../shared/bench`, or
@@ -297,12 +298,13 @@ async function loadgenWorkloads(
   targets: Target[],
 ): Promise<Measured[]> {
   const all: Measured[] = [];
-  const servers = targets.filter((t) => t.label !== FLOOR); // the floor: conns only
+  const servers = targets.filter((t) => t.label !== FLOOR); // the floor: conns and latency
+  const floor = targets.filter((t) => t.label === FLOOR);
   if (s.only.includes("fanout")) {
     all.push(...await fanoutRuns(s, build, servers));
   }
   if (s.only.includes("latency")) {
-    all.push(...await latencyRuns(s, build, servers));
+    all.push(...await latencyRuns(s, build, [...servers, ...floor]));
   }
   if (s.only.includes("conns")) {
     all.push(...await connsRuns(s, build, targets));
@@ -322,7 +324,9 @@ async function startTargets(
     if (s.redis && await ensureRedis(say)) {
       targets.push(await redisTarget(stateDir));
     }
-    if (s.only.includes("conns")) targets.push(await floorTarget());
+    if (s.only.includes("conns") || s.only.includes("latency")) {
+      targets.push(await floorTarget());
+    }
   } catch (error) {
     await Promise.allSettled(targets.map((t) => t.stop()));
     throw error;
