@@ -20,15 +20,17 @@ export interface EmdAgentSource {
  * emd's own agent (`emd/...`), reachable like any agent over every transport:
  * - `emd/stats {"detail"?: true}` answers the server's report (docs/PROTOCOL.md, "1.2: the emd
  *   API");
- * - `emd/watch {"events"?: bool, "stats"?: bool}` subscribes the caller to `emd/events` (batches
- *   of events as they pass) and `emd/stats` (the detailed report every {@link STATS_INTERVAL_MS})
+ * - `emd/watch {"events"?: bool, "stats"?: bool, "waits"?: bool}` subscribes the caller to
+ *   `emd/events` (batches of events as they pass) and `emd/stats` (the detailed report every
+ *   {@link STATS_INTERVAL_MS}), and with `waits` to `emd/waits` (each confirmed wait, at once),
  *   and answers the report at once.
  * Its timer and the event tap run only while someone watches.
  */
 export function emdAgent(source: EmdAgentSource): Agent {
   let events: AgentEvent | undefined, stats: AgentEvent | undefined;
+  let waits: AgentEvent | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
-  let tapping: Disposable | undefined;
+  let tapping: Disposable | undefined, tappingWaits: Disposable | undefined;
   const tick = () => {
     if (stats !== undefined && stats.subscriberCount > 0) {
       stats.push(source.stats(true) as unknown as JsonValue);
@@ -37,7 +39,14 @@ export function emdAgent(source: EmdAgentSource): Agent {
       tapping[Symbol.dispose]();
       tapping = undefined;
     }
-    if (tapping === undefined && (stats?.subscriberCount ?? 0) === 0) {
+    if (tappingWaits !== undefined && (waits?.subscriberCount ?? 0) === 0) {
+      tappingWaits[Symbol.dispose]();
+      tappingWaits = undefined;
+    }
+    if (
+      tapping === undefined && tappingWaits === undefined &&
+      (stats?.subscriberCount ?? 0) === 0
+    ) {
       clearInterval(timer);
       timer = undefined;
     }
@@ -47,12 +56,15 @@ export function emdAgent(source: EmdAgentSource): Agent {
     timer = undefined;
     tapping?.[Symbol.dispose]();
     tapping = undefined;
+    tappingWaits?.[Symbol.dispose]();
+    tappingWaits = undefined;
   };
   return {
     api: EMD_API,
     init(ctx: AgentContext) {
       events = ctx.makeEvent("events");
       stats = ctx.makeEvent("stats");
+      waits = ctx.makeEvent("waits");
     },
     verbs: {
       stats: (req) => source.stats(flag(req.args, "detail", false)),
@@ -64,6 +76,12 @@ export function emdAgent(source: EmdAgentSource): Agent {
           );
         }
         if (flag(req.args, "stats", true)) req.subscribe(stats!);
+        if (flag(req.args, "waits", false)) {
+          req.subscribe(waits!);
+          tappingWaits ??= source.counters.tap.listenWaits((wait) =>
+            waits!.push(wait as unknown as JsonValue)
+          );
+        }
         timer ??= setInterval(tick, STATS_INTERVAL_MS);
         return source.stats(true);
       },

@@ -22,6 +22,16 @@ export interface TapBatch {
   readonly skipped: number;
 }
 
+/** One wait the server confirmed (`o` to a `w` request): from then on its triggers reach the waiter. */
+export interface TappedWait {
+  /** The names it waits for, as the request gave them. */
+  readonly names: readonly string[];
+  /** Who waits: a peer (`host:port`). */
+  readonly peer: string;
+  /** When, in milliseconds since the epoch. */
+  readonly atMs: number;
+}
+
 /** Characters of data kept as a preview. */
 export const PREVIEW_CHARS = 80;
 /** How often batches go out. */
@@ -41,6 +51,7 @@ export class EventTap {
   #events: TappedEvent[] = []; // a ring of the latest TAP_MAX_PER_BATCH
   #added = 0; // events of the interval
   #timer: ReturnType<typeof setInterval> | undefined;
+  #waitListeners = new Set<(wait: TappedWait) => void>();
 
   /** True while someone listens: callers test it before building anything. */
   get active(): boolean {
@@ -60,6 +71,27 @@ export class EventTap {
         if (this.#listeners.size === 0) this.stop();
       },
     };
+  }
+
+  /**
+   * Adds a listener of confirmed waits: it is called at once for each, after the waiter's `o` was
+   * queued, so a trigger sent once it is seen reaches the waiter. No timer, no batching.
+   * @returns a disposable that removes it
+   */
+  listenWaits(listener: (wait: TappedWait) => void): Disposable {
+    this.#waitListeners.add(listener);
+    return { [Symbol.dispose]: () => this.#waitListeners.delete(listener) };
+  }
+
+  /** True while someone listens to waits: callers test it before building anything. */
+  get watchingWaits(): boolean {
+    return this.#waitListeners.size > 0;
+  }
+
+  /** Records a confirmed wait of `peer` for `names`; listeners hear of it at once. */
+  waited(names: readonly string[], peer: string): void {
+    const wait: TappedWait = { names, peer, atMs: Date.now() };
+    for (const listener of [...this.#waitListeners]) listener(wait);
   }
 
   /** Records a frame of plain `T<name>\n` lines that went to `receivers` receivers. */
@@ -95,6 +127,7 @@ export class EventTap {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#listeners.clear();
+    this.#waitListeners.clear();
     this.#events = [];
     this.#added = 0;
   }

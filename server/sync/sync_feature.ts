@@ -177,7 +177,16 @@ class SyncState {
     } catch (error) {
       return this.#answerError(session, request.id, error as Error);
     }
-    if (reply !== undefined) answer(session, reply);
+    if (reply !== undefined) this.#answer(session, request, reply);
+  }
+
+  /** Sends `reply`; a confirmed wait is then told to the tap's listeners (`emd/waits`). */
+  #answer(session: Session, request: SyncRequest, reply: SyncReply): void {
+    answer(session, reply);
+    const tap = this.#host.counters?.tap;
+    if (request.kind === "wait" && reply.kind === "ok" && tap?.watchingWaits) {
+      tap.waited(request.names, session.peer);
+    }
   }
 
   /**
@@ -215,7 +224,7 @@ class SyncState {
       (name) =>
         this.#host.fanOut(encoder.encode(`T${name}\n`), 1, session.peer),
     ).then(
-      (reply) => answer(session, reply),
+      (reply) => this.#answer(session, request, reply),
       (error: Error) => this.#answerError(session, id, error),
     );
   }
