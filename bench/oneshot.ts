@@ -1,14 +1,15 @@
 /**
  * one-shot: the wall time of a fresh process from spawn to exit, for `emtrigger` and for `emwait`
- * until a trigger wakes it, run the README's way (cli/em_bundle.js, the bundle), against `deno run` of a
+ * until a trigger wakes it (sent as soon as emd tells that emwait's wait is confirmed:
+ * bench/_wait_waker.ts), run the README's way (cli/em_bundle.js, the bundle), against `deno run` of a
  * hello-world file (the floor of any Deno tool); and emtrigger through cli/main.ts, unbundled, for
  * what the bundle saves; and emd until it says where it listens (its start-up). One warm-up each,
  * then the commands take turns, so drift hits all alike.
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { Publisher } from "./_publisher.ts";
-import { pause, reap } from "./_deadline.ts";
+import { WaitWaker } from "./_wait_waker.ts";
+import { reap } from "./_deadline.ts";
 import {
   type BenchContext,
   percentile,
@@ -42,7 +43,7 @@ export const README_FLAGS: readonly string[] = [
 interface Command {
   readonly label: string;
   readonly args: string[];
-  /** Sends triggers while the command runs (emwait: what wakes it). */
+  /** Waits for {@link WAKE}: woken by the {@link WaitWaker} once its wait is confirmed. */
   readonly wake?: boolean;
   /** Timed until its first line on stdout (emd's "listening on …"), then stopped. */
   readonly untilLine?: boolean;
@@ -51,7 +52,6 @@ interface Command {
 /** Runs one command; returns its wall time in ms and exit code. */
 async function timed(
   command: Command,
-  publisher: Publisher,
 ): Promise<{ ms: number; code: number }> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -61,18 +61,7 @@ async function timed(
     stderr: "null",
   }).spawn();
   if (command.untilLine) return await untilFirstLine(child, started);
-  let exited = false;
-  const status = reap(child, 20_000).then((s) => {
-    exited = true;
-    return s;
-  });
-  if (command.wake) {
-    while (!exited) {
-      await publisher.trigger(WAKE);
-      await Promise.race([status, pause(1)]);
-    }
-  }
-  const { code } = await status;
+  const { code } = await reap(child, 20_000);
   return { ms: performance.now() - started, code };
 }
 
@@ -144,14 +133,22 @@ export const oneshot: Workload = {
         untilLine: true,
       },
     ];
-    await using publisher = await Publisher.connect(emd.port);
+    await using waker = await WaitWaker.connect(emd.port, WAKE);
     const times = commands.map(() => [] as number[]);
     const failures: string[] = [];
     const runs = context.options.oneshotRuns;
     for (let round = 0; round <= runs; round++) { // round 0 is the warm-up
       for (const [i, command] of commands.entries()) {
-        const { ms, code } = await timed(command, publisher);
+        const woken = waker.woken;
+        const { ms, code } = await timed(command);
         if (code !== 0) failures.push(`oneshot ${command.label}: exit ${code}`);
+        if (command.wake && waker.woken !== woken + 1) {
+          failures.push(
+            `oneshot ${command.label}: woke ${
+              waker.woken - woken
+            } waits, not 1`,
+          );
+        }
         if (round > 0) times[i]!.push(ms);
       }
     }
