@@ -399,14 +399,30 @@ class Connection implements OneShotClient {
   }
 
   /**
-   * Closes at once when the server has answered everything we sent and sends nothing unasked
-   * (we do not receive): it has read all of it, and waiting for its end gains nothing. Otherwise
-   * lets the server see our end, read all we sent and close first, as `connect()`'s client does.
+   * Closes at once when the server has answered everything we sent and will send nothing more
+   * ({@link Connection.#settle}): it has read all of it, and waiting for its end gains nothing.
+   * Otherwise lets the server see our end, read all we sent and close first, as `connect()`'s
+   * client does.
    */
   async #closeGracefully(): Promise<void> {
-    const settled = !this.receiving && this.#sendsAnswered === this.#sends;
-    if (this.#error === undefined && !settled) await this.#socket.finish();
+    if (this.#error === undefined && !(await this.#settle())) {
+      await this.#socket.finish();
+    }
     this.fail(new EmError("closed", `Connection to "${this.#where}" closed`));
     await this.#socket.reading;
+  }
+
+  /**
+   * Whether nothing more will come: a client that does not receive, once every send is answered;
+   * a receiving one on a 1.2 server once it has said `F0` (receive nothing) and a last ping is
+   * answered, or not within the 2 s that {@link LineSocket.finish} allows (a close then reads
+   * nothing, and cancels no read: about 0.3 ms less than waiting for the server's end).
+   */
+  async #settle(): Promise<boolean> {
+    if (!this.receiving) return this.#sendsAnswered === this.#sends;
+    if ((this.#server?.minor ?? 0) < 2) return false;
+    this.send(`${COMMANDS.FLAGS}0\n`).catch(() => {}); // a failure fails the flush too
+    await this.flush({ timeoutMs: 2_000, last: true }).catch(() => {});
+    return true;
   }
 }

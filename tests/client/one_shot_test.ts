@@ -279,3 +279,56 @@ Deno.test("one-shot client: with a 1.1 server, flush and a wait's confirmation n
   await server.done;
   assert.deepEqual(seen, ["H1.2", "Tt1", "H1.2", "F1"]);
 });
+
+Deno.test("one-shot client: a receiving client whose server dies at its last ping still closes", async () => {
+  const seen: string[] = [];
+  const server = fakeServer(async (peer) => {
+    await peer.send("H1.2\n");
+    for (let line = await peer.readLine(); line !== null;) {
+      seen.push(line);
+      if (line === "p1") await peer.send("p1\nTgo\n");
+      if (line === "p2") return peer.close(); // gone before answering
+      line = await peer.readLine();
+    }
+  });
+  {
+    await using waiter = await connectOneShot({
+      hostname: HOST,
+      port: server.port,
+      connectTimeoutMs: 2_000,
+      receive: true,
+    });
+    assert.equal(await waiter.waitAny(["go"], 2_000), "go");
+  } // disposed without an error
+  server[Symbol.dispose]();
+  await server.done;
+  assert.deepEqual(seen, ["H1.2", "F1", "p1", "F0", "p2"]);
+});
+
+Deno.test("one-shot client: a receiving client closes on a 1.2 server after F0 and a last ping, not after the server's end", async () => {
+  const seen: string[] = [];
+  let closedBy = "";
+  const server = fakeServer(async (peer) => {
+    await peer.send("H1.2\n");
+    for (let line = await peer.readLine(); line !== null;) {
+      seen.push(line);
+      if (line === "p1") await peer.send("p1\nTgo\n"); // the wait's round trip, then its trigger
+      if (line === "p2") await peer.send("p2\n");
+      line = await peer.readLine();
+    }
+    closedBy = "client"; // we never closed first
+  });
+  {
+    await using waiter = await connectOneShot({
+      hostname: HOST,
+      port: server.port,
+      connectTimeoutMs: 2_000,
+      receive: true,
+    });
+    assert.equal(await waiter.waitAny(["go"], 2_000), "go");
+  }
+  server[Symbol.dispose]();
+  await server.done;
+  assert.deepEqual(seen, ["H1.2", "F1", "p1", "F0", "p2"]);
+  assert.equal(closedBy, "client");
+});
