@@ -19,9 +19,13 @@ import {
 export async function connectOneShotTool(
   spec: ToolSpec,
   server: ServerTarget,
-  options: { readonly receive?: boolean; readonly limit?: TimeLimit } = {},
+  options: {
+    readonly receive?: boolean;
+    readonly limit?: TimeLimit;
+    readonly wait?: readonly string[];
+  } = {},
 ): Promise<OneShotClient | number> {
-  const { receive = false, limit } = options;
+  const { receive = false, limit, wait } = options;
   try {
     return await connectOneShot({
       hostname: server.hostname ?? "127.0.0.1",
@@ -30,6 +34,7 @@ export async function connectOneShotTool(
         server.connectTimeoutMs,
       appName: spec.name,
       receive,
+      ...(wait === undefined ? {} : { wait }),
       ...(server.secret === undefined ? {} : { secret: server.secret }),
       ...(server.tls === undefined ? {} : { tls: server.tls }),
     });

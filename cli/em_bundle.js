@@ -1419,6 +1419,7 @@ async function connectOneShot(options) {
     throw deadline.signal.aborted ? tooLate() : error;
   }
   const client = new Connection(conn, where, options.receive ?? false);
+  if (client.receiving) client.firstWait = options.wait;
   onLate = () => client.fail(tooLate());
   try {
     await exchangeHellos({
@@ -1428,7 +1429,7 @@ async function connectOneShot(options) {
       maxLineBytes: () => client.limits.maxLineBytes,
       receiving: client.receiving,
       nextHello: () => client.nextHello(),
-      send: (text) => client.send(text)
+      send: (text) => client.sendHello(text)
     });
   } catch (error) {
     if (error instanceof EmError) client.fail(error);
@@ -1456,6 +1457,9 @@ var Connection = class {
   #refusal;
   #closing;
   #arrived = [];
+  /** The names of {@link OneShotOptions.wait}, until the hello is sent. */
+  firstWait;
+  #early;
   #hello;
   #onReply = /* @__PURE__ */ new Map();
   #onTrigger;
@@ -1481,6 +1485,23 @@ var Connection = class {
     if (this.#error !== void 0) return Promise.reject(this.#error);
     this.#hello = Promise.withResolvers();
     return this.#hello.promise;
+  }
+  /** Sends our hello, and the first wait's question with it when the server offers sync. */
+  sendHello(text) {
+    const names = this.firstWait;
+    this.firstWait = void 0;
+    if (names === void 0 || this.#syncVersion === void 0) {
+      return this.send(text);
+    }
+    let sent;
+    const answer = this.#confirmWait(names, (w) => sent = this.send(text + w));
+    answer.catch(() => {
+    });
+    this.#early = {
+      names,
+      answer
+    };
+    return sent ?? this.send(text);
   }
   trigger(name) {
     return this.send(`${COMMANDS.TRIGGER}${name}
@@ -1535,7 +1556,7 @@ var Connection = class {
           if (answered) end(() => resolve(null));
         }));
       }
-      this.#confirmWait(names).then((latched) => {
+      this.#answerTo(names).then((latched) => {
         if (latched !== void 0) return fired(latched);
         answered = true;
         callReady();
@@ -1543,8 +1564,18 @@ var Connection = class {
       }, (error) => end(() => reject(error)));
     });
   }
-  /** Sends `w` (a server with sync) or a round trip; resolves with a latched name, if any. */
-  async #confirmWait(names) {
+  /** The answer to the question sent with the hello, if it was for `names`; else asks anew. */
+  #answerTo(names) {
+    const early = this.#early;
+    this.#early = void 0;
+    const same = early !== void 0 && early.names.length === names.length && early.names.every((name, i) => name === names[i]);
+    return same ? early.answer : this.#confirmWait(names);
+  }
+  /**
+   * Sends `w` (a server with sync: with `send`, which sends it at once) or a round trip; resolves
+   * with a latched name, if any.
+   */
+  async #confirmWait(names, send) {
     if (this.#syncVersion === void 0) return void await this.flush();
     const id = `s${++this.#seq}`;
     const text = encodeSyncRequest({
@@ -1552,14 +1583,14 @@ var Connection = class {
       id,
       names
     }) + "\n";
-    const message = await this.#ask(id, text, -1);
+    const message = await this.#ask(id, text, -1, send);
     const reply = parseSyncReply(message);
     if (reply.kind === "latched") return reply.name;
     if (reply.kind === "ok") return void 0;
     throw reply.kind === "error" ? syncError(reply) : unexpectedReply(reply);
   }
   /** Sends `text` and resolves with the answer naming `id`, or undefined after `timeoutMs`. */
-  #ask(id, text, timeoutMs) {
+  #ask(id, text, timeoutMs, send = (text2) => this.send(text2)) {
     if (this.#socket.stopped) {
       return Promise.reject(new TypeError(`Cannot ask "${this.#where}" anything after the last flush`));
     }
@@ -1579,7 +1610,7 @@ var Connection = class {
       if (timeoutMs >= 0) {
         cleanups.push(startUnrefTimer(timeoutMs, () => end(() => resolve(void 0))));
       }
-      this.send(text).catch((error) => end(() => reject(error)));
+      send(text).catch((error) => end(() => reject(error)));
     });
   }
   #onFailure(listener) {
@@ -1711,7 +1742,7 @@ var Connection = class {
 
 // cli/_one_shot_tool.ts
 async function connectOneShotTool(spec3, server, options = {}) {
-  const { receive = false, limit } = options;
+  const { receive = false, limit, wait } = options;
   try {
     return await connectOneShot({
       hostname: server.hostname ?? "127.0.0.1",
@@ -1719,6 +1750,9 @@ async function connectOneShotTool(spec3, server, options = {}) {
       connectTimeoutMs: limit?.connectTimeoutMs(server) ?? server.connectTimeoutMs,
       appName: spec3.name,
       receive,
+      ...wait === void 0 ? {} : {
+        wait
+      },
       ...server.secret === void 0 ? {} : {
         secret: server.secret
       },
@@ -1947,7 +1981,8 @@ async function waitWith(plan, connect) {
   try {
     const connected = await connect(spec2, plan.server, {
       receive: true,
-      limit: plan.limit
+      limit: plan.limit,
+      wait: plan.names
     });
     if (typeof connected === "number") return connected;
     await using client = connected;

@@ -62,7 +62,7 @@ interface WaitPlan {
 type Connector = (
   spec: ToolSpec,
   server: ServerTarget,
-  options: { receive: boolean; limit: TimeLimit },
+  options: { receive: boolean; limit: TimeLimit; wait?: readonly string[] },
 ) => Promise<OneShotClient | number>;
 
 /** Runs emwait; returns the exit code. */
@@ -119,6 +119,7 @@ async function waitWith(plan: WaitPlan, connect: Connector): Promise<number> {
     const connected = await connect(spec, plan.server, {
       receive: true,
       limit: plan.limit,
+      wait: plan.names, // the one-shot client asks with its hello
     });
     if (typeof connected === "number") return connected;
     await using client = connected;

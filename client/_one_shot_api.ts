@@ -19,6 +19,12 @@ export interface OneShotOptions {
    * @default {false}
    */
   readonly receive?: boolean;
+  /**
+   * With `receive`: the names the first `waitAny` will wait for. When the server offers sync, the
+   * wait's question (`w`) goes out with the hello, in the same write, and that `waitAny` takes
+   * its answer (a call with other names asks anew).
+   */
+  readonly wait?: readonly string[];
   /** The server's shared secret (docs/SECURITY.md). */
   readonly secret?: string | Uint8Array;
   /** Speak TLS: `true` trusts the system's authorities, `{ caCerts }` the given ones. */

@@ -81,6 +81,7 @@ export async function connectOneShot(
     throw deadline.signal.aborted ? tooLate() : error;
   }
   const client = new Connection(conn, where, options.receive ?? false);
+  if (client.receiving) client.firstWait = options.wait;
   onLate = () => client.fail(tooLate());
   try {
     await exchangeHellos({
@@ -90,7 +91,7 @@ export async function connectOneShot(
       maxLineBytes: () => client.limits.maxLineBytes,
       receiving: client.receiving,
       nextHello: () => client.nextHello(),
-      send: (text) => client.send(text),
+      send: (text) => client.sendHello(text),
     });
   } catch (error) {
     if (error instanceof EmError) client.fail(error);
@@ -117,6 +118,11 @@ class Connection implements OneShotClient {
   #refusal: Refusal | undefined;
   #closing: Promise<void> | undefined;
   #arrived: string[] = []; // triggers that came before the wait
+  /** The names of {@link OneShotOptions.wait}, until the hello is sent. */
+  firstWait: readonly string[] | undefined;
+  #early:
+    | { names: readonly string[]; answer: Promise<string | undefined> }
+    | undefined;
   #hello: PromiseWithResolvers<Message> | undefined;
   #onReply = new Map<string, (message: Message) => void>(); // pings and `w`, by id
   #onTrigger: ((name: string) => void) | undefined;
@@ -145,6 +151,20 @@ class Connection implements OneShotClient {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     this.#hello = Promise.withResolvers<Message>();
     return this.#hello.promise;
+  }
+
+  /** Sends our hello, and the first wait's question with it when the server offers sync. */
+  sendHello(text: string): Promise<void> {
+    const names = this.firstWait;
+    this.firstWait = undefined;
+    if (names === undefined || this.#syncVersion === undefined) {
+      return this.send(text);
+    }
+    let sent: Promise<void> | undefined; // the hello and the `w`, one write
+    const answer = this.#confirmWait(names, (w) => sent = this.send(text + w));
+    answer.catch(() => {}); // a failed hello fails the connection: that error is thrown
+    this.#early = { names, answer };
+    return sent ?? this.send(text);
   }
 
   trigger(name: string): Promise<void> {
@@ -209,7 +229,7 @@ class Connection implements OneShotClient {
           if (answered) end(() => resolve(null));
         }));
       }
-      this.#confirmWait(names).then((latched) => {
+      this.#answerTo(names).then((latched) => {
         if (latched !== undefined) return fired(latched);
         answered = true;
         callReady();
@@ -218,12 +238,27 @@ class Connection implements OneShotClient {
     });
   }
 
-  /** Sends `w` (a server with sync) or a round trip; resolves with a latched name, if any. */
-  async #confirmWait(names: readonly string[]): Promise<string | undefined> {
+  /** The answer to the question sent with the hello, if it was for `names`; else asks anew. */
+  #answerTo(names: readonly string[]): Promise<string | undefined> {
+    const early = this.#early;
+    this.#early = undefined;
+    const same = early !== undefined && early.names.length === names.length &&
+      early.names.every((name, i) => name === names[i]);
+    return same ? early.answer : this.#confirmWait(names);
+  }
+
+  /**
+   * Sends `w` (a server with sync: with `send`, which sends it at once) or a round trip; resolves
+   * with a latched name, if any.
+   */
+  async #confirmWait(
+    names: readonly string[],
+    send?: (text: string) => Promise<void>,
+  ): Promise<string | undefined> {
     if (this.#syncVersion === undefined) return void await this.flush();
     const id = `s${++this.#seq}`;
     const text = encodeSyncRequest({ kind: "wait", id, names }) + "\n";
-    const message = await this.#ask(id, text, -1);
+    const message = await this.#ask(id, text, -1, send);
     const reply = parseSyncReply(message!)!;
     if (reply.kind === "latched") return reply.name;
     if (reply.kind === "ok") return undefined;
@@ -235,6 +270,7 @@ class Connection implements OneShotClient {
     id: string,
     text: string,
     timeoutMs: number,
+    send = (text: string): Promise<void> => this.send(text),
   ): Promise<Message | undefined> {
     if (this.#socket.stopped) {
       return Promise.reject(
@@ -259,7 +295,7 @@ class Connection implements OneShotClient {
           startUnrefTimer(timeoutMs, () => end(() => resolve(undefined))),
         );
       }
-      this.send(text).catch((error) => end(() => reject(error)));
+      send(text).catch((error) => end(() => reject(error)));
     });
   }
 

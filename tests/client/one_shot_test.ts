@@ -332,3 +332,87 @@ Deno.test("one-shot client: a receiving client closes on a 1.2 server after F0 a
   assert.deepEqual(seen, ["H1.2", "F1", "p1", "F0", "p2"]);
   assert.equal(closedBy, "client");
 });
+
+/** A fake 1.2 server with sync: its first chunk read after the hello, then it answers each `w`. */
+function syncServer(answer: (id: string, names: string) => string): {
+  port: number;
+  firstChunk: Promise<string[]>;
+  waits: string[];
+} & AsyncDisposable {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const first = Promise.withResolvers<string[]>();
+  const waits: string[] = [];
+  const done = (async () => {
+    const conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("H1.2;m524288;l1\n"));
+    const buffer = new Uint8Array(4096);
+    let chunks = 0;
+    for (
+      let n = await conn.read(buffer);
+      n !== null;
+      n = await conn.read(buffer)
+    ) {
+      const lines = new TextDecoder().decode(buffer.subarray(0, n)).split("\n");
+      if (chunks++ === 0) first.resolve(lines.filter((line) => line !== ""));
+      for (const line of lines) {
+        const wait = /^w([^,]+),(.*)$/.exec(line);
+        if (wait !== null) waits.push(wait[2]!);
+        const reply = wait === null ? "" : answer(wait[1]!, wait[2]!);
+        const ping = /^p(.*)$/.exec(line);
+        await conn.write(
+          new TextEncoder().encode(reply + (ping ? `${line}\n` : "")),
+        );
+      }
+    }
+    conn.close();
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    firstChunk: first.promise,
+    waits,
+    [Symbol.asyncDispose]: async () => {
+      listener.close();
+      await done;
+    },
+  };
+}
+
+Deno.test("one-shot client: with `wait`, the wait's question goes out with the hello, in one write", async () => {
+  await using server = syncServer((id) => `o${id}\nTgo\n`);
+  {
+    await using waiter = await connectOneShot({
+      hostname: HOST,
+      port: server.port,
+      connectTimeoutMs: 2_000,
+      receive: true,
+      wait: ["go", "stop"],
+    });
+    const first = await server.firstChunk; // before waitAny is even called
+    assert.deepEqual(first.slice(1), ["F1", "ws1,go,stop"]);
+    assert.match(first[0]!, /^H1\.2/);
+    let ready = 0;
+    const fired = await waiter.waitAny(["go", "stop"], 2_000, {
+      onReady: () => ready++,
+    });
+    assert.equal(fired, "go");
+    assert.equal(ready, 1);
+  }
+  assert.deepEqual(server.waits, ["go,stop"]); // asked once
+});
+
+Deno.test("one-shot client: a wait for other names than `wait` asks anew; a latched answer comes through", async () => {
+  await using server = syncServer((id, names) =>
+    names === "b" ? `y${id},b\n` : `o${id}\n`
+  );
+  {
+    await using waiter = await connectOneShot({
+      hostname: HOST,
+      port: server.port,
+      connectTimeoutMs: 2_000,
+      receive: true,
+      wait: ["a"],
+    });
+    assert.equal(await waiter.waitAny(["b"], 2_000), "b");
+  }
+  assert.deepEqual(server.waits, ["a", "b"]);
+});
