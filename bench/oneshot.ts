@@ -8,8 +8,9 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { Publisher } from "./_publisher.ts";
 import { WaitWaker } from "./_wait_waker.ts";
-import { reap } from "./_deadline.ts";
+import { pause, reap } from "./_deadline.ts";
 import {
   type BenchContext,
   percentile,
@@ -23,6 +24,7 @@ const BUNDLE = fileURLToPath(new URL("../cli/em_bundle.js", import.meta.url));
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const HELLO = fileURLToPath(new URL("./hello.ts", import.meta.url));
 const WAKE = "oneshot_wake";
+const OLD_WAKE = "oneshot_old_wake"; // the exact waker leaves it alone
 /** V8's eager compilation, as the README runs the tools. */
 export const README_V8_FLAG = "--v8-flags=--no-lazy";
 /**
@@ -45,6 +47,8 @@ interface Command {
   readonly args: string[];
   /** Waits for {@link WAKE}: woken by the {@link WaitWaker} once its wait is confirmed. */
   readonly wake?: boolean;
+  /** Waits for {@link OLD_WAKE}, sent every `setTimeout(1)` while it runs (the old harness). */
+  readonly oldWake?: boolean;
   /** Timed until its first line on stdout (emd's "listening on …"), then stopped. */
   readonly untilLine?: boolean;
 }
@@ -52,6 +56,7 @@ interface Command {
 /** Runs one command; returns its wall time in ms and exit code. */
 async function timed(
   command: Command,
+  publisher: Publisher,
 ): Promise<{ ms: number; code: number }> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -61,7 +66,13 @@ async function timed(
     stderr: "null",
   }).spawn();
   if (command.untilLine) return await untilFirstLine(child, started);
-  const { code } = await reap(child, 20_000);
+  let exited = false;
+  const status = reap(child, 20_000).then((s) => (exited = true, s));
+  while (command.oldWake && !exited) {
+    await publisher.trigger(OLD_WAKE);
+    await Promise.race([status, pause(1)]);
+  }
+  const { code } = await status;
   return { ms: performance.now() - started, code };
 }
 
@@ -114,6 +125,21 @@ export const oneshot: Workload = {
         args: ["run", ...flags, BUNDLE, "emwait", ...target, WAKE, "20000"],
         wake: true,
       },
+      ...(context.options.oneshotOldWaker
+        ? [{
+          label: "old waker: emwait woken every setTimeout(1)",
+          args: [
+            "run",
+            ...flags,
+            BUNDLE,
+            "emwait",
+            ...target,
+            OLD_WAKE,
+            "20000",
+          ],
+          oldWake: true,
+        }]
+        : []),
       {
         label: "cli/main.ts emtrigger (unbundled)",
         args: ["run", ...flags, MAIN, "emtrigger", ...target, "oneshot_event"],
@@ -134,13 +160,14 @@ export const oneshot: Workload = {
       },
     ];
     await using waker = await WaitWaker.connect(emd.port, WAKE);
+    await using publisher = await Publisher.connect(emd.port);
     const times = commands.map(() => [] as number[]);
     const failures: string[] = [];
     const runs = context.options.oneshotRuns;
     for (let round = 0; round <= runs; round++) { // round 0 is the warm-up
       for (const [i, command] of commands.entries()) {
         const woken = waker.woken;
-        const { ms, code } = await timed(command);
+        const { ms, code } = await timed(command, publisher);
         if (code !== 0) failures.push(`oneshot ${command.label}: exit ${code}`);
         if (command.wake && waker.woken !== woken + 1) {
           failures.push(

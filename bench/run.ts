@@ -27,6 +27,8 @@ Options:
   --latency-messages N    latency samples per receiver (default 2000)
   --latency-rate N        latency triggers per second (default 1000)
   --oneshot-runs N        runs per command for one-shot (default 21)
+  --oneshot-old-waker     one-shot also times emwait woken the old way (a trigger
+                          every setTimeout(1)), beside the exact waker
   --stall-subs N          receivers in the stalled-receiver workload (default 100)
   --stall-seconds S       length of its measured bursts (default 30: three times
                           emd's longest stall verdict)
@@ -48,6 +50,7 @@ const CONFIG = {
   "latency-messages": { type: "string" },
   "latency-rate": { type: "string" },
   "oneshot-runs": { type: "string" },
+  "oneshot-old-waker": { type: "boolean" },
   "stall-subs": { type: "string" },
   "stall-seconds": { type: "string" },
   out: { type: "string" },
@@ -111,6 +114,7 @@ export function parseOptions(args: string[]): {
       oneshotRuns: Math.round(
         positive(values, "oneshot-runs", quick ? 2 : 21),
       ),
+      oneshotOldWaker: values["oneshot-old-waker"] ?? false,
       stallSeconds: quick ? 0.1 : positive(values, "stall-seconds", 30),
       stallSubs: Math.max(
         2,

@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly conns: number;
   /** Runs per command for one-shot. */
   readonly oneshotRuns: number;
+  /** One-shot also times emwait woken by the old 1 ms trigger loop (an A/B of the wakers). */
+  readonly oneshotOldWaker?: boolean;
   /** Receivers for the stalled-receiver workload (one of them stalls). */
   readonly stallSubs: number;
   /** How long its measured bursts should last (at least 8 MiB per receiver either way). */
