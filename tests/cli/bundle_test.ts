@@ -115,6 +115,27 @@ Deno.test("bundle: em --help, --version and an unknown tool answer as cli/main.t
   }
 });
 
+Deno.test("bundle: it loads no deno.json (the version is written in): a copy alone prints the same version", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "em_bundle_alone_" });
+  try {
+    await Deno.mkdir(`${dir}/cli`);
+    await Deno.copyFile(EM_JS, `${dir}/cli/em_bundle.js`);
+    const alone = await runProgram(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-config",
+        `${dir}/cli/em_bundle.js`,
+        "--version",
+      ],
+      env: toolEnv(),
+    });
+    assert.deepEqual(alone, await runTool(["--version"]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("bundle: the README, docs/CI.md and the CI examples run it with the bench's flags, V8's eager compilation included", async () => {
   const root = new URL("../../", import.meta.url);
   const expected = [...README_FLAGS].sort();
