@@ -176,12 +176,29 @@ export function readSecret(
     err(`${tool}: Cannot use secret file "${path}": it is empty`);
     return EXIT.FAILURE;
   }
-  const permission = Deno.permissions.querySync({
-    name: "env",
-    variable: SECRET_ENV,
-  });
-  if (permission.state !== "granted") return undefined; // never prompt for it
-  return Deno.env.get("EM_SECRET") || undefined;
+  return envSecret();
+}
+
+/**
+ * EM_SECRET when set, not empty and readable, never prompting for it. Deno asks only when stdin
+ * is a terminal: there the permission is queried first; elsewhere (scripts, CI) a denied read
+ * simply throws, which spares every one-shot start the query's first call (0.3 ms).
+ */
+function envSecret(): string | undefined {
+  if (Deno.stdin.isTerminal()) {
+    const permission = Deno.permissions.querySync({
+      name: "env",
+      variable: SECRET_ENV,
+    });
+    if (permission.state !== "granted") return undefined;
+    return Deno.env.get(SECRET_ENV) || undefined;
+  }
+  try {
+    return Deno.env.get(SECRET_ENV) || undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined; // not granted
+    throw error;
+  }
 }
 
 /** A file's text, or undefined after printing why it cannot be read. */

@@ -869,12 +869,23 @@ function readSecret(tool, values) {
     err(`${tool}: Cannot use secret file "${path}": it is empty`);
     return EXIT.FAILURE;
   }
-  const permission = Deno.permissions.querySync({
-    name: "env",
-    variable: SECRET_ENV
-  });
-  if (permission.state !== "granted") return void 0;
-  return Deno.env.get("EM_SECRET") || void 0;
+  return envSecret();
+}
+function envSecret() {
+  if (Deno.stdin.isTerminal()) {
+    const permission = Deno.permissions.querySync({
+      name: "env",
+      variable: SECRET_ENV
+    });
+    if (permission.state !== "granted") return void 0;
+    return Deno.env.get(SECRET_ENV) || void 0;
+  }
+  try {
+    return Deno.env.get(SECRET_ENV) || void 0;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return void 0;
+    throw error;
+  }
 }
 function readText(tool, path, what) {
   try {
