@@ -191,10 +191,10 @@ function envSecret(): string | undefined {
       variable: SECRET_ENV,
     });
     if (permission.state !== "granted") return undefined;
-    return Deno.env.get(SECRET_ENV) || undefined;
+    return Deno.env.get("EM_SECRET") || undefined;
   }
   try {
-    return Deno.env.get(SECRET_ENV) || undefined;
+    return Deno.env.get("EM_SECRET") || undefined;
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) return undefined; // not granted
     throw error;

@@ -878,10 +878,10 @@ function envSecret() {
       variable: SECRET_ENV
     });
     if (permission.state !== "granted") return void 0;
-    return Deno.env.get(SECRET_ENV) || void 0;
+    return Deno.env.get("EM_SECRET") || void 0;
   }
   try {
-    return Deno.env.get(SECRET_ENV) || void 0;
+    return Deno.env.get("EM_SECRET") || void 0;
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) return void 0;
     throw error;
