@@ -1,5 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { PERMISSIONS } from "../../cli/compile.ts";
+export { closedPort } from "./ports.ts";
+
 /** Helpers to run em's CLI as real processes. */
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const decoder = new TextDecoder();
@@ -137,14 +139,6 @@ export function runTool(
   return spawnTool(args, options).result;
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
-export function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /**
  * Writes `dir/deno_nofile.sh`, which runs deno with at most `limit` open files (`ulimit -n`), for
  * {@link startEmd}'s `executable`: emd then runs out of descriptors after a few dozen connections.
@@ -169,7 +163,6 @@ export async function connectMany(
     peers.push(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 }
-
 /** A running emd process started with --free-port (a port the system picks). */
 export interface EmdProcess extends AsyncDisposable {
   readonly port: number;

@@ -3,14 +3,7 @@ import { connect, type EmClient } from "../../client/mod.ts";
 import { startServer } from "../../server/mod.ts";
 import { RawPeer } from "../_helpers/wire.ts";
 import { isEmError } from "../_helpers/em_error.ts";
-
-/** A port nothing listens on: bound, read, released. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { closedPort } from "../_helpers/ports.ts";
 
 /**
  * Triggers `names` from `sender` so that they have reached `waiter` when this resolves. The
@@ -25,7 +18,7 @@ async function deliver(sender: EmClient, waiter: EmClient, ...names: string[]) {
 }
 
 Deno.test('connect: a refused connection is an EmError "connect" naming the address', async () => {
-  const port = freePort();
+  const port = closedPort();
   await assert.rejects(
     connect({ port }),
     isEmError(

@@ -6,15 +6,9 @@ import { connectOneShot, type OneShotOptions } from "../../client/one_shot.ts";
 import { EmError } from "../../protocol/mod.ts";
 import { startServer } from "../../server/mod.ts";
 import { RawPeer } from "../_helpers/wire.ts";
+import { closedPort } from "../_helpers/ports.ts";
 
 const HOST = "127.0.0.1";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** What a failed connect threw: class, code and message. */
 async function failure(connecting: Promise<unknown>): Promise<string> {
@@ -58,7 +52,7 @@ function fakeServer(
 
 Deno.test("one-shot client: an unreachable server fails as connect() does", async () => {
   const [ours, theirs] = await bothFail({
-    port: freePort(),
+    port: closedPort(),
     connectTimeoutMs: 2_000,
   });
   assert.match(
