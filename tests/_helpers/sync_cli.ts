@@ -1,6 +1,6 @@
 /** Helpers for the sync tools' process tests (emwait --ready-file, emlock, emsem, embarrier). */
 import assert from "node:assert/strict";
-import { runTool } from "./cli.ts";
+import { runTool, spawnTool, type ToolProcess } from "./cli.ts";
 
 /** What a tool that succeeded quietly printed. */
 export const OK = { code: 0, stdout: "", stderr: "" };
@@ -95,4 +95,26 @@ export async function releaseFrees(
     await runTool(["emlock", "--timeout", "0", ...at, name, "--", ...NOOP]),
     OK,
   );
+}
+
+/**
+ * An emlock holding `name` at `at` (host, port) while its command (`sh -c "read x"`) waits for
+ * input: resolves once it holds (its --ready-file `ready`); ending its input releases the lock.
+ */
+export async function holdingEmlock(
+  at: readonly string[],
+  name: string,
+  ready: string,
+): Promise<ToolProcess> {
+  const holder = spawnTool(
+    ["emlock", "--ready-file", ready, ...at, name, "--", "sh", "-c", "read x"],
+    { holdStdin: true },
+  );
+  try {
+    await untilFile(ready);
+  } catch (error) {
+    await holder[Symbol.asyncDispose]();
+    throw error;
+  }
+  return holder;
 }

@@ -9,10 +9,9 @@ import { until } from "../_helpers/until.ts";
 import { join } from "node:path";
 import { connect } from "../../mod.ts";
 import { hasNatsServer, startNatsCluster } from "../../bench/_nats_cluster.ts";
-import { spawnTool } from "../_helpers/cli.ts";
 import { clusterEmd } from "../_helpers/cluster.ts";
 import { openHoldsStore } from "../_helpers/holds_store.ts";
-import { POSIX, tempDir, untilFile, within } from "../_helpers/sync_cli.ts";
+import { holdingEmlock, POSIX, tempDir, within } from "../_helpers/sync_cli.ts";
 
 const ignore = !hasNatsServer() || !POSIX;
 
@@ -41,22 +40,11 @@ Deno.test({
     async () => {
       await using dir = await tempDir();
       const ready = join(dir.path, "ready");
-      await using holder = spawnTool(
-        [
-          "emlock",
-          "--ready-file",
-          ready,
-          "127.0.0.1",
-          String(a.port),
-          "job",
-          "--",
-          "sh",
-          "-c",
-          "read x",
-        ],
-        { holdStdin: true },
+      await using holder = await holdingEmlock(
+        ["127.0.0.1", String(a.port)],
+        "job",
+        ready,
       );
-      await untilFile(ready);
       await until(
         async () => (await store.record("job"))?.h.length === 1,
         "emlock's hold stored",

@@ -7,6 +7,7 @@ import { startServer } from "../../mod.ts";
 import { runTool, spawnTool, startEmd } from "../_helpers/cli.ts";
 import {
   acquireLease,
+  holdingEmlock,
   NOOP,
   OK,
   POSIX,
@@ -28,21 +29,7 @@ Deno.test({
     const ready = (who: string) => join(dir.path, `ready_${who}`);
     const order = join(dir.path, "order");
     // the holder's command lives until the test ends its input, even after emlock is killed
-    await using holder = spawnTool(
-      [
-        "emlock",
-        "--ready-file",
-        ready("A"),
-        ...at,
-        "job",
-        "--",
-        "sh",
-        "-c",
-        "read x",
-      ],
-      { holdStdin: true },
-    );
-    await untilFile(ready("A"));
+    await using holder = await holdingEmlock(at, "job", ready("A"));
     const waiters = [];
     for (const who of ["B", "C", "D"]) {
       const append = `echo ${who} >> '${order}'`;
@@ -147,22 +134,11 @@ Deno.test({
     await using emd = await startEmd("t");
     await using dir = await tempDir();
     const ready = join(dir.path, "ready");
-    await using holder = spawnTool(
-      [
-        "emlock",
-        "--ready-file",
-        ready,
-        "127.0.0.1",
-        String(emd.port),
-        "n",
-        "--",
-        "sh",
-        "-c",
-        "read x",
-      ],
-      { holdStdin: true },
+    await using holder = await holdingEmlock(
+      ["127.0.0.1", String(emd.port)],
+      "n",
+      ready,
     );
-    await untilFile(ready);
     emd.child.kill("SIGKILL");
     const result = await within(holder.result, 10_000, "emlock after emd died");
     assert.equal(result.code, 1);
