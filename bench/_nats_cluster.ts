@@ -153,21 +153,7 @@ class Cluster implements NatsCluster {
   /** Spawns a node's first run; resolves (bounded) once its log names the ports it bound. */
   async spawnListening(node: NatsNode): Promise<void> {
     this.spawn(node);
-    const log = node.logs.at(-1)!;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    const port = async (pattern: RegExp) =>
-      Number(
-        (await log.match(
-          pattern,
-          `nats-server ${node.name} listening`,
-          Math.max(0, deadline - Date.now()),
-        ))[1],
-      );
-    node.ports = {
-      client: await port(LISTENING.client),
-      route: await port(LISTENING.route),
-      monitor: await port(LISTENING.monitor),
-    };
+    node.ports = await listening(node);
   }
 
   /** Waits (bounded) until the node's monitor says healthy, JetStream included. */
@@ -193,6 +179,7 @@ class Cluster implements NatsCluster {
     const node = this.#nodes[index]!;
     if (node.child !== undefined) return;
     this.spawn(node);
+    await listening(node); // it bound its ports again (or exited saying why): not another's
     await this.healthy(node);
   }
 
@@ -211,6 +198,25 @@ class Cluster implements NatsCluster {
     await Promise.all(this.#nodes.map((node) => this.#stop(node, "SIGTERM")));
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** The ports a node's current run says it bound; bounded; rejects when it exits first. */
+async function listening(node: NatsNode): Promise<NatsPorts> {
+  const log = node.logs.at(-1)!;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const port = async (pattern: RegExp) =>
+    Number(
+      (await log.match(
+        pattern,
+        `nats-server ${node.name} listening`,
+        Math.max(0, deadline - Date.now()),
+      ))[1],
+    );
+  return {
+    client: await port(LISTENING.client),
+    route: await port(LISTENING.route),
+    monitor: await port(LISTENING.monitor),
+  };
 }
 
 /** Everything a node logged, over all its runs. */
