@@ -32,6 +32,17 @@ async function bothFail(
   ];
 }
 
+/** A receiving one-shot client of `port` waits for "go", gets it, and is disposed. */
+async function waitForGo(port: number): Promise<void> {
+  await using waiter = await connectOneShot({
+    hostname: HOST,
+    port,
+    connectTimeoutMs: 2_000,
+    receive: true,
+  });
+  assert.equal(await waiter.waitAny(["go"], 2_000), "go");
+}
+
 /** A fake server: accepts one connection at a time and hands it to `serve`. */
 function fakeServer(
   serve: (peer: RawPeer) => Promise<void>,
@@ -260,15 +271,7 @@ Deno.test("one-shot client: with a 1.1 server, flush and a wait's confirmation n
     await sender.trigger("t1");
     await sender.flush({ timeoutMs: 2_000 });
   }
-  {
-    await using waiter = await connectOneShot({
-      hostname: HOST,
-      port: server.port,
-      connectTimeoutMs: 2_000,
-      receive: true,
-    });
-    assert.equal(await waiter.waitAny(["go"], 2_000), "go");
-  }
+  await waitForGo(server.port);
   server[Symbol.dispose]();
   await server.done;
   assert.deepEqual(seen, ["H1.2", "Tt1", "H1.2", "F1"]);
@@ -285,15 +288,7 @@ Deno.test("one-shot client: a receiving client whose server dies at its last pin
       line = await peer.readLine();
     }
   });
-  {
-    await using waiter = await connectOneShot({
-      hostname: HOST,
-      port: server.port,
-      connectTimeoutMs: 2_000,
-      receive: true,
-    });
-    assert.equal(await waiter.waitAny(["go"], 2_000), "go");
-  } // disposed without an error
+  await waitForGo(server.port); // disposed without an error
   server[Symbol.dispose]();
   await server.done;
   assert.deepEqual(seen, ["H1.2", "F1", "p1", "F0", "p2"]);
@@ -312,15 +307,7 @@ Deno.test("one-shot client: a receiving client closes on a 1.2 server after F0 a
     }
     closedBy = "client"; // we never closed first
   });
-  {
-    await using waiter = await connectOneShot({
-      hostname: HOST,
-      port: server.port,
-      connectTimeoutMs: 2_000,
-      receive: true,
-    });
-    assert.equal(await waiter.waitAny(["go"], 2_000), "go");
-  }
+  await waitForGo(server.port);
   server[Symbol.dispose]();
   await server.done;
   assert.deepEqual(seen, ["H1.2", "F1", "p1", "F0", "p2"]);
