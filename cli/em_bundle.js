@@ -1217,35 +1217,6 @@ function agreeOnHello(hello, message, ourMaxMessage) {
   };
 }
 
-// client/_replies.ts
-function endReason(where, ending) {
-  if (ending.closing) {
-    return new EmError("closed", `Connection to "${where}" closed`);
-  }
-  if (ending.refusal === void 0) {
-    return new EmError("closed", `Connection to "${where}" closed by the server`);
-  }
-  const { code, text } = ending.refusal;
-  return new EmError(code, `Refused by "${where}": ${text}`);
-}
-var SYNC_CODES = [
-  "protocol",
-  "connect",
-  "closed",
-  "timeout",
-  "auth",
-  "refused",
-  "failed",
-  "storage"
-];
-function syncError(reply) {
-  const code = SYNC_CODES.includes(reply.code) ? reply.code : "failed";
-  return new EmError(code, reply.text);
-}
-function unexpectedReply(reply) {
-  return new EmError("protocol", `Unexpected sync answer "${reply.kind}" to request ${reply.id}`);
-}
-
 // client/_socket.ts
 async function openSocket(address, options = {}) {
   const { hostname, port } = address;
@@ -1301,6 +1272,35 @@ function describe(error) {
     return `TLS: ${message.replace(/\s*\(os error \d+\)$/, "")}`;
   }
   return message.replace(/\s*\(os error \d+\)$/, "").toLowerCase();
+}
+
+// client/_replies.ts
+function endReason(where, ending) {
+  if (ending.closing) {
+    return new EmError("closed", `Connection to "${where}" closed`);
+  }
+  if (ending.refusal === void 0) {
+    return new EmError("closed", `Connection to "${where}" closed by the server`);
+  }
+  const { code, text } = ending.refusal;
+  return new EmError(code, `Refused by "${where}": ${text}`);
+}
+var SYNC_CODES = [
+  "protocol",
+  "connect",
+  "closed",
+  "timeout",
+  "auth",
+  "refused",
+  "failed",
+  "storage"
+];
+function syncError(reply) {
+  const code = SYNC_CODES.includes(reply.code) ? reply.code : "failed";
+  return new EmError(code, reply.text);
+}
+function unexpectedReply(reply) {
+  return new EmError("protocol", `Unexpected sync answer "${reply.kind}" to request ${reply.id}`);
 }
 
 // client/_line_socket.ts
@@ -1407,51 +1407,8 @@ var LineSocket = class {
   }
 };
 
-// client/one_shot.ts
+// client/_one_shot_connection.ts
 var OUR_MAX_MESSAGE_BYTES = 512 * 1024;
-async function connectOneShot(options) {
-  const where = `${options.hostname}:${options.port}`;
-  const timeoutMs = options.connectTimeoutMs;
-  const key = options.secret === void 0 ? void 0 : await importSecret(options.secret);
-  const deadline = new AbortController();
-  let onLate = () => deadline.abort();
-  const stopDeadline = startUnrefTimer(timeoutMs, () => onLate());
-  const tooLate = () => new EmError("timeout", `Cannot connect to "${where}": no answer within ${timeoutMs} ms`);
-  let conn;
-  try {
-    conn = await openSocket(options, {
-      signal: deadline.signal,
-      ...options.tls ? {
-        tls: options.tls
-      } : {}
-    });
-  } catch (error) {
-    stopDeadline();
-    throw deadline.signal.aborted ? tooLate() : error;
-  }
-  const client = new Connection(conn, where, options.receive ?? false);
-  if (client.receiving) client.firstWait = options.wait;
-  onLate = () => client.fail(tooLate());
-  try {
-    await exchangeHellos({
-      where,
-      key,
-      appName: options.appName,
-      maxLineBytes: () => client.limits.maxLineBytes,
-      receiving: client.receiving,
-      nextHello: () => client.nextHello(),
-      send: (text) => client.sendHello(text)
-    });
-  } catch (error) {
-    if (error instanceof EmError) client.fail(error);
-    await client.close();
-    throw error;
-  } finally {
-    stopDeadline();
-  }
-  client.ready = true;
-  return client;
-}
 var Connection = class {
   receiving;
   limits = {
@@ -1750,6 +1707,51 @@ var Connection = class {
     return true;
   }
 };
+
+// client/one_shot.ts
+async function connectOneShot(options) {
+  const where = `${options.hostname}:${options.port}`;
+  const timeoutMs = options.connectTimeoutMs;
+  const key = options.secret === void 0 ? void 0 : await importSecret(options.secret);
+  const deadline = new AbortController();
+  let onLate = () => deadline.abort();
+  const stopDeadline = startUnrefTimer(timeoutMs, () => onLate());
+  const tooLate = () => new EmError("timeout", `Cannot connect to "${where}": no answer within ${timeoutMs} ms`);
+  let conn;
+  try {
+    conn = await openSocket(options, {
+      signal: deadline.signal,
+      ...options.tls ? {
+        tls: options.tls
+      } : {}
+    });
+  } catch (error) {
+    stopDeadline();
+    throw deadline.signal.aborted ? tooLate() : error;
+  }
+  const client = new Connection(conn, where, options.receive ?? false);
+  if (client.receiving) client.firstWait = options.wait;
+  onLate = () => client.fail(tooLate());
+  try {
+    await exchangeHellos({
+      where,
+      key,
+      appName: options.appName,
+      maxLineBytes: () => client.limits.maxLineBytes,
+      receiving: client.receiving,
+      nextHello: () => client.nextHello(),
+      send: (text) => client.sendHello(text)
+    });
+  } catch (error) {
+    if (error instanceof EmError) client.fail(error);
+    await client.close();
+    throw error;
+  } finally {
+    stopDeadline();
+  }
+  client.ready = true;
+  return client;
+}
 
 // cli/_one_shot_tool.ts
 async function connectOneShotTool(spec3, server, options = {}) {
