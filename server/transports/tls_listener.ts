@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
+import { sendableFd, sendNow } from "../_send_now.ts";
 import type { ServerTlsOptions } from "../server_options.ts";
 
 /** What a transport accepts connections from: a Deno listener, or {@link listenTls}'s. */
@@ -83,6 +84,7 @@ const MAX_READ_BYTES = 64 * 1024;
  */
 class ConnStream extends Duplex {
   #conn: Deno.Conn;
+  #fd: number; // the socket's descriptor when a record can be sent at once (_send_now.ts), else -1
   #buffer = new Uint8Array(FIRST_READ_BYTES);
   #held = false;
   #asked = false; // node:tls asked for more while held
@@ -90,6 +92,7 @@ class ConnStream extends Duplex {
   constructor(conn: Deno.Conn) {
     super();
     this.#conn = conn;
+    this.#fd = sendableFd(conn);
   }
 
   /** Reads nothing more from the socket until {@link release}. */
@@ -125,7 +128,11 @@ class ConnStream extends Duplex {
     _encoding: string,
     done: (error?: Error | null) => void,
   ): void {
-    this.#writeAll(chunk).then(() => done(), done);
+    // Sent now when the socket takes it (with --allow-ffi on Linux, as plain connections are):
+    // no op and no turn of the event loop before the peer has it. The rest goes Deno's way.
+    const sent = this.#fd === -1 ? 0 : Math.max(0, sendNow(this.#fd, chunk));
+    if (sent === chunk.length) return done();
+    this.#writeAll(chunk.subarray(sent)).then(() => done(), done);
   }
 
   override _writev(
@@ -144,6 +151,7 @@ class ConnStream extends Duplex {
     error: Error | null,
     done: (error?: Error | null) => void,
   ): void {
+    this.#fd = -1; // closed below: the number may soon name another socket
     try {
       this.#conn.close();
     } catch { /* already closed */ }
