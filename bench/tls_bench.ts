@@ -4,9 +4,12 @@
  * the run), S receivers (100, `--quick` 10) and one pipelining publisher in this process, the
  * same harness for both; the kinds take turns `--reps` times. `M msg/s` counts deliveries;
  * `emd KB per conn` is emd's RSS growth over the S receivers and the publisher, divided by S + 1.
- * `round trip µs`: a ping and its answer on one open connection (R = 5000, `--quick` 200, per
- * turn), the median of the turns; the ratio row is the median of each turn's TLS ÷ plain (issue
- * 17: at most about 2×), every turn's ratio listed beside it.
+ * `round trip µs`: a ping and its answer on an open connection. After each turn's bursts, one
+ * connection of each kind, open side by side, takes 5000 pings (`--quick` 200) in blocks of 200
+ * (50), the kinds alternating block by block, so that a burst of load on the machine hits both
+ * alike; a kind's figure is the median of the turns' means, and the ratio row is the median of the
+ * turns' ratios (each turn's: the median of its blocks' TLS ÷ plain; issue 17 wants at most about
+ * 2×), every turn's ratio listed beside it.
  * @module
  */
 import { join } from "node:path";
@@ -101,26 +104,65 @@ async function burst(
   }
 }
 
-/** Mean µs of `count` pings answered, one at a time, on a fresh connection past its hello. */
-async function roundTrips(kind: Kind, count: number): Promise<number> {
-  const conn = await open(kind);
-  try {
-    await writeAll(conn, encoder.encode("H1.2\npwarm\n"));
-    await readLines(conn, 2);
-    const ping = encoder.encode("pr\n");
-    const buffer = new Uint8Array(1024);
-    const started = performance.now();
-    for (let i = 0; i < count; i++) {
-      await writeAll(conn, ping);
-      for (;;) { // the answer is one short line
-        const read = await conn.read(buffer);
-        if (read === null) throw new Error("emd closed during the round trips");
-        if (buffer.subarray(0, read).includes(LF)) break;
-      }
+/** Milliseconds for `count` pings, each answered before the next is sent. */
+async function pings(conn: Deno.Conn, count: number): Promise<number> {
+  const ping = encoder.encode("pr\n");
+  const buffer = new Uint8Array(1024);
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    await writeAll(conn, ping);
+    for (;;) { // the answer is one short line
+      const read = await conn.read(buffer);
+      if (read === null) throw new Error("emd closed during the round trips");
+      if (buffer.subarray(0, read).includes(LF)) break;
     }
-    return (performance.now() - started) * 1000 / count;
+  }
+  return performance.now() - started;
+}
+
+/**
+ * Round trips on a plain and a TLS connection open side by side, `blocks` blocks of `per` pings
+ * each, the kinds alternating block by block: each kind's mean µs and the median of the blocks'
+ * TLS ÷ plain.
+ */
+async function roundTrips(
+  plain: Kind,
+  secure: Kind,
+  blocks: number,
+  per: number,
+): Promise<{ plain: number; tls: number; ratio: number }> {
+  const conns: Deno.Conn[] = [];
+  try {
+    for (const kind of [plain, secure]) {
+      const conn = await open(kind);
+      conns.push(conn);
+      await writeAll(conn, encoder.encode("H1.2\npwarm\n"));
+      await readLines(conn, 2);
+    }
+    const [p, t] = conns as [Deno.Conn, Deno.Conn];
+    let plainMs = 0, tlsMs = 0;
+    const ratios: number[] = [];
+    for (let block = 0; block < blocks; block++) {
+      let plainBlock: number, tlsBlock: number;
+      if (block % 2 === 0) {
+        plainBlock = await pings(p, per);
+        tlsBlock = await pings(t, per);
+      } else {
+        tlsBlock = await pings(t, per);
+        plainBlock = await pings(p, per);
+      }
+      plainMs += plainBlock;
+      tlsMs += tlsBlock;
+      ratios.push(tlsBlock / plainBlock);
+    }
+    const count = blocks * per;
+    return {
+      plain: plainMs * 1000 / count,
+      tls: tlsMs * 1000 / count,
+      ratio: median(ratios),
+    };
   } finally {
-    conn.close();
+    for (const conn of conns) conn.close();
   }
 }
 
@@ -200,21 +242,29 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
       string,
       { rates: number[]; kbs: number[]; trips: number[] }
     >(kinds.map((kind) => [kind.label, { rates: [], kbs: [], trips: [] }]));
-    const tripCount = quick ? 200 : 5_000;
+    const tripRatios: number[] = [];
     for (let rep = 0; rep < Math.max(1, reps); rep++) {
       for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
         const { rate, kbPerConn } = await burst(kind, subs, messages);
-        const trip = await roundTrips(kind, tripCount);
         const of = found.get(kind.label)!;
         of.rates.push(rate);
         if (kbPerConn !== undefined) of.kbs.push(kbPerConn);
-        of.trips.push(trip);
-        context.progress(
-          `tls: ${kind.label}: ${round(rate / 1e6)} M msg/s, round trip ${
-            round(trip)
-          } µs`,
-        );
+        context.progress(`tls: ${kind.label}: ${round(rate / 1e6)} M msg/s`);
       }
+      const trip = await roundTrips(
+        kinds[0]!,
+        kinds[1]!,
+        quick ? 4 : 25,
+        quick ? 50 : 200,
+      );
+      found.get("plain")!.trips.push(trip.plain);
+      found.get("tls")!.trips.push(trip.tls);
+      tripRatios.push(round(trip.ratio));
+      context.progress(
+        `tls: round trip ${round(trip.plain)} µs plain, ${
+          round(trip.tls)
+        } µs TLS (${round(trip.ratio)}×)`,
+      );
     }
     const rows: Row[] = kinds.map(({ label }) => {
       const { rates, kbs, trips } = found.get(label)!;
@@ -228,10 +278,6 @@ async function run(context: BenchContext): Promise<WorkloadResult> {
         "each turn": "–",
       };
     });
-    const plainTrips = found.get("plain")!.trips;
-    const tripRatios = found.get("tls")!.trips.map((trip, i) =>
-      round(trip / plainTrips[i]!)
-    );
     const [p, t] = rows as [Row, Row];
     rows.push({
       transport: "tls ÷ plain",
