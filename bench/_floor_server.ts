@@ -5,13 +5,13 @@
  * a receiver, and a read holding lines that begin with `T` is written, from its first such line
  * on and as it came, to every receiver with one write each (one in flight per socket, later ones
  * wait, as in emd), written at once with emd's synchronous `send(2)` where the process may use it
- * (`--allow-ffi` on Linux: server/_send_now.ts), else with `Deno.Conn.write`. That is the least a
+ * (`--allow-ffi` on Linux: server/send_now.ts), else with `Deno.Conn.write`. That is the least a
  * Deno server can do per idle receiver and per delivery, so emd's figures are judged beside it
  * (memory per idle connection, time for one trigger to reach them all). Prints "listening on
  * HOST:PORT" like emd; `PORT` (first argument) defaults to 0, any free port.
  * @module
  */
-import { sendableFd, sendNow } from "../server/_send_now.ts";
+import { sendableFd, sendNow } from "../server/send_now.ts";
 
 const listener = Deno.listen({
   hostname: "127.0.0.1",

@@ -34,7 +34,7 @@ export const ENV_VARS: readonly string[] = [
 ];
 
 /**
- * emd writes to a socket with libc's `send(2)` when it may (server/_send_now.ts): one trigger
+ * emd writes to a socket with libc's `send(2)` when it may (server/send_now.ts): one trigger
  * reaches 10 000 receivers about twice as fast as through Deno's asynchronous write op
  * (docs/PERFORMANCE.md). FFI is used for that one function only; without the flag emd writes as
  * before. `deno task start` and the benchmark's emd run with it too.

@@ -1,6 +1,6 @@
 import { serverLogger } from "./_log.ts";
 import type { CloseOptions, CloseReason, Link } from "./link.ts";
-import { sendableFd, sendNow } from "./_send_now.ts";
+import { sendableFd, sendNow } from "./send_now.ts";
 
 const log = serverLogger("connection");
 const FIRST_READ_BYTES = 128; // idle receivers stay small; busy senders grow their buffer ×4
@@ -51,7 +51,7 @@ export class Connection implements Link {
   /** `host:port` of the peer, for log lines. */
   readonly peer: string;
   #conn: Deno.Conn;
-  #fd: number; // the socket's descriptor when it can be written synchronously (_send_now.ts), else -1
+  #fd: number; // the socket's descriptor when it can be written synchronously (send_now.ts), else -1
   #maxQueuedBytes: number;
   #queue: Uint8Array[] | undefined; // frames waiting for the write in flight; made when needed
   #queuedBytes = 0;

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
-import { sendableFd, sendNow } from "../_send_now.ts";
+import { sendableFd, sendNow } from "../send_now.ts";
 import type { ServerTlsOptions } from "../server_options.ts";
 
 /** What a transport accepts connections from: a Deno listener, or {@link listenTls}'s. */
@@ -84,7 +84,7 @@ const MAX_READ_BYTES = 64 * 1024;
  */
 class ConnStream extends Duplex {
   #conn: Deno.Conn;
-  #fd: number; // the socket's descriptor when a record can be sent at once (_send_now.ts), else -1
+  #fd: number; // the socket's descriptor when a record can be sent at once (send_now.ts), else -1
   #buffer = new Uint8Array(FIRST_READ_BYTES);
   #held = false;
   #asked = false; // node:tls asked for more while held

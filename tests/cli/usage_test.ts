@@ -5,8 +5,8 @@ import { helpText, type ToolSpec, versionLine } from "../../cli/_tool.ts";
 import { HELP, TOOLS } from "../../cli/main.ts";
 import { closedPort, runTool, type ToolResult } from "../_helpers/cli.ts";
 // emd's modules, loaded by specOf("emd") inside a test, open libc once for the process
-// (server/_send_now.ts): loaded here first, that library is not counted as the test's leak.
-import "../../server/_send_now.ts";
+// (server/send_now.ts): loaded here first, that library is not counted as the test's leak.
+import "../../server/send_now.ts";
 
 const NAMES = Object.keys(TOOLS);
 

@@ -1,9 +1,9 @@
 // Connection's write path on a real TCP pair: a frame the socket has room for is written before
-// send() returns (a synchronous send(2), server/_send_now.ts), and what the socket has no room for
+// send() returns (a synchronous send(2), server/send_now.ts), and what the socket has no room for
 // still goes out whole and in order, or closes the connection with the reason.
 import assert from "node:assert/strict";
 import { Connection } from "../../server/connection.ts";
-import { sendableFd } from "../../server/_send_now.ts";
+import { sendableFd } from "../../server/send_now.ts";
 import { until } from "../_helpers/until.ts";
 
 const LINUX = Deno.build.os === "linux";
