@@ -8,6 +8,9 @@ const encoder = new TextEncoder();
  * Latched events of a cluster in a JetStream key-value bucket (`em_<name>_latches`, file storage,
  * replicated): a latch is acknowledged once the bucket has stored it, so it survives the loss of
  * the node that took it, of one NATS server of three, and a restart of the whole NATS cluster.
+ * Look-ups ask the bucket's leader, never a replica directly ("direct get"): a replica that is
+ * behind would answer a latch that was set, or reset, and acknowledged on another node as it was
+ * before.
  */
 export class NatsLatches implements ClusterLatches {
   #kv: KV;
@@ -28,6 +31,9 @@ export class NatsLatches implements ClusterLatches {
       replicas: options.replicas,
       storage: "file",
       history: 1,
+      // @nats-io/kv turns direct gets on by default; false also reads an existing bucket that
+      // allows them through its leader.
+      allow_direct: false,
     });
     return new NatsLatches(kv, options.connected);
   }
