@@ -5,6 +5,7 @@
  */
 import { epochMs } from "./_proc.ts";
 import { pause, withDeadline } from "./_deadline.ts";
+import { writeAll } from "../server/transports/write_all.ts";
 
 /** Receivers that can say when all of them have seen a probe (a worker pool, a receiver set). */
 export interface Probed {
@@ -29,7 +30,7 @@ export class Publisher implements AsyncDisposable {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     conn.setNoDelay(true);
     const publisher = new Publisher(conn);
-    await publisher.#writeAll(encoder.encode("H1.1\n"));
+    await writeAll(publisher.#conn, encoder.encode("H1.1\n"));
     return publisher;
   }
 
@@ -40,13 +41,13 @@ export class Publisher implements AsyncDisposable {
 
   /** Sends `T<name>` (a probe). */
   async trigger(name: string): Promise<void> {
-    await this.#writeAll(encoder.encode(`T${name}\n`));
+    await writeAll(this.#conn, encoder.encode(`T${name}\n`));
   }
 
   /** Sends the next benchmark trigger alone; returns its sequence number. */
   async next(): Promise<number> {
     const seq = this.#advance();
-    await this.#writeAll(encoder.encode(`Tb${seq}\n`));
+    await writeAll(this.#conn, encoder.encode(`Tb${seq}\n`));
     return seq;
   }
 
@@ -63,7 +64,7 @@ export class Publisher implements AsyncDisposable {
       this.#advance();
       const digits = this.#digits;
       if (used + prefix.length + digits.length + 1 > CHUNK_BYTES) {
-        await this.#writeAll(chunk.subarray(0, used));
+        await writeAll(this.#conn, chunk.subarray(0, used));
         used = 0;
       }
       chunk.set(prefix, used);
@@ -71,7 +72,7 @@ export class Publisher implements AsyncDisposable {
       for (let d = 0; d < digits.length; d++) chunk[used++] = digits[d]!;
       chunk[used++] = 10;
     }
-    if (used > 0) await this.#writeAll(chunk.subarray(0, used));
+    if (used > 0) await writeAll(this.#conn, chunk.subarray(0, used));
     return started;
   }
 
@@ -120,11 +121,5 @@ export class Publisher implements AsyncDisposable {
     if (i < 0) digits.unshift(49);
     else digits[i]!++;
     return ++this.#seq;
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.#conn.write(bytes.subarray(offset));
-    }
   }
 }

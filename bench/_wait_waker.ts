@@ -8,6 +8,7 @@
  */
 import { LineFramer } from "../protocol/mod.ts";
 import { withDeadline } from "./_deadline.ts";
+import { writeAll } from "../server/transports/write_all.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -71,11 +72,5 @@ export class WaitWaker implements AsyncDisposable {
       this.#conn.close();
     } catch { /* already closed */ }
     await this.#reading;
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await conn.write(bytes.subarray(offset));
   }
 }

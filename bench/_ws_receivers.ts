@@ -8,6 +8,7 @@ import {
   WS_OPCODES,
   WsFrameDecoder,
 } from "../protocol/mod.ts";
+import { writeAll } from "../server/transports/write_all.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -196,14 +197,5 @@ export async function upgrade(
       throw new Error(`Upgrade refused: ${text.split("\r\n")[0]}`);
     }
     return { conn, rest: bytes.slice(end + 4) };
-  }
-}
-
-export async function writeAll(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let done = 0; done < bytes.length;) {
-    done += await conn.write(bytes.subarray(done));
   }
 }

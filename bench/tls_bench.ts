@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import { rssKb } from "./_proc.ts";
+import { writeAll } from "../server/transports/write_all.ts";
 import { withDeadline } from "./_deadline.ts";
 import type { Emd } from "./_emd.ts";
 import {
@@ -60,12 +61,6 @@ async function readLines(conn: Deno.Conn, lines: number): Promise<number> {
     }
   }
   return seen;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length;) {
-    done += await conn.write(bytes.subarray(done));
-  }
 }
 
 /** One burst: S receivers subscribe (a ping answered: flags processed), M triggers, all read. */

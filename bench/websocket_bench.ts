@@ -27,8 +27,8 @@ import {
   natsWsReceiver,
   type Receiver,
   upgrade,
-  writeAll,
 } from "./_ws_receivers.ts";
+import { writeAll } from "../server/transports/write_all.ts";
 import {
   type BenchContext,
   round,

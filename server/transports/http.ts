@@ -9,6 +9,7 @@ export type { HttpHandler, HttpRequestInfo } from "./http_handler.ts";
 import { acceptLoop, closeListener } from "./tcp.ts";
 import type { Transport, TransportHost, TransportLog } from "./transport.ts";
 import type { Acceptor } from "./tls_listener.ts";
+import { writeAll } from "./write_all.ts";
 
 const encoder = new TextEncoder();
 const READ_BYTES = 16 * 1024;
@@ -246,16 +247,6 @@ const STATUS_TEXT: Record<number, string> = {
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
-
-/** Writes every byte. */
-export async function writeAll(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let done = 0; done < bytes.length;) {
-    done += await conn.write(bytes.subarray(done));
-  }
-}
 
 /** `host:port` of a socket's peer. */
 export function peerOf(conn: Deno.Conn): string {

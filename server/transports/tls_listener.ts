@@ -3,6 +3,7 @@ import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { sendableFd, sendNow } from "../send_now.ts";
 import type { ServerTlsOptions } from "../server_options.ts";
+import { writeAll } from "./write_all.ts";
 
 /** What a transport accepts connections from: a Deno listener, or {@link listenTls}'s. */
 export interface Acceptor {
@@ -132,7 +133,7 @@ class ConnStream extends Duplex {
     // no op and no turn of the event loop before the peer has it. The rest goes Deno's way.
     const sent = this.#fd === -1 ? 0 : Math.max(0, sendNow(this.#fd, chunk));
     if (sent === chunk.length) return done();
-    this.#writeAll(chunk.subarray(sent)).then(() => done(), done);
+    writeAll(this.#conn, chunk.subarray(sent)).then(() => done(), done);
   }
 
   override _writev(
@@ -140,7 +141,7 @@ class ConnStream extends Duplex {
     done: (error?: Error | null) => void,
   ): void {
     const bytes = Buffer.concat(chunks.map(({ chunk }) => chunk));
-    this.#writeAll(bytes).then(() => done(), done);
+    writeAll(this.#conn, bytes).then(() => done(), done);
   }
 
   override _final(done: (error?: Error | null) => void): void {
@@ -156,13 +157,6 @@ class ConnStream extends Duplex {
       this.#conn.close();
     } catch { /* already closed */ }
     done(error);
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) {
-      written += await this.#conn.write(bytes.subarray(written));
-    }
   }
 }
 

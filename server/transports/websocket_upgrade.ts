@@ -8,13 +8,9 @@ import {
   WS_ACCEPT_GUID,
 } from "../../protocol/mod.ts";
 import { AfbLink, tokenEquals } from "./afb_link.ts";
-import {
-  textResponse,
-  type UpgradeHandler,
-  writeAll,
-  writeResponse,
-} from "./http.ts";
+import { textResponse, type UpgradeHandler, writeResponse } from "./http.ts";
 import type { TransportHost } from "./transport.ts";
+import { writeAll } from "./write_all.ts";
 
 const encoder = new TextEncoder();
 /**

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { connect } from "../../client/mod.ts";
 import { startChildServer } from "../_helpers/child_server.ts";
+import { writeAll } from "../../server/transports/write_all.ts";
 import {
   AUTH_CORPUS,
   caseRandom,
@@ -62,12 +63,6 @@ async function runCase(run: Run, index: number): Promise<"ok" | "stuck"> {
     try {
       conn.close();
     } catch { /* closed by the deadline */ }
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await conn.write(bytes.subarray(offset));
   }
 }
 
