@@ -1,5 +1,6 @@
 /** The soak's report: slopes, verdicts, the Markdown page and its JSON twin. @module */
 import type { Ledger } from "./_soak_roles.ts";
+import { EMD_DENO_FLAGS } from "./_emd.ts";
 
 /** One reading of emd while the soak runs. */
 export interface Sample {
@@ -70,7 +71,9 @@ export function soakReport(f: SoakFigures) {
   const markdown = `# Soak run ${f.startedAt.toISOString()}
 
 \`deno task soak --minutes ${f.opts.minutes} --clients ${f.opts.clients} --rate ${f.opts.rate}\`
-(commit ${f.commit}): one emd (\`deno run cli/main.ts emd -q\`), ${f.opts.clients} client slots
+(commit ${f.commit}): one emd (\`deno run ${
+    EMD_DENO_FLAGS.join(" ")
+  } cli/main.ts emd -q\`, as \`deno task start\` runs it), ${f.opts.clients} client slots
 churning for ${f.opts.minutes} min, up to ${peak} connections open at a sample.
 Verdict: **${clean ? "clean and flat" : "FAILED"}**.
 
